@@ -1,0 +1,194 @@
+#!/usr/bin/env node
+/**
+ * Publishes an artifact directory (docs/ARTIFACTS.md) to R2 + KV and manages published versions.
+ *
+ *   node scripts/publish.mjs push DIR [--local|--remote] [--no-activate] [--if-absent]
+ *   node scripts/publish.mjs list            [--local|--remote]
+ *   node scripts/publish.mjs activate VERSION [--local|--remote]
+ *
+ * Order matters: every blob goes to R2 under its content hash (`blobs/sha256/<hex>`) and is read back
+ * and verified, then the manifest (`manifests/<version>.json`), and only then is the KV pointer
+ * `active` flipped. A Worker therefore never sees a version whose blobs are not all in place.
+ *
+ * --local (default) writes the on-disk state that `wrangler dev` uses (.wrangler/state/v3, or
+ * --persist-to DIR) through wrangler's getPlatformProxy. --remote goes through `wrangler r2`/`wrangler kv`
+ * against a real account (CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID).
+ */
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const ACTIVE_KEY = 'active';
+const VERSIONS_KEY = 'versions';
+const BUCKET = 'edgerec-models';
+const blobKey = (sha) => `blobs/sha256/${sha}`;
+const manifestKey = (version) => `manifests/${version}.json`;
+const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
+
+/** Local store: the Miniflare state wrangler dev reads. */
+async function localStore(persistTo) {
+  const { getPlatformProxy } = await import('wrangler');
+  const proxy = await getPlatformProxy({
+    configPath: join(ROOT, 'wrangler.toml'),
+    persist: persistTo ? { path: resolve(persistTo) } : true,
+    remoteBindings: false,
+  });
+  const { EDGEREC_KV: kv, EDGEREC_R2: r2 } = proxy.env;
+  return {
+    async getObject(key) {
+      const obj = await r2.get(key);
+      return obj ? Buffer.from(await obj.arrayBuffer()) : null;
+    },
+    async headObject(key) {
+      const obj = await r2.head(key);
+      return obj ? { size: obj.size } : null;
+    },
+    putObject: (key, bytes) => r2.put(key, bytes),
+    getKv: (key) => kv.get(key),
+    putKv: (key, value) => kv.put(key, value),
+    close: () => proxy.dispose(),
+  };
+}
+
+/** Remote store: a real Cloudflare account through the wrangler CLI. */
+function remoteStore() {
+  const wrangler = (...args) => execFileSync('npx', ['wrangler', ...args, '--remote'], { cwd: ROOT, encoding: 'buffer', stdio: ['ignore', 'pipe', 'inherit'] });
+  const tmp = mkdtempSync(join(tmpdir(), 'edgerec-publish-'));
+  return {
+    async getObject(key) {
+      const file = join(tmp, 'get');
+      try {
+        wrangler('r2', 'object', 'get', `${BUCKET}/${key}`, '--file', file);
+        return readFileSync(file);
+      } catch {
+        return null;
+      }
+    },
+    async headObject(key) {
+      const bytes = await this.getObject(key);
+      return bytes ? { size: bytes.length } : null;
+    },
+    async putObject(key, bytes) {
+      const file = join(tmp, 'put');
+      writeFileSync(file, bytes);
+      wrangler('r2', 'object', 'put', `${BUCKET}/${key}`, '--file', file);
+    },
+    async getKv(key) {
+      try {
+        return wrangler('kv', 'key', 'get', key, '--binding', 'EDGEREC_KV').toString('utf8') || null;
+      } catch {
+        return null;
+      }
+    },
+    async putKv(key, value) {
+      wrangler('kv', 'key', 'put', key, value, '--binding', 'EDGEREC_KV');
+    },
+    async close() {},
+  };
+}
+
+async function readVersions(store) {
+  const raw = await store.getKv(VERSIONS_KEY);
+  return raw ? JSON.parse(raw) : [];
+}
+
+/** Uploads every blob of an artifact directory, verifies it, then writes its manifest. */
+export async function pushArtifact(store, dir) {
+  const manifestBytes = readFileSync(join(dir, 'manifest.json'));
+  const manifest = JSON.parse(manifestBytes.toString('utf8'));
+  const entries = Object.entries(manifest.files ?? {});
+  if (!manifest.version || entries.length === 0) throw new Error(`${dir}/manifest.json is not an edgerec manifest`);
+  const blobs = entries.map(([name, f]) => {
+    const bytes = readFileSync(join(dir, f.path));
+    if (sha256(bytes) !== f.sha256) throw new Error(`${f.path}: sha256 does not match the manifest (${name})`);
+    return { name, entry: f, bytes };
+  });
+  const total = blobs.reduce((s, b) => s + b.bytes.length, 0);
+  const bar = new cliProgress.SingleBar(
+    { format: 'publish {version} [{bar}] {percentage}% | {value}/{total} bytes | {file}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 500 },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total, 0, { version: manifest.version, file: '' });
+  let uploaded = 0;
+  for (const { entry, bytes } of blobs) {
+    bar.update({ file: entry.path });
+    const key = blobKey(entry.sha256);
+    const existing = await store.headObject(key);
+    if (!existing || existing.size !== bytes.length) {
+      await store.putObject(key, bytes);
+      const back = await store.getObject(key);
+      if (!back || sha256(back) !== entry.sha256) throw new Error(`${entry.path}: verification after upload failed`);
+      uploaded++;
+    }
+    bar.increment(bytes.length);
+  }
+  bar.stop();
+  await store.putObject(manifestKey(manifest.version), manifestBytes);
+  const versions = (await readVersions(store)).filter((v) => v.version !== manifest.version);
+  versions.push({ version: manifest.version, createdAt: manifest.createdAt, publishedAt: new Date().toISOString(), metrics: manifest.metrics ?? {} });
+  await store.putKv(VERSIONS_KEY, JSON.stringify(versions));
+  console.log(`published ${manifest.version}: ${blobs.length} blobs (${uploaded} uploaded, ${blobs.length - uploaded} already present), ${total} bytes`);
+  return manifest;
+}
+
+/** Points KV at a version whose manifest and blobs are all present. */
+export async function activate(store, version) {
+  const raw = await store.getObject(manifestKey(version));
+  if (!raw) throw new Error(`version ${version} is not published`);
+  const manifest = JSON.parse(raw.toString('utf8'));
+  for (const f of Object.values(manifest.files)) {
+    if (!(await store.headObject(blobKey(f.sha256)))) throw new Error(`version ${version}: blob ${f.path} is missing`);
+  }
+  const previous = await store.getKv(ACTIVE_KEY);
+  await store.putKv(ACTIVE_KEY, JSON.stringify({ version, activatedAt: new Date().toISOString(), previous: previous ? JSON.parse(previous).version : null }));
+  console.log(`active version: ${version}`);
+}
+
+async function main() {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      local: { type: 'boolean', default: false },
+      remote: { type: 'boolean', default: false },
+      'persist-to': { type: 'string' },
+      'no-activate': { type: 'boolean', default: false },
+      'if-absent': { type: 'boolean', default: false },
+    },
+  });
+  const [command, arg] = positionals;
+  if (values.local && values.remote) throw new Error('choose one of --local and --remote');
+  const store = values.remote ? remoteStore() : await localStore(values['persist-to']);
+  try {
+    if (command === 'push' && arg) {
+      if (values['if-absent'] && (await store.getKv(ACTIVE_KEY))) {
+        console.log('an active version is already published; nothing to do (--if-absent)');
+        return;
+      }
+      const manifest = await pushArtifact(store, resolve(arg));
+      if (!values['no-activate']) await activate(store, manifest.version);
+    } else if (command === 'activate' && arg) {
+      await activate(store, arg);
+    } else if (command === 'list') {
+      const active = JSON.parse((await store.getKv(ACTIVE_KEY)) ?? '{}').version;
+      for (const v of await readVersions(store)) {
+        const m = v.metrics?.int8 ?? {};
+        console.log(`${v.version === active ? '*' : ' '} ${v.version}  created ${v.createdAt}  ndcg@10(int8) ${m['ndcg@10'] ?? '-'}`);
+      }
+    } else {
+      console.error('usage: publish.mjs push DIR | list | activate VERSION   [--local|--remote] [--persist-to DIR]');
+      process.exitCode = 2;
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+main().catch((err) => {
+  console.error(`publish: ${err.message}`);
+  process.exit(1);
+});

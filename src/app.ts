@@ -1,0 +1,50 @@
+/** The Hono app: middleware, route groups, the error shape. */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { HTTPException } from 'hono/http-exception';
+import type { AppEnv } from './env';
+import { ApiError, errorResponse, toApiError } from './http/errors';
+import { jsonBody, requestHeaders } from './http/middleware';
+import { validationHook } from './http/validation';
+import { health } from './routes/health';
+import { recommendRoutes } from './routes/recommend';
+
+export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+app.use('*', requestHeaders());
+app.use('/v1/*', jsonBody());
+
+app.route('/', health);
+app.route('/', recommendRoutes);
+
+app.doc31('/openapi.json', {
+  openapi: '3.1.0',
+  info: { title: 'edgerec', version: '1', description: 'Edge recommendations: see API.md.' },
+});
+
+/** Paths that exist, to tell "wrong method" (405) from "no such route" (404). */
+function allowedMethods(path: string): string[] {
+  const methods = new Set<string>();
+  for (const r of app.routes) {
+    if (r.method === 'ALL') continue;
+    const pattern = new RegExp('^' + r.path.replace(/:[^/]+/g, '[^/]+') + '$');
+    if (pattern.test(path)) methods.add(r.method);
+  }
+  return [...methods];
+}
+
+app.notFound((c) => {
+  const allow = allowedMethods(c.req.path);
+  if (allow.length) {
+    c.header('allow', allow.join(', '));
+    return errorResponse(c, new ApiError(405, 'method_not_allowed', `${c.req.method} is not allowed here.`, { allow }));
+  }
+  return errorResponse(c, new ApiError(404, 'not_found', `No route for ${c.req.method} ${c.req.path}.`));
+});
+
+app.onError((err, c) => {
+  if (err instanceof HTTPException && !(err instanceof ApiError)) {
+    const code = err.status === 400 ? 'invalid_json' : err.status === 413 ? 'payload_too_large' : 'http_error';
+    return errorResponse(c, new ApiError(err.status as 400, code, err.message || 'Bad request.'));
+  }
+  return errorResponse(c, toApiError(err));
+});

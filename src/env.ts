@@ -1,0 +1,17 @@
+/** Bindings and settings of the Worker, as declared in wrangler.toml (one typed Env, passed around). */
+export interface Env {
+  /** KV: the active-version pointer (`active`) and small control records. */
+  EDGEREC_KV: KVNamespace;
+  /** R2: content-addressed artifact blobs (`blobs/sha256/<hex>`) and manifests (`manifests/<version>.json`). */
+  EDGEREC_R2: R2Bucket;
+  /** Bearer token for /admin (a Worker secret; `.dev.vars` locally). */
+  ADMIN_TOKEN?: string;
+  /** Seconds the active-version pointer is cached per isolate before KV is read again. */
+  POINTER_TTL_SECONDS?: string;
+}
+
+/** Hono generics for this app: bindings plus per-request variables set by middleware. */
+export interface AppEnv {
+  Bindings: Env;
+  Variables: { requestId: string };
+}

@@ -1,0 +1,6 @@
+import { app } from './app';
+import type { Env } from './env';
+
+export default {
+  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+} satisfies ExportedHandler<Env>;

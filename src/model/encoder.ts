@@ -1,0 +1,34 @@
+/** The user encoder as an ORT session behind the pure `EncodeFn` interface. */
+import type { EncoderBatch } from '../core/history';
+import type { EncodeFn, EncoderOutput } from '../core/recommend';
+import { createSession, ort } from '../runtime/ort';
+
+/** Serialises runs: one ORT WASM session runs one inference at a time. */
+function serial<A, R>(fn: (a: A) => Promise<R>): (a: A) => Promise<R> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return (a: A) => {
+    const run = tail.then(() => fn(a));
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}
+
+export async function loadUserEncoder(bytes: Uint8Array): Promise<EncodeFn> {
+  const session = await createSession(bytes);
+  const inputs = session.inputNames.filter((name) => name in { hist_emb: 1, hist_event: 1, hist_age: 1 });
+  if (!inputs.includes('hist_emb')) throw new Error(`user encoder lacks the hist_emb input (has ${session.inputNames.join(', ')})`);
+  return serial(async (b: EncoderBatch): Promise<EncoderOutput> => {
+    const feeds: Record<string, ort.Tensor> = {
+      hist_emb: new ort.Tensor('float32', b.histEmb, [b.batch, b.maxLen, b.dim]),
+      hist_event: new ort.Tensor('int64', b.histEvent, [b.batch, b.maxLen]),
+      hist_age: new ort.Tensor('float32', b.histAge, [b.batch, b.maxLen]),
+    };
+    // An exported graph drops inputs it does not use (e.g. recency on data without timestamps).
+    const out = await session.run(Object.fromEntries(inputs.map((name) => [name, feeds[name]!])));
+    return {
+      userEmb: out.user_emb!.data as Float32Array,
+      interests: out.interests!.data as Float32Array,
+      attention: out.attention!.data as Float32Array,
+    };
+  });
+}

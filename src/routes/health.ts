@@ -1,0 +1,59 @@
+import { createRoute } from '@hono/zod-openapi';
+import { routeGroup, waitUntilOf } from '../http/factory';
+import { ApiError } from '../http/errors';
+import { errorResponses, healthSchema, modelSummarySchema } from '../http/schemas';
+import { getModelState } from '../model/store';
+
+export const health = routeGroup();
+
+health.openapi(
+  createRoute({
+    method: 'get',
+    path: '/health',
+    summary: 'Liveness and the model being served',
+    responses: { 200: { description: 'Status', content: { 'application/json': { schema: healthSchema } } } },
+  }),
+  async (c) => {
+    const s = await getModelState(c.env, waitUntilOf(c));
+    const loaded = Boolean(s.model);
+    const degraded = !loaded || Boolean(s.error) || (s.activeVersion !== undefined && s.activeVersion !== s.model?.version);
+    return c.json(
+      {
+        status: degraded ? ('degraded' as const) : ('ok' as const),
+        model: { version: s.model?.version ?? null, loaded, activeVersion: s.activeVersion ?? null },
+        ...(s.error ? { error: s.error } : {}),
+      },
+      200,
+    );
+  },
+);
+
+health.openapi(
+  createRoute({
+    method: 'get',
+    path: '/v1/model',
+    summary: "The active model's summary",
+    responses: {
+      200: { description: 'Model summary', content: { 'application/json': { schema: modelSummarySchema } } },
+      503: errorResponses[503],
+    },
+  }),
+  async (c) => {
+    const s = await getModelState(c.env, waitUntilOf(c));
+    if (!s.model) throw new ApiError(503, 'model_unavailable', 'No model is loaded.', s.error);
+    const m = s.model.manifest;
+    return c.json(
+      {
+        version: m.version,
+        createdAt: m.createdAt,
+        items: m.items,
+        dim: m.dim,
+        maxLen: m.maxLen,
+        metrics: m.metrics,
+        quantization: m.quantization,
+        categories: m.categories.length,
+      },
+      200,
+    );
+  },
+);

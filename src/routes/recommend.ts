@@ -1,0 +1,56 @@
+import { createRoute } from '@hono/zod-openapi';
+import { popularItems, recommend, type RecommendRequest } from '../core/recommend';
+import { ApiError } from '../http/errors';
+import { routeGroup, waitUntilOf } from '../http/factory';
+import { errorResponses, recommendRequestSchema, recommendResponseSchema } from '../http/schemas';
+import { getModelState } from '../model/store';
+
+export const recommendRoutes = routeGroup();
+
+recommendRoutes.openapi(
+  createRoute({
+    method: 'post',
+    path: '/v1/recommend',
+    summary: 'Recommendations for a user id, an inline history, or both',
+    request: { body: { required: true, content: { 'application/json': { schema: recommendRequestSchema } } } },
+    responses: {
+      200: { description: 'Ranked items', content: { 'application/json': { schema: recommendResponseSchema } } },
+      ...errorResponses,
+    },
+  }),
+  async (c) => {
+    const body = c.req.valid('json');
+    const s = await getModelState(c.env, waitUntilOf(c));
+    const req: RecommendRequest = {
+      history: body.history,
+      k: body.k,
+      filters: body.filters,
+      excludeSeen: body.excludeSeen,
+      diversity: body.diversity,
+      explain: body.explain,
+      nowSeconds: Math.floor(Date.now() / 1000),
+    };
+    const fallback = (catalog: NonNullable<typeof s.fallbackCatalog>['catalog'], version: string) =>
+      c.json({ model: { version }, items: popularItems(catalog, req), fallback: 'popular' as const }, 200);
+
+    if (!s.model) {
+      if (s.fallbackCatalog) return fallback(s.fallbackCatalog.catalog, s.fallbackCatalog.version);
+      throw new ApiError(503, 'model_unavailable', 'No model is available and no fallback is possible.', s.error);
+    }
+    try {
+      const result = await recommend(s.model, req);
+      return c.json(
+        {
+          model: { version: s.model.version },
+          items: result.items,
+          ...(result.interests ? { profile: { interests: result.interests } } : {}),
+          ...(result.ignored ? { ignored: result.ignored } : {}),
+        },
+        200,
+      );
+    } catch (err) {
+      console.error('edgerec: scoring failed, serving the popularity fallback', err);
+      return fallback(s.model.catalog, s.model.version);
+    }
+  },
+);
