@@ -84,15 +84,17 @@ async function loadCatalog(env: Env, manifest: Manifest): Promise<Catalog> {
 export async function loadModel(env: Env, version: string): Promise<LoadedModel> {
   const manifest = await readManifest(env, version);
   const { files } = manifest;
-  const [catalog, emb, scales, encoderBytes] = await Promise.all([
-    loadCatalog(env, manifest).then((c) => {
-      state.fallbackCatalog = { version, catalog: c };
-      return c;
-    }),
+  const parts = await Promise.allSettled([
+    loadCatalog(env, manifest),
     readBlob(env, files.itemEmbeddings),
     readBlob(env, files.itemScales),
     readBlob(env, files.userEncoder),
-  ]);
+  ] as const);
+  // The catalog alone is enough for the popularity fallback, even when the rest is broken.
+  if (parts[0].status === 'fulfilled') state.fallbackCatalog = { version, catalog: parts[0].value };
+  const failed = parts.find((p) => p.status === 'rejected');
+  if (failed) throw failed.reason;
+  const [catalog, emb, scales, encoderBytes] = parts.map((p) => (p as PromiseFulfilledResult<unknown>).value) as [Catalog, ArrayBuffer, ArrayBuffer, ArrayBuffer];
   const table = itemTableFromBytes(emb, scales, manifest.items, manifest.dim);
   const encode = await loadUserEncoder(new Uint8Array(encoderBytes));
   return {
