@@ -5,16 +5,31 @@ import type { AppEnv } from './env';
 import { ApiError, errorResponse, toApiError } from './http/errors';
 import { jsonBody, requestHeaders } from './http/middleware';
 import { validationHook } from './http/validation';
+import { requireAdmin } from './http/admin-auth';
+import { adminRoutes } from './routes/admin';
+import { docs } from './routes/docs';
+import { eventRoutes } from './routes/events';
 import { health } from './routes/health';
+import { itemRoutes } from './routes/items';
 import { recommendRoutes } from './routes/recommend';
+import { userRoutes } from './routes/users';
 
 export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 app.use('*', requestHeaders());
 app.use('/v1/*', jsonBody());
 
+app.use('/admin/*', requireAdmin());
+
 app.route('/', health);
 app.route('/', recommendRoutes);
+app.route('/', itemRoutes);
+app.route('/', eventRoutes);
+app.route('/', userRoutes);
+app.route('/', adminRoutes);
+app.route('/', docs);
+
+app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
 
 app.doc31('/openapi.json', {
   openapi: '3.1.0',

@@ -4,6 +4,14 @@ export interface Env {
   EDGEREC_KV: KVNamespace;
   /** R2: content-addressed artifact blobs (`blobs/sha256/<hex>`) and manifests (`manifests/<version>.json`). */
   EDGEREC_R2: R2Bucket;
+  /** Per-user session stores (recent events), one Durable Object per hashed user id. */
+  USER_SESSIONS: DurableObjectNamespace<import('./model/session-store').UserSession>;
+  /** HMAC key for user ids before anything is stored (a Worker secret; `.dev.vars` locally). */
+  USER_ID_SECRET?: string;
+  /** Most events kept per user. */
+  SESSION_MAX_EVENTS?: string;
+  /** Days a user's events are kept after their last event. */
+  SESSION_RETENTION_DAYS?: string;
   /** Bearer token for /admin (a Worker secret; `.dev.vars` locally). */
   ADMIN_TOKEN?: string;
   /** Seconds the active-version pointer is cached per isolate before KV is read again. */

@@ -48,6 +48,10 @@ export class Catalog {
     return this.file.categories?.[row] ?? [];
   }
 
+  brandOf(row: number): string | undefined {
+    return this.file.brands?.[row] ?? undefined;
+  }
+
   priceOf(row: number): number | undefined {
     return this.file.prices?.[row] ?? undefined;
   }

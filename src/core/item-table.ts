@@ -58,3 +58,33 @@ export function scanTopK(table: ItemTable, u: Float32Array, k: number, filter: S
   }
   return heap.sorted();
 }
+
+/** Like scanTopK, with any per-row score (similarity, search); same filter and tie rules. */
+export function scanTopKBy(rows: number, k: number, filter: ScanFilter, score: (row: number) => number): { row: number; score: number }[] {
+  const heap = new TopK(k);
+  const { excluded, allowed } = filter;
+  for (let r = 0; r < rows; r++) {
+    if (allowed && allowed[r] !== 1) continue;
+    if (excluded && excluded.has(r)) continue;
+    heap.push(r, score(r));
+  }
+  return heap.sorted();
+}
+
+const norms = new WeakMap<ItemTable, Float32Array>();
+
+/** L2 norms of the dequantized rows, computed once per table. */
+export function rowNorms(table: ItemTable): Float32Array {
+  let out = norms.get(table);
+  if (!out) {
+    out = new Float32Array(table.rows);
+    const { q, dim, scales } = table;
+    for (let r = 0; r < table.rows; r++) {
+      let s = 0;
+      for (let d = 0; d < dim; d++) s += q[r * dim + d]! * q[r * dim + d]!;
+      out[r] = Math.sqrt(s) * scales[r]!;
+    }
+    norms.set(table, out);
+  }
+  return out;
+}

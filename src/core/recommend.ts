@@ -4,7 +4,7 @@
  * and in Node (onnxruntime-node) unchanged.
  */
 import type { Catalog, ItemFilters, ItemView } from './catalog';
-import { buildEncoderBatch, historyVariants, resolveHistory, type EncoderBatch, type HistoryEvent } from './history';
+import { buildEncoderBatch, historyVariants, resolveHistory, type EncoderBatch, type HistoryEvent, type ResolvedHistory } from './history';
 import { dequantizeRow, scanTopK, scoreRow, type ItemTable } from './item-table';
 
 export interface EncoderOutput {
@@ -120,6 +120,13 @@ export function mmr(table: ItemTable, candidates: { row: number; score: number }
   return chosen.map((i) => candidates[i]!);
 }
 
+/** Runs the user tower on a resolved history: (D) user vector and (C) interests. */
+export async function encodeUser(model: ScoringModel, history: ResolvedHistory, nowSeconds: number) {
+  const batch = buildEncoderBatch(model.table, history, historyVariants(history.rows.length, model.maxLen, false), { ...model, nowSeconds });
+  const out = await model.encode(batch);
+  return { userEmb: out.userEmb.slice(0, model.table.dim), interests: out.interests.slice(0, model.categories.length) };
+}
+
 /** Recommends for a history: encode, retrieve with rules in the scan, diversify, explain. */
 export async function recommend(model: ScoringModel, req: RecommendRequest): Promise<RecommendResult> {
   const { catalog, table } = model;
@@ -153,7 +160,7 @@ export async function recommend(model: ScoringModel, req: RecommendRequest): Pro
  */
 function explainItem(
   model: ScoringModel,
-  history: ReturnType<typeof resolveHistory>,
+  history: ResolvedHistory,
   variants: number[][],
   out: EncoderOutput,
   row: number,

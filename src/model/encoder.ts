@@ -32,3 +32,14 @@ export async function loadUserEncoder(bytes: Uint8Array): Promise<EncodeFn> {
     };
   });
 }
+
+/** The text tower: token ids (one padded row) -> a vector in the item embedding space. */
+export type EncodeTextFn = (tokens: BigInt64Array) => Promise<Float32Array>;
+
+export async function loadTextEncoder(bytes: Uint8Array): Promise<EncodeTextFn> {
+  const session = await createSession(bytes);
+  return serial(async (tokens: BigInt64Array) => {
+    const out = await session.run({ tokens: new ort.Tensor('int64', tokens, [1, tokens.length]) });
+    return out.text_emb!.data as Float32Array;
+  });
+}

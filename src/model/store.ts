@@ -9,9 +9,12 @@ import { itemTableFromBytes } from '../core/item-table';
 import { itemsFileSchema, parseManifest, popularFileSchema, type FileEntry, type Manifest } from '../core/manifest';
 import type { ScoringModel } from '../core/recommend';
 import type { Env } from '../env';
-import { loadUserEncoder } from './encoder';
+import { Vocab } from '../core/tokenizer';
+import { loadTextEncoder, loadUserEncoder, type EncodeTextFn } from './encoder';
 
 export const ACTIVE_KEY = 'active';
+/** KV: the list of published versions, kept by the publisher. */
+export const VERSIONS_KEY = 'versions';
 export const manifestKey = (version: string) => `manifests/${version}.json`;
 export const blobKey = (sha256: string) => `blobs/sha256/${sha256}`;
 
@@ -19,6 +22,8 @@ export const blobKey = (sha256: string) => `blobs/sha256/${sha256}`;
 export interface LoadedModel extends ScoringModel {
   version: string;
   manifest: Manifest;
+  /** The text tower and its tokenizer, when the artifact has them (search, cold items). */
+  text?: { vocab: Vocab; encode: EncodeTextFn };
 }
 
 /** What serving has to work with right now. */
@@ -97,7 +102,13 @@ export async function loadModel(env: Env, version: string): Promise<LoadedModel>
   const [catalog, emb, scales, encoderBytes] = parts.map((p) => (p as PromiseFulfilledResult<unknown>).value) as [Catalog, ArrayBuffer, ArrayBuffer, ArrayBuffer];
   const table = itemTableFromBytes(emb, scales, manifest.items, manifest.dim);
   const encode = await loadUserEncoder(new Uint8Array(encoderBytes));
+  let text: LoadedModel['text'];
+  if (files.textEncoder && files.vocab) {
+    const [textBytes, vocab] = await Promise.all([readBlob(env, files.textEncoder), readJsonBlob(env, files.vocab)]);
+    text = { vocab: new Vocab(vocab as ConstructorParameters<typeof Vocab>[0]), encode: await loadTextEncoder(new Uint8Array(textBytes)) };
+  }
   return {
+    text,
     version,
     manifest,
     catalog,

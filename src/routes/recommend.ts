@@ -3,6 +3,7 @@ import { popularItems, recommend, type RecommendRequest } from '../core/recommen
 import { ApiError } from '../http/errors';
 import { routeGroup, waitUntilOf } from '../http/factory';
 import { errorResponses, recommendRequestSchema, recommendResponseSchema } from '../http/schemas';
+import { historyFor } from '../model/session-store';
 import { getModelState } from '../model/store';
 
 export const recommendRoutes = routeGroup();
@@ -22,7 +23,7 @@ recommendRoutes.openapi(
     const body = c.req.valid('json');
     const s = await getModelState(c.env, waitUntilOf(c));
     const req: RecommendRequest = {
-      history: body.history,
+      history: await historyFor(c.env, body.userId, body.history),
       k: body.k,
       filters: body.filters,
       excludeSeen: body.excludeSeen,

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# `npm test`: every test, Python and TypeScript. Installs what it needs (npm packages, the Python
+# environment cached outside the checkout) and fails if any suite fails.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/setup-node.sh || exit 1
+export PATH="$PWD/node_modules/.bin:$PATH" WRANGLER_SEND_METRICS=false
+failed=()
+step() {
+  local name="$1"; shift
+  echo; echo "=== $name: $*"
+  if ! "$@"; then failed+=("$name"); fi
+}
+step "python (pytest)" bash scripts/py.sh -m pytest test/python -q
+step "typecheck (tsc)" tsc --noEmit -p .
+step "worker (vitest in workerd)" vitest run
+echo
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "FAILED suites: ${failed[*]}"
+  exit 1
+fi
+echo "all suites passed"

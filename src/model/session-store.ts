@@ -1,0 +1,80 @@
+/**
+ * The per-user session store: one Durable Object per (hashed) user id holding that user's recent
+ * events. A Durable Object, not KV: KV is eventually consistent and takes about one write per second
+ * per key, while the next /v1/recommend must see the events just accepted (read-your-writes), and a
+ * busy session writes several events a second. The object lives near the user and is the single
+ * writer for its history.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import type { HistoryEvent } from '../core/history';
+import type { Env } from '../env';
+
+export interface StoredEvent extends HistoryEvent {
+  ts: number;
+}
+
+export interface AppendResult {
+  accepted: number;
+  duplicate: boolean;
+}
+
+const EVENTS_KEY = 'events';
+const KEYS_KEY = 'idempotency';
+
+export class UserSession extends DurableObject<Env> {
+  private settings() {
+    const maxEvents = Number(this.env.SESSION_MAX_EVENTS ?? 200);
+    const retentionDays = Number(this.env.SESSION_RETENTION_DAYS ?? 30);
+    return { maxEvents, retentionMs: retentionDays * 86_400_000 };
+  }
+
+  /** Appends events (oldest first); a batch whose idempotency key was seen is not stored again. */
+  async append(events: StoredEvent[], idempotencyKey?: string): Promise<AppendResult> {
+    const { maxEvents, retentionMs } = this.settings();
+    if (idempotencyKey) {
+      const seen = (await this.ctx.storage.get<string[]>(KEYS_KEY)) ?? [];
+      if (seen.includes(idempotencyKey)) return { accepted: 0, duplicate: true };
+      await this.ctx.storage.put(KEYS_KEY, [...seen, idempotencyKey].slice(-100));
+    }
+    const now = Date.now();
+    const kept = this.fresh((await this.ctx.storage.get<StoredEvent[]>(EVENTS_KEY)) ?? [], now);
+    const merged = [...kept, ...events].sort((a, b) => a.ts - b.ts).slice(-maxEvents);
+    await this.ctx.storage.put(EVENTS_KEY, merged);
+    // Everything about the user is deleted once the retention time passes without new events.
+    await this.ctx.storage.setAlarm(now + retentionMs);
+    return { accepted: events.length, duplicate: false };
+  }
+
+  /** The user's events within the retention time, oldest first. */
+  async recent(): Promise<StoredEvent[]> {
+    return this.fresh((await this.ctx.storage.get<StoredEvent[]>(EVENTS_KEY)) ?? [], Date.now());
+  }
+
+  override async alarm(): Promise<void> {
+    await this.ctx.storage.deleteAll();
+  }
+
+  private fresh(events: StoredEvent[], nowMs: number): StoredEvent[] {
+    const cutoff = (nowMs - this.settings().retentionMs) / 1000;
+    return events.filter((e) => e.ts >= cutoff);
+  }
+}
+
+/**
+ * The Durable Object of a user. The id is keyed with HMAC-SHA-256 under USER_ID_SECRET, so raw user
+ * ids are never stored and object names cannot be guessed from them.
+ */
+export async function userSession(env: Env, userId: string): Promise<DurableObjectStub<UserSession>> {
+  const secret = env.USER_ID_SECRET || 'edgerec-dev-only-secret';
+  const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  const mac = await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(userId));
+  const name = [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return env.USER_SESSIONS.get(env.USER_SESSIONS.idFromName(name));
+}
+
+/** The user's stored events followed by the request's own (which are the most recent). */
+export async function historyFor(env: Env, userId: string | undefined, inline: HistoryEvent[]): Promise<HistoryEvent[]> {
+  if (!userId) return inline;
+  const stored = await (await userSession(env, userId)).recent();
+  return [...stored, ...inline];
+}

@@ -1,0 +1,74 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { searchItems, similarItems } from '../core/search';
+import { ApiError } from '../http/errors';
+import { routeGroup, waitUntilOf } from '../http/factory';
+import { errorResponses, eventSchema, filtersSchema, idSchema, itemSchema } from '../http/schemas';
+import { historyFor } from '../model/session-store';
+import { getModelState, type LoadedModel } from '../model/store';
+import { resolveHistory } from '../core/history';
+import { encodeUser } from '../core/recommend';
+
+export const itemRoutes = routeGroup();
+
+const itemsResponse = z.object({ model: z.object({ version: z.string() }).optional(), items: z.array(itemSchema) }).openapi('ItemsResponse');
+const notFound = { description: 'Unknown item', content: { 'application/json': { schema: errorResponses[400].content['application/json'].schema } } };
+
+async function requireModel(c: Parameters<typeof waitUntilOf>[0] & { env: any }): Promise<LoadedModel> {
+  const s = await getModelState(c.env, waitUntilOf(c));
+  if (!s.model) throw new ApiError(503, 'model_unavailable', 'No model is loaded.', s.error);
+  return s.model;
+}
+
+itemRoutes.openapi(
+  createRoute({
+    method: 'get',
+    path: '/v1/items/{itemId}/similar',
+    summary: 'Items similar to one item (cosine over item embeddings)',
+    request: {
+      params: z.object({ itemId: idSchema }),
+      query: z.object({ k: z.coerce.number().int().min(1).max(100).default(10) }),
+    },
+    responses: {
+      200: { description: 'Similar items', content: { 'application/json': { schema: itemsResponse } } },
+      404: notFound,
+      ...errorResponses,
+    },
+  }),
+  async (c) => {
+    const { itemId } = c.req.valid('param');
+    const { k } = c.req.valid('query');
+    const model = await requireModel(c);
+    const row = model.catalog.rowOf(itemId);
+    if (row === undefined) throw new ApiError(404, 'item_not_found', `Unknown item ${itemId}.`, { field: 'itemId', itemId });
+    return c.json({ model: { version: model.version }, items: similarItems(model.table, model.catalog, row, k) }, 200);
+  },
+);
+
+const searchRequestSchema = z
+  .object({
+    query: z.string().trim().min(1).max(256),
+    userId: idSchema.optional(),
+    history: z.array(eventSchema).max(200).default([]),
+    k: z.number().int().min(1).max(100).default(10),
+    filters: filtersSchema.optional(),
+  })
+  .openapi('SearchRequest');
+
+itemRoutes.openapi(
+  createRoute({
+    method: 'post',
+    path: '/v1/search',
+    summary: 'Items matching a query, ordered for this user',
+    request: { body: { required: true, content: { 'application/json': { schema: searchRequestSchema } } } },
+    responses: { 200: { description: 'Matching items', content: { 'application/json': { schema: itemsResponse } } }, ...errorResponses },
+  }),
+  async (c) => {
+    const body = c.req.valid('json');
+    const model = await requireModel(c);
+    const queryVec = model.text ? await model.text.encode(model.text.vocab.encode(body.query)) : undefined;
+    const history = resolveHistory(model.catalog, await historyFor(c.env, body.userId, body.history));
+    const userVec = history.rows.length ? (await encodeUser(model, history, Math.floor(Date.now() / 1000))).userEmb : undefined;
+    const items = searchItems(model.table, model.catalog, { query: body.query, k: body.k, filters: body.filters, queryVec, userVec });
+    return c.json({ model: { version: model.version }, items }, 200);
+  },
+);

@@ -1,0 +1,37 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { resolveHistory } from '../core/history';
+import { encodeUser, topInterests } from '../core/recommend';
+import { routeGroup, waitUntilOf } from '../http/factory';
+import { errorResponses, eventSchema, idSchema, interestSchema } from '../http/schemas';
+import { userSession } from '../model/session-store';
+import { getModelState } from '../model/store';
+
+export const userRoutes = routeGroup();
+
+const profileSchema = z
+  .object({ interests: z.array(interestSchema), recent: z.array(eventSchema.extend({ ts: z.number().int() })) })
+  .openapi('Profile');
+
+userRoutes.openapi(
+  createRoute({
+    method: 'get',
+    path: '/v1/users/{userId}/profile',
+    summary: "A user's interest distribution (from the user tower) and recent events",
+    request: { params: z.object({ userId: idSchema }) },
+    responses: { 200: { description: 'Profile', content: { 'application/json': { schema: profileSchema } } }, ...errorResponses },
+  }),
+  async (c) => {
+    const { userId } = c.req.valid('param');
+    const recent = await (await userSession(c.env, userId)).recent();
+    const { model } = await getModelState(c.env, waitUntilOf(c));
+    let interests: { category: string; weight: number }[] = [];
+    if (model && recent.length) {
+      const history = resolveHistory(model.catalog, recent);
+      if (history.rows.length) {
+        const out = await encodeUser(model, history, Math.floor(Date.now() / 1000));
+        interests = topInterests(model.categories, out.interests, 0, 10);
+      }
+    }
+    return c.json({ interests, recent: recent.slice().reverse() }, 200);
+  },
+);
