@@ -2,9 +2,14 @@
 /**
  * Publishes an artifact directory (docs/ARTIFACTS.md) to R2 + KV and manages published versions.
  *
- *   node scripts/publish.mjs push DIR [--local|--remote] [--no-activate] [--if-absent]
- *   node scripts/publish.mjs list            [--local|--remote]
- *   node scripts/publish.mjs activate VERSION [--local|--remote]
+ *   node scripts/publish.mjs push DIR [--candidate | --no-activate] [--if-absent]
+ *   node scripts/publish.mjs list
+ *   node scripts/publish.mjs activate VERSION        (manual; rollback = activate an older one)
+ *   node scripts/publish.mjs rollback                (activate the previously active version)
+ *   node scripts/publish.mjs promote [--margin 0.02] (the quality gate, as the Worker's cron runs it)
+ *   node scripts/publish.mjs prune --keep N          (retention: never deletes the active version)
+ *   node scripts/publish.mjs experiment start ID TREATMENT_VERSION RATIO | experiment stop
+ *   every command takes --local (default) or --remote, and --persist-to DIR with --local
  *
  * Order matters: every blob goes to R2 under its content hash (`blobs/sha256/<hex>`) and is read back
  * and verified, then the manifest (`manifests/<version>.json`), and only then is the KV pointer
@@ -21,10 +26,16 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
+import { DEFAULT_GATE, qualityGate } from '../src/core/gate.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
+// getPlatformProxy warns that the Worker's own Durable Object is not served here; we only use KV and R2.
+process.env.WRANGLER_LOG ??= 'error';
 const ACTIVE_KEY = 'active';
 const VERSIONS_KEY = 'versions';
+const CANDIDATE_KEY = 'candidate';
+const DECISIONS_KEY = 'decisions';
+const EXPERIMENT_KEY = 'experiment';
 const BUCKET = 'edgerec-models';
 const blobKey = (sha) => `blobs/sha256/${sha}`;
 const manifestKey = (version) => `manifests/${version}.json`;
@@ -49,8 +60,20 @@ async function localStore(persistTo) {
       return obj ? { size: obj.size } : null;
     },
     putObject: (key, bytes) => r2.put(key, bytes),
+    deleteObject: (key) => r2.delete(key),
+    async listObjects(prefix) {
+      const keys = [];
+      let cursor;
+      do {
+        const page = await r2.list({ prefix, cursor });
+        keys.push(...page.objects.map((o) => o.key));
+        cursor = page.truncated ? page.cursor : undefined;
+      } while (cursor);
+      return keys;
+    },
     getKv: (key) => kv.get(key),
     putKv: (key, value) => kv.put(key, value),
+    deleteKv: (key) => kv.delete(key),
     close: () => proxy.dispose(),
   };
 }
@@ -85,8 +108,17 @@ function remoteStore() {
         return null;
       }
     },
+    async deleteObject(key) {
+      wrangler('r2', 'object', 'delete', `${BUCKET}/${key}`);
+    },
+    async listObjects() {
+      throw new Error('prune --remote: list R2 objects with the Cloudflare dashboard or API; not supported by the wrangler CLI');
+    },
     async putKv(key, value) {
       wrangler('kv', 'key', 'put', key, value, '--binding', 'EDGEREC_KV');
+    },
+    async deleteKv(key) {
+      wrangler('kv', 'key', 'delete', key, '--binding', 'EDGEREC_KV');
     },
     async close() {},
   };
@@ -149,6 +181,66 @@ export async function activate(store, version) {
   console.log(`active version: ${version}`);
 }
 
+async function readJsonKv(store, key) {
+  const raw = await store.getKv(key);
+  return raw ? JSON.parse(raw) : null;
+}
+
+async function readManifestOf(store, version) {
+  const raw = await store.getObject(manifestKey(version));
+  return raw ? JSON.parse(raw.toString('utf8')) : null;
+}
+
+/** Runs the quality gate on the published candidate, exactly as the Worker's scheduled handler does. */
+export async function promote(store, { margin = DEFAULT_GATE.margin, metric = DEFAULT_GATE.metric } = {}) {
+  const candidate = (await readJsonKv(store, CANDIDATE_KEY))?.version;
+  const active = (await readJsonKv(store, ACTIVE_KEY))?.version ?? null;
+  if (!candidate) {
+    console.log('no candidate is waiting');
+    return null;
+  }
+  const cm = await readManifestOf(store, candidate);
+  const am = active ? await readManifestOf(store, active) : null;
+  const decision = { at: new Date().toISOString(), version: candidate, against: active, by: 'publisher', ...qualityGate(cm?.metrics, am?.metrics, { margin, metric }) };
+  if (decision.promote) await activate(store, candidate);
+  await store.deleteKv(CANDIDATE_KEY);
+  const past = (await readJsonKv(store, DECISIONS_KEY)) ?? [];
+  await store.putKv(DECISIONS_KEY, JSON.stringify([decision, ...past].slice(0, 50)));
+  console.log(`gate ${decision.promote ? 'PROMOTED' : 'REFUSED'} ${candidate}: ${decision.reason}`);
+  return decision;
+}
+
+/** Activates the version that was active before the current one. */
+export async function rollback(store) {
+  const current = await readJsonKv(store, ACTIVE_KEY);
+  let target = current?.previous;
+  if (!target) {
+    const versions = await readVersions(store);
+    const i = versions.findIndex((v) => v.version === current?.version);
+    target = i > 0 ? versions[i - 1].version : null;
+  }
+  if (!target) throw new Error('nothing to roll back to');
+  await activate(store, target);
+}
+
+/** Keeps the newest `keep` versions (plus the active one and the candidate) and deletes unreferenced blobs. */
+export async function prune(store, keep) {
+  if (!(keep >= 1)) throw new Error('--keep must be at least 1');
+  const versions = await readVersions(store);
+  const protectedVersions = new Set([(await readJsonKv(store, ACTIVE_KEY))?.version, (await readJsonKv(store, CANDIDATE_KEY))?.version].filter(Boolean));
+  const kept = versions.filter((v, i) => i >= versions.length - keep || protectedVersions.has(v.version));
+  const dropped = versions.filter((v) => !kept.includes(v));
+  const referenced = new Set();
+  for (const v of kept) for (const f of Object.values((await readManifestOf(store, v.version))?.files ?? {})) referenced.add(blobKey(f.sha256));
+  for (const v of dropped) await store.deleteObject(manifestKey(v.version));
+  let blobs = 0;
+  for (const key of await store.listObjects('blobs/')) {
+    if (!referenced.has(key)) await store.deleteObject(key), blobs++;
+  }
+  await store.putKv(VERSIONS_KEY, JSON.stringify(kept));
+  console.log(`kept ${kept.length} versions, deleted ${dropped.length} versions and ${blobs} unreferenced blobs`);
+}
+
 async function main() {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
@@ -158,9 +250,12 @@ async function main() {
       'persist-to': { type: 'string' },
       'no-activate': { type: 'boolean', default: false },
       'if-absent': { type: 'boolean', default: false },
+      candidate: { type: 'boolean', default: false },
+      margin: { type: 'string' },
+      keep: { type: 'string' },
     },
   });
-  const [command, arg] = positionals;
+  const [command, arg, ...rest] = positionals;
   if (values.local && values.remote) throw new Error('choose one of --local and --remote');
   const store = values.remote ? remoteStore() : await localStore(values['persist-to']);
   try {
@@ -170,17 +265,37 @@ async function main() {
         return;
       }
       const manifest = await pushArtifact(store, resolve(arg));
-      if (!values['no-activate']) await activate(store, manifest.version);
+      if (values.candidate) {
+        await store.putKv(CANDIDATE_KEY, JSON.stringify({ version: manifest.version, publishedAt: new Date().toISOString() }));
+        console.log(`candidate: ${manifest.version} (promoted by the gate: \`publish.mjs promote\` or the Worker's cron)`);
+      } else if (!values['no-activate']) await activate(store, manifest.version);
     } else if (command === 'activate' && arg) {
       await activate(store, arg);
+    } else if (command === 'rollback') {
+      await rollback(store);
+    } else if (command === 'promote') {
+      const decision = await promote(store, values.margin ? { margin: Number(values.margin) } : {});
+      if (decision && !decision.promote) process.exitCode = 3;
+    } else if (command === 'prune') {
+      await prune(store, Number(values.keep ?? 5));
+    } else if (command === 'experiment' && arg === 'start' && rest.length === 3) {
+      const [id, treatment, ratio] = rest;
+      if (!(await readManifestOf(store, treatment))) throw new Error(`version ${treatment} is not published`);
+      await store.putKv(EXPERIMENT_KEY, JSON.stringify({ id, treatment, ratio: Number(ratio) }));
+      console.log(`experiment ${id}: ${Number(ratio) * 100}% of users on ${treatment}`);
+    } else if (command === 'experiment' && arg === 'stop') {
+      await store.deleteKv(EXPERIMENT_KEY);
+      console.log('experiment stopped');
     } else if (command === 'list') {
       const active = JSON.parse((await store.getKv(ACTIVE_KEY)) ?? '{}').version;
+      const candidate = (await readJsonKv(store, CANDIDATE_KEY))?.version;
       for (const v of await readVersions(store)) {
         const m = v.metrics?.int8 ?? {};
-        console.log(`${v.version === active ? '*' : ' '} ${v.version}  created ${v.createdAt}  ndcg@10(int8) ${m['ndcg@10'] ?? '-'}`);
+        const mark = v.version === active ? '*' : v.version === candidate ? 'c' : ' ';
+        console.log(`${mark} ${v.version}  created ${v.createdAt}  ndcg@10(int8) ${m['ndcg@10'] ?? '-'}`);
       }
     } else {
-      console.error('usage: publish.mjs push DIR | list | activate VERSION   [--local|--remote] [--persist-to DIR]');
+      console.error('usage: publish.mjs push DIR [--candidate] | list | activate VERSION | rollback | promote | prune --keep N | experiment start ID VERSION RATIO | experiment stop   [--local|--remote] [--persist-to DIR]');
       process.exitCode = 2;
     }
   } finally {

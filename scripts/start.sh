@@ -8,7 +8,7 @@ bash scripts/setup-node.sh
 export PATH="$PWD/node_modules/.bin:$PATH" WRANGLER_SEND_METRICS=false
 if [ ! -f .dev.vars ]; then
   # Local secrets only; .dev.vars is gitignored. Production sets them with `wrangler secret put`.
-  printf 'ADMIN_TOKEN=%s\nUSER_ID_SECRET=%s\n' "$(openssl rand -hex 16)" "$(openssl rand -hex 32)" > .dev.vars
+  printf 'ADMIN_TOKEN=%s\nUSER_ID_SECRET=%s\nLOG_EXPOSURES=true\n' "$(openssl rand -hex 16)" "$(openssl rand -hex 32)" > .dev.vars
   echo "edgerec: wrote .dev.vars with a local ADMIN_TOKEN" >&2
 fi
 node scripts/publish.mjs push "${EDGEREC_MODEL_DIR:-models/default}" --local --if-absent

@@ -14,6 +14,13 @@ export interface Env {
   SESSION_RETENTION_DAYS?: string;
   /** Bearer token for /admin (a Worker secret; `.dev.vars` locally). */
   ADMIN_TOKEN?: string;
+  /** A/B exposures (Workers Analytics Engine); without the binding they are logged. */
+  EXPOSURES?: AnalyticsEngineDataset;
+  /** "true": also log each exposure (set in .dev.vars for local development). */
+  LOG_EXPOSURES?: string;
+  /** Quality gate: the int8 metric compared and the allowed relative drop. */
+  GATE_METRIC?: string;
+  GATE_MARGIN?: string;
   /** Seconds the active-version pointer is cached per isolate before KV is read again. */
   POINTER_TTL_SECONDS?: string;
 }

@@ -78,6 +78,7 @@ export const recommendResponseSchema = z
     profile: z.object({ interests: z.array(interestSchema) }).optional(),
     ignored: z.number().int().optional(),
     fallback: z.enum(['popular']).optional(),
+    experiment: z.object({ id: z.string(), variant: z.enum(['control', 'treatment']) }).optional(),
   })
   .openapi('RecommendResponse');
 

@@ -38,21 +38,35 @@ export interface ModelState {
   error?: { version?: string; message: string; at: string };
 }
 
+interface Failure {
+  version?: string;
+  message: string;
+  at: string;
+  atMs: number;
+}
+
+/** Per-isolate cache. Module scope: it lives as long as the isolate, never across isolates. */
 interface IsolateState {
-  model?: LoadedModel;
+  /** Models that loaded completely, by version (the serving one, plus experiment arms and recent ones). */
+  loaded: Map<string, LoadedModel>;
+  loading: Map<string, Promise<LoadedModel>>;
+  failures: Map<string, Failure>;
+  /** The version serving requests: the last active version that loaded completely. */
+  serving?: string;
   fallbackCatalog?: { version: string; catalog: Catalog };
   pointer?: { version: string | undefined; readAt: number };
-  loading?: { version: string; promise: Promise<void> };
-  error?: { version?: string; message: string; at: string; atMs: number };
+  kvError?: Failure;
 }
 
 /** A version that failed to load is retried after this long, so a fixed fault heals by itself. */
 const RETRY_FAILED_MS = 15_000;
+/** Loaded models kept per isolate (the 128 MB isolate bounds this; the serving one is never evicted). */
+const MAX_LOADED = 3;
 
-const state: IsolateState = {};
+const state: IsolateState = { loaded: new Map(), loading: new Map(), failures: new Map() };
 
-function fail(message: string, version?: string) {
-  state.error = { version, message, at: new Date().toISOString(), atMs: Date.now() };
+function failure(message: string, version?: string): Failure {
+  return { version, message, at: new Date().toISOString(), atMs: Date.now() };
 }
 
 async function readBlob(env: Env, entry: FileEntry): Promise<ArrayBuffer> {
@@ -125,7 +139,8 @@ function pointerTtlMs(env: Env): number {
   return Number.isFinite(s) && s >= 0 ? s * 1000 : 10_000;
 }
 
-async function readActiveVersion(env: Env): Promise<string | undefined> {
+/** The active version from KV, cached for POINTER_TTL_SECONDS per isolate. */
+export async function readActiveVersion(env: Env): Promise<string | undefined> {
   const now = Date.now();
   if (state.pointer && now - state.pointer.readAt < pointerTtlMs(env)) return state.pointer.version;
   const pointer = await env.EDGEREC_KV.get<{ version?: string }>(ACTIVE_KEY, 'json');
@@ -135,59 +150,112 @@ async function readActiveVersion(env: Env): Promise<string | undefined> {
 }
 
 function recentlyFailed(version: string): boolean {
-  return state.error?.version === version && Date.now() - state.error.atMs < RETRY_FAILED_MS;
+  const f = state.failures.get(version);
+  return Boolean(f && Date.now() - f.atMs < RETRY_FAILED_MS);
 }
 
-/** The version serving requests in this isolate, if any (for the x-model-version header). */
-export function servingVersion(): string | undefined {
-  return state.model?.version;
+function evict(): void {
+  for (const version of state.loaded.keys()) {
+    if (state.loaded.size <= MAX_LOADED) break;
+    if (version !== state.serving) state.loaded.delete(version);
+  }
 }
 
-function startLoading(env: Env, version: string): Promise<void> {
-  if (state.loading?.version === version) return state.loading.promise;
+/**
+ * Loads a version once per isolate (concurrent callers share the load) and keeps it. A failure is
+ * remembered, so requests don't hammer a broken version, and retried after RETRY_FAILED_MS.
+ */
+export function ensureLoaded(env: Env, version: string): Promise<LoadedModel> {
+  const done = state.loaded.get(version);
+  if (done) return Promise.resolve(done);
+  const pending = state.loading.get(version);
+  if (pending) return pending;
   const promise = loadModel(env, version).then(
     (model) => {
-      state.model = model;
-      state.error = undefined;
+      state.loaded.delete(version);
+      state.loaded.set(version, model);
+      state.failures.delete(version);
+      evict();
+      return model;
     },
     (err: unknown) => {
       const message = err instanceof Error ? err.message : String(err);
       console.error(`edgerec: model ${version} failed to load: ${message}`);
-      fail(message, version);
+      state.failures.set(version, failure(message, version));
+      throw err;
     },
   );
-  state.loading = { version, promise };
-  void promise.finally(() => {
-    if (state.loading?.promise === promise) state.loading = undefined;
-  });
+  state.loading.set(version, promise);
+  void promise.then(
+    () => state.loading.delete(version),
+    () => state.loading.delete(version),
+  );
   return promise;
+}
+
+/** The version serving requests in this isolate, if any (for the x-model-version header). */
+export function servingVersion(): string | undefined {
+  return state.serving;
+}
+
+/**
+ * A loaded model of a given version without waiting: undefined while it loads (in the background)
+ * or when it failed. Used for experiment arms, so a cold arm never slows a request down.
+ */
+export function modelIfLoaded(env: Env, version: string, waitUntil?: (p: Promise<unknown>) => void): LoadedModel | undefined {
+  const model = state.loaded.get(version);
+  if (model) return model;
+  if (!recentlyFailed(version)) {
+    const p = ensureLoaded(env, version).catch(() => undefined);
+    waitUntil?.(p);
+  }
+  return undefined;
 }
 
 /**
  * The model to serve this request with. The first request of an isolate waits for the load; later
- * version switches load in the background (`waitUntil`) while the current model keeps serving.
+ * version switches load in the background (`waitUntil`) while the current model keeps serving, and a
+ * version that fails to load is never switched to.
  */
 export async function getModelState(env: Env, waitUntil?: (p: Promise<unknown>) => void): Promise<ModelState> {
   let activeVersion: string | undefined;
   try {
     activeVersion = await readActiveVersion(env);
+    state.kvError = undefined;
   } catch (err) {
-    fail(`KV read failed: ${err instanceof Error ? err.message : String(err)}`);
-    activeVersion = state.pointer?.version ?? state.model?.version;
+    state.kvError = failure(`KV read failed: ${err instanceof Error ? err.message : String(err)}`);
+    activeVersion = state.pointer?.version ?? state.serving;
   }
-  if (!activeVersion) {
-    if (!state.model) fail('no active model version is published');
-  } else if (state.model?.version !== activeVersion && !recentlyFailed(activeVersion)) {
-    const loading = startLoading(env, activeVersion);
-    if (state.model && waitUntil) waitUntil(loading);
-    else await loading;
+  if (activeVersion && activeVersion !== state.serving && !recentlyFailed(activeVersion)) {
+    const switchTo = ensureLoaded(env, activeVersion).then(
+      (model) => {
+        // Only switch if this is still the active version (a newer activation may have raced us).
+        if (state.pointer?.version === model.version || !state.pointer) state.serving = model.version;
+      },
+      () => undefined,
+    );
+    if (state.serving && waitUntil) waitUntil(switchTo);
+    else await switchTo;
   }
-  if (state.model && state.model.version === activeVersion) state.error = undefined;
-  const error = state.error && { version: state.error.version, message: state.error.message, at: state.error.at };
-  return { model: state.model, fallbackCatalog: state.fallbackCatalog, activeVersion, error };
+  const model = state.serving ? state.loaded.get(state.serving) : undefined;
+  let error: Failure | undefined = state.kvError;
+  if (!activeVersion && !model) error ??= failure('no active model version is published');
+  if (activeVersion && activeVersion !== model?.version) error ??= state.failures.get(activeVersion);
+  return {
+    model,
+    fallbackCatalog: state.fallbackCatalog,
+    activeVersion,
+    error: error && { version: error.version, message: error.message, at: error.at },
+  };
 }
 
-/** Forgets everything loaded in this isolate (tests and admin use this). */
+/** Forgets everything loaded in this isolate (tests use this to start from a cold isolate). */
 export function resetModelState(): void {
-  for (const key of Object.keys(state) as (keyof IsolateState)[]) delete state[key];
+  state.loaded.clear();
+  state.loading.clear();
+  state.failures.clear();
+  state.serving = undefined;
+  state.fallbackCatalog = undefined;
+  state.pointer = undefined;
+  state.kvError = undefined;
 }

@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { ApiError } from '../http/errors';
 import { routeGroup } from '../http/factory';
 import { errorSchema } from '../http/schemas';
+import { CANDIDATE_KEY, DECISIONS_KEY, EXPERIMENT_KEY } from '../model/lifecycle';
 import { ACTIVE_KEY, getModelState, manifestKey, readManifest, VERSIONS_KEY } from '../model/store';
 
 export const adminRoutes = routeGroup();
@@ -12,6 +13,9 @@ const versionsSchema = z
   .object({
     active: z.string().nullable(),
     serving: z.string().nullable(),
+    candidate: z.string().nullable(),
+    experiment: z.unknown().nullable(),
+    decisions: z.array(z.unknown()),
     versions: z.array(z.object({ version: z.string(), createdAt: z.string().optional(), publishedAt: z.string().optional(), active: z.boolean(), metrics: z.unknown().optional() }).passthrough()),
   })
   .openapi('ModelVersions');
@@ -28,7 +32,22 @@ adminRoutes.openapi(
     const versions = ((await c.env.EDGEREC_KV.get<{ version: string }[]>(VERSIONS_KEY, 'json')) ?? []) as { version: string }[];
     const active = (await c.env.EDGEREC_KV.get<{ version?: string }>(ACTIVE_KEY, 'json'))?.version ?? null;
     const s = await getModelState(c.env);
-    return c.json({ active, serving: s.model?.version ?? null, versions: versions.map((v) => ({ ...v, active: v.version === active })) }, 200);
+    const [candidate, experiment, decisions] = await Promise.all([
+      c.env.EDGEREC_KV.get<{ version?: string }>(CANDIDATE_KEY, 'json'),
+      c.env.EDGEREC_KV.get(EXPERIMENT_KEY, 'json'),
+      c.env.EDGEREC_KV.get<unknown[]>(DECISIONS_KEY, 'json'),
+    ]);
+    return c.json(
+      {
+        active,
+        serving: s.model?.version ?? null,
+        candidate: candidate?.version ?? null,
+        experiment: experiment ?? null,
+        decisions: decisions ?? [],
+        versions: versions.map((v) => ({ ...v, active: v.version === active })),
+      },
+      200,
+    );
   },
 );
 

@@ -3,6 +3,7 @@ import { popularItems, recommend, type RecommendRequest } from '../core/recommen
 import { ApiError } from '../http/errors';
 import { routeGroup, waitUntilOf } from '../http/factory';
 import { errorResponses, recommendRequestSchema, recommendResponseSchema } from '../http/schemas';
+import { armFor } from '../model/lifecycle';
 import { historyFor } from '../model/session-store';
 import { getModelState } from '../model/store';
 
@@ -38,11 +39,15 @@ recommendRoutes.openapi(
       if (s.fallbackCatalog) return fallback(s.fallbackCatalog.catalog, s.fallbackCatalog.version);
       throw new ApiError(503, 'model_unavailable', 'No model is available and no fallback is possible.', s.error);
     }
+    const arm = await armFor(c.env, s.model, body.userId);
+    c.header('x-model-version', arm.model.version);
+    if (arm.experiment) c.header('x-edgerec-variant', `${arm.experiment.id}:${arm.experiment.variant}`);
     try {
-      const result = await recommend(s.model, req);
+      const result = await recommend(arm.model, req);
       return c.json(
         {
-          model: { version: s.model.version },
+          model: { version: arm.model.version },
+          ...(arm.experiment ? { experiment: arm.experiment } : {}),
           items: result.items,
           ...(result.interests ? { profile: { interests: result.interests } } : {}),
           ...(result.ignored ? { ignored: result.ignored } : {}),
@@ -51,7 +56,7 @@ recommendRoutes.openapi(
       );
     } catch (err) {
       console.error('edgerec: scoring failed, serving the popularity fallback', err);
-      return fallback(s.model.catalog, s.model.version);
+      return fallback(arm.model.catalog, arm.model.version);
     }
   },
 );

@@ -25,8 +25,8 @@ export async function fixtureJson<T = any>(path: string): Promise<T> {
  * Publishes an artifact directory the way scripts/publish.mjs does (blobs, then manifest, then the
  * pointer), optionally without activating it. Returns its manifest.
  */
-export async function publishArtifact(dir: string, { activate = true } = {}): Promise<any> {
-  const manifest = await fixtureJson(`${dir}/manifest.json`);
+export async function publishArtifact(dir: string, { activate = true, overrides = {} as Record<string, unknown> } = {}): Promise<any> {
+  const manifest = { ...(await fixtureJson(`${dir}/manifest.json`)), ...overrides };
   for (const f of Object.values<any>(manifest.files)) {
     await testEnv.EDGEREC_R2.put(blobKey(f.sha256), await fixtureBytes(`${dir}/${f.path}`));
   }

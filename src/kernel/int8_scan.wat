@@ -1,0 +1,228 @@
+;; int8 retrieval scan: approximate scores with WASM SIMD128 integer dot products, a running
+;; top-k threshold on guaranteed lower bounds, and a short list of candidate rows whose upper
+;; bound can still reach the top k. The TypeScript wrapper (int8-scan.ts) rescores the
+;; candidates exactly (float64, the same arithmetic as src/core/item-table.ts scoreRow) and
+;; sorts them, so results equal scanTopK's bit for bit.
+;;
+;; Why bounds: u (float32) is quantized to int16 by the caller, uq = round(u / us). For row r,
+;;   exact(r) = scale[r] * sum_d q[r,d] * u[d] = us * scale[r] * (I[r] + E[r]),
+;;   I[r] = sum_d q[r,d] * uq[d] (exact in int32),  |E[r]| = |sum_d q[r,d] * (u[d] / us - uq[d])|.
+;; Everything here is in units of us (dividing by us > 0 keeps every comparison). The caller passes
+;; C >= max |E[r]| + every float rounding (here and in the float64 rescoring), so
+;;   lower(r) = scale[r] * (I[r] - C) <= exact(r) / us <= scale[r] * (I[r] + C) = upper(r).
+;; Rows are visited in ascending order. Once the heap holds k lower bounds (all of rows before r,
+;; each with exact >= thr), a row with upper(r) <= thr loses to all k of them (smaller score, or an
+;; equal score and a higher row), so it is skipped; otherwise it becomes a candidate.
+;;
+;; Memory (imported, sized by the caller, never grown):
+;;   0..4    heap size (i32), written by $scan
+;;   16..48  scratch for lane extraction (upper at 16, lower at 32)
+;;   u       int16 query, ceil(dim / 16) * 16 lanes, zero padded (32-byte chunks)
+;;   table   row-major int8 [rows4, stride], rows4 = rows rounded up to 4, zero padded, + 16 bytes
+;;   scales  float32 [rows4], zero padded
+;;   mask    uint8 [rows4] (1 = allowed), zero padded, when $mask != 0
+;;   excl    sorted distinct int32 rows to skip, when $nexcl != 0
+;;   heap    float32 [k] min-heap of lower bounds
+;;   cand    [cap] x (row i32, upper f32)
+(module
+  (import "env" "memory" (memory 1))
+
+  ;; 1 when row is in the sorted int32 array excl[0..n), else 0.
+  (func $isExcluded (param $excl i32) (param $n i32) (param $row i32) (result i32)
+    (local $lo i32) (local $hi i32) (local $mid i32) (local $v i32)
+    (local.set $hi (local.get $n))
+    (block $done
+      (loop $search
+        (br_if $done (i32.ge_u (local.get $lo) (local.get $hi)))
+        (local.set $mid (i32.shr_u (i32.add (local.get $lo) (local.get $hi)) (i32.const 1)))
+        (local.set $v (i32.load (i32.add (local.get $excl) (i32.shl (local.get $mid) (i32.const 2)))))
+        (if (i32.eq (local.get $v) (local.get $row)) (then (return (i32.const 1))))
+        (if (i32.lt_s (local.get $v) (local.get $row))
+          (then (local.set $lo (i32.add (local.get $mid) (i32.const 1))))
+          (else (local.set $hi (local.get $mid))))
+        (br $search)))
+    (i32.const 0))
+
+  ;; Adds a lower bound to the min-heap of the k largest; returns the new threshold
+  ;; (the heap minimum once k are held, -inf before).
+  (func $heapPush (param $heap i32) (param $k i32) (param $v f32) (result f32)
+    (local $n i32) (local $i i32) (local $p i32) (local $c i32) (local $pv f32) (local $cv f32) (local $rv f32)
+    (local.set $n (i32.load (i32.const 0)))
+    (if (i32.lt_u (local.get $n) (local.get $k))
+      (then
+        ;; sift up from the end
+        (local.set $i (local.get $n))
+        (block $upDone
+          (loop $up
+            (br_if $upDone (i32.eqz (local.get $i)))
+            (local.set $p (i32.shr_u (i32.sub (local.get $i) (i32.const 1)) (i32.const 1)))
+            (local.set $pv (f32.load (i32.add (local.get $heap) (i32.shl (local.get $p) (i32.const 2)))))
+            (br_if $upDone (f32.le (local.get $pv) (local.get $v)))
+            (f32.store (i32.add (local.get $heap) (i32.shl (local.get $i) (i32.const 2))) (local.get $pv))
+            (local.set $i (local.get $p))
+            (br $up)))
+        (f32.store (i32.add (local.get $heap) (i32.shl (local.get $i) (i32.const 2))) (local.get $v))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (i32.store (i32.const 0) (local.get $n))
+        (if (i32.lt_u (local.get $n) (local.get $k)) (then (return (f32.const -inf))))
+        (return (f32.load (local.get $heap)))))
+    ;; full: replace the root when v beats it, then sift down
+    (if (f32.le (local.get $v) (f32.load (local.get $heap)))
+      (then (return (f32.load (local.get $heap)))))
+    (block $downDone
+      (loop $down
+        (local.set $c (i32.add (i32.shl (local.get $i) (i32.const 1)) (i32.const 1)))
+        (br_if $downDone (i32.ge_u (local.get $c) (local.get $n)))
+        (local.set $cv (f32.load (i32.add (local.get $heap) (i32.shl (local.get $c) (i32.const 2)))))
+        (if (i32.lt_u (i32.add (local.get $c) (i32.const 1)) (local.get $n))
+          (then
+            (local.set $rv (f32.load offset=4 (i32.add (local.get $heap) (i32.shl (local.get $c) (i32.const 2)))))
+            (if (f32.lt (local.get $rv) (local.get $cv))
+              (then
+                (local.set $c (i32.add (local.get $c) (i32.const 1)))
+                (local.set $cv (local.get $rv))))))
+        (br_if $downDone (f32.ge (local.get $cv) (local.get $v)))
+        (f32.store (i32.add (local.get $heap) (i32.shl (local.get $i) (i32.const 2))) (local.get $cv))
+        (local.set $i (local.get $c))
+        (br $down)))
+    (f32.store (i32.add (local.get $heap) (i32.shl (local.get $i) (i32.const 2))) (local.get $v))
+    (f32.load (local.get $heap)))
+
+  ;; Drops candidates whose upper bound is below thr; returns how many remain.
+  (func $compact (param $cand i32) (param $n i32) (param $thr f32) (result i32)
+    (local $i i32) (local $o i32) (local $src i32)
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $src (i32.add (local.get $cand) (i32.shl (local.get $i) (i32.const 3))))
+        (if (f32.ge (f32.load offset=4 (local.get $src)) (local.get $thr))
+          (then
+            (i64.store (i32.add (local.get $cand) (i32.shl (local.get $o) (i32.const 3))) (i64.load (local.get $src)))
+            (local.set $o (i32.add (local.get $o) (i32.const 1)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+    (local.get $o))
+
+  ;; The scan. Returns the number of candidates written to cand, or -1 when more than 3/4 of cap
+  ;; stay candidates after compaction (massive ties near the threshold; the caller falls back).
+  ;; stride: bytes per row; uEnd: u + 32 * ceil(dim / 16); mask = 0: no mask; nexcl = 0: no list.
+  (func (export "scan")
+    (param $table i32) (param $stride i32) (param $rows i32)
+    (param $scales i32) (param $mask i32) (param $excl i32) (param $nexcl i32)
+    (param $u i32) (param $uEnd i32)
+    (param $heap i32) (param $k i32) (param $cand i32) (param $cap i32) (param $C f32)
+    (result i32)
+    (local $r i32) (local $base i32) (local $p0 i32) (local $p1 i32) (local $p2 i32) (local $p3 i32) (local $pu i32)
+    (local $bits i32) (local $lane i32) (local $row i32) (local $cnt i32) (local $slot i32)
+    (local $thr f32) (local $upf f32)
+    (local $acc0 v128) (local $acc1 v128) (local $acc2 v128) (local $acc3 v128)
+    (local $ulo v128) (local $uhi v128) (local $s v128) (local $x v128) (local $sc v128)
+    (local $upv v128) (local $cmp v128) (local $mv v128)
+    (local $thr4 v128) (local $c4 v128) (local $one v128)
+
+    (i32.store (i32.const 0) (i32.const 0))
+    (local.set $thr (f32.const -inf))
+    (local.set $thr4 (f32x4.splat (f32.const -inf)))
+    (local.set $c4 (f32x4.splat (local.get $C)))
+    (local.set $one (i8x16.splat (i32.const 1)))
+    (local.set $base (local.get $table))
+
+    (block $end
+      (loop $group
+        (br_if $end (i32.ge_u (local.get $r) (local.get $rows)))
+        (block $next
+          ;; allowed mask: skip the group when none of its 4 rows is allowed
+          (if (local.get $mask)
+            (then
+              (local.set $mv (i8x16.eq (v128.load32_zero (i32.add (local.get $mask) (local.get $r))) (local.get $one)))
+              (br_if $next (i32.eqz (v128.any_true (local.get $mv))))))
+
+          ;; I[r..r+3]: 16 dims per step, int8 sign-extended to int16, dot with int16 u
+          (local.set $acc0 (v128.const i64x2 0 0))
+          (local.set $acc1 (v128.const i64x2 0 0))
+          (local.set $acc2 (v128.const i64x2 0 0))
+          (local.set $acc3 (v128.const i64x2 0 0))
+          (local.set $p0 (local.get $base))
+          (local.set $p1 (i32.add (local.get $p0) (local.get $stride)))
+          (local.set $p2 (i32.add (local.get $p1) (local.get $stride)))
+          (local.set $p3 (i32.add (local.get $p2) (local.get $stride)))
+          (local.set $pu (local.get $u))
+          (loop $dims
+            (local.set $ulo (v128.load (local.get $pu)))
+            (local.set $uhi (v128.load offset=16 (local.get $pu)))
+            (local.set $acc0 (i32x4.add (local.get $acc0)
+              (i32x4.add (i32x4.dot_i16x8_s (v128.load8x8_s (local.get $p0)) (local.get $ulo))
+                         (i32x4.dot_i16x8_s (v128.load8x8_s offset=8 (local.get $p0)) (local.get $uhi)))))
+            (local.set $acc1 (i32x4.add (local.get $acc1)
+              (i32x4.add (i32x4.dot_i16x8_s (v128.load8x8_s (local.get $p1)) (local.get $ulo))
+                         (i32x4.dot_i16x8_s (v128.load8x8_s offset=8 (local.get $p1)) (local.get $uhi)))))
+            (local.set $acc2 (i32x4.add (local.get $acc2)
+              (i32x4.add (i32x4.dot_i16x8_s (v128.load8x8_s (local.get $p2)) (local.get $ulo))
+                         (i32x4.dot_i16x8_s (v128.load8x8_s offset=8 (local.get $p2)) (local.get $uhi)))))
+            (local.set $acc3 (i32x4.add (local.get $acc3)
+              (i32x4.add (i32x4.dot_i16x8_s (v128.load8x8_s (local.get $p3)) (local.get $ulo))
+                         (i32x4.dot_i16x8_s (v128.load8x8_s offset=8 (local.get $p3)) (local.get $uhi)))))
+            (local.set $p0 (i32.add (local.get $p0) (i32.const 16)))
+            (local.set $p1 (i32.add (local.get $p1) (i32.const 16)))
+            (local.set $p2 (i32.add (local.get $p2) (i32.const 16)))
+            (local.set $p3 (i32.add (local.get $p3) (i32.const 16)))
+            (local.set $pu (i32.add (local.get $pu) (i32.const 32)))
+            (br_if $dims (i32.lt_u (local.get $pu) (local.get $uEnd))))
+
+          ;; horizontal sums: (acc0, acc1, acc2, acc3) -> (I0, I1, I2, I3)
+          (local.set $acc0 (i32x4.add
+            (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $acc0) (local.get $acc1))
+            (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $acc0) (local.get $acc1))))
+          (local.set $acc2 (i32x4.add
+            (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $acc2) (local.get $acc3))
+            (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $acc2) (local.get $acc3))))
+          (local.set $s (i32x4.add
+            (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $acc0) (local.get $acc2))
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $acc0) (local.get $acc2))))
+
+          ;; upper bounds; which lanes beat the threshold (and are allowed)
+          (local.set $x (f32x4.convert_i32x4_s (local.get $s)))
+          (local.set $sc (v128.load (i32.add (local.get $scales) (i32.shl (local.get $r) (i32.const 2)))))
+          (local.set $upv (f32x4.mul (f32x4.add (local.get $x) (local.get $c4)) (local.get $sc)))
+          (local.set $cmp (f32x4.gt (local.get $upv) (local.get $thr4)))
+          (if (local.get $mask)
+            (then
+              (local.set $cmp (v128.and (local.get $cmp)
+                (i32x4.extend_low_i16x8_s (i16x8.extend_low_i8x16_s (local.get $mv)))))))
+          (br_if $next (i32.eqz (v128.any_true (local.get $cmp))))
+
+          ;; slow path: at most a few hundred to a few thousand rows per scan
+          (v128.store (i32.const 16) (local.get $upv))
+          (v128.store (i32.const 32) (f32x4.mul (f32x4.sub (local.get $x) (local.get $c4)) (local.get $sc)))
+          (local.set $bits (i32x4.bitmask (local.get $cmp)))
+          (block $lanesDone
+            (loop $lanes
+              (br_if $lanesDone (i32.eqz (local.get $bits)))
+              (local.set $lane (i32.ctz (local.get $bits)))
+              (local.set $bits (i32.and (local.get $bits) (i32.sub (local.get $bits) (i32.const 1))))
+              (local.set $row (i32.add (local.get $r) (local.get $lane)))
+              (local.set $upf (f32.load offset=16 (i32.shl (local.get $lane) (i32.const 2))))
+              (if (i32.and
+                    (i32.and (i32.lt_u (local.get $row) (local.get $rows)) (f32.gt (local.get $upf) (local.get $thr)))
+                    (i32.or (i32.eqz (local.get $nexcl))
+                            (i32.eqz (call $isExcluded (local.get $excl) (local.get $nexcl) (local.get $row)))))
+                (then
+                  (local.set $slot (i32.add (local.get $cand) (i32.shl (local.get $cnt) (i32.const 3))))
+                  (i32.store (local.get $slot) (local.get $row))
+                  (f32.store offset=4 (local.get $slot) (local.get $upf))
+                  (local.set $cnt (i32.add (local.get $cnt) (i32.const 1)))
+                  (local.set $thr (call $heapPush (local.get $heap) (local.get $k)
+                    (f32.load offset=32 (i32.shl (local.get $lane) (i32.const 2)))))
+                  (local.set $thr4 (f32x4.splat (local.get $thr)))
+                  (if (i32.ge_u (local.get $cnt) (local.get $cap))
+                    (then
+                      (local.set $cnt (call $compact (local.get $cand) (local.get $cnt) (local.get $thr)))
+                      (if (i32.gt_u (i32.shl (local.get $cnt) (i32.const 2)) (i32.mul (local.get $cap) (i32.const 3)))
+                        (then (return (i32.const -1))))))))
+              (br $lanes))))
+
+        (local.set $r (i32.add (local.get $r) (i32.const 4)))
+        (local.set $base (i32.add (local.get $base) (i32.shl (local.get $stride) (i32.const 2))))
+        (br $group)))
+    (local.get $cnt))
+)
