@@ -23,6 +23,8 @@ export interface Env {
   GATE_MARGIN?: string;
   /** Seconds the active-version pointer is cached per isolate before KV is read again. */
   POINTER_TTL_SECONDS?: string;
+  /** Seconds before a version that failed to load is tried again (default 15; tests use 0). */
+  MODEL_RETRY_SECONDS?: string;
 }
 
 /** Hono generics for this app: bindings plus per-request variables set by middleware. */

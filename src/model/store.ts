@@ -54,12 +54,15 @@ interface IsolateState {
   /** The version serving requests: the last active version that loaded completely. */
   serving?: string;
   fallbackCatalog?: { version: string; catalog: Catalog };
-  pointer?: { version: string | undefined; readAt: number };
+  pointer?: { version: string | undefined; previous?: string; readAt: number };
   kvError?: Failure;
 }
 
-/** A version that failed to load is retried after this long, so a fixed fault heals by itself. */
-const RETRY_FAILED_MS = 15_000;
+/**
+ * A version that failed to load is retried after MODEL_RETRY_SECONDS (default 15), so a fixed fault
+ * heals by itself without requests hammering a broken version meanwhile.
+ */
+const DEFAULT_RETRY_FAILED_SECONDS = 15;
 /** Loaded models kept per isolate (the 128 MB isolate bounds this; the serving one is never evicted). */
 const MAX_LOADED = 3;
 
@@ -143,15 +146,21 @@ function pointerTtlMs(env: Env): number {
 export async function readActiveVersion(env: Env): Promise<string | undefined> {
   const now = Date.now();
   if (state.pointer && now - state.pointer.readAt < pointerTtlMs(env)) return state.pointer.version;
-  const pointer = await env.EDGEREC_KV.get<{ version?: string }>(ACTIVE_KEY, 'json');
+  const pointer = await env.EDGEREC_KV.get<{ version?: string; previous?: string | null }>(ACTIVE_KEY, 'json');
   const version = typeof pointer?.version === 'string' ? pointer.version : undefined;
-  state.pointer = { version, readAt: now };
+  const previous = typeof pointer?.previous === 'string' ? pointer.previous : undefined;
+  state.pointer = { version, previous, readAt: now };
   return version;
 }
 
-function recentlyFailed(version: string): boolean {
+function retryFailedMs(env: Env): number {
+  const s = Number(env.MODEL_RETRY_SECONDS ?? DEFAULT_RETRY_FAILED_SECONDS);
+  return Number.isFinite(s) && s >= 0 ? s * 1000 : DEFAULT_RETRY_FAILED_SECONDS * 1000;
+}
+
+function recentlyFailed(env: Env, version: string): boolean {
   const f = state.failures.get(version);
-  return Boolean(f && Date.now() - f.atMs < RETRY_FAILED_MS);
+  return Boolean(f && Date.now() - f.atMs < retryFailedMs(env));
 }
 
 function evict(): void {
@@ -163,7 +172,7 @@ function evict(): void {
 
 /**
  * Loads a version once per isolate (concurrent callers share the load) and keeps it. A failure is
- * remembered, so requests don't hammer a broken version, and retried after RETRY_FAILED_MS.
+ * remembered, so requests don't hammer a broken version, and retried after MODEL_RETRY_SECONDS.
  */
 export function ensureLoaded(env: Env, version: string): Promise<LoadedModel> {
   const done = state.loaded.get(version);
@@ -205,7 +214,7 @@ export function servingVersion(): string | undefined {
 export function modelIfLoaded(env: Env, version: string, waitUntil?: (p: Promise<unknown>) => void): LoadedModel | undefined {
   const model = state.loaded.get(version);
   if (model) return model;
-  if (!recentlyFailed(version)) {
+  if (!recentlyFailed(env, version)) {
     const p = ensureLoaded(env, version).catch(() => undefined);
     waitUntil?.(p);
   }
@@ -226,7 +235,7 @@ export async function getModelState(env: Env, waitUntil?: (p: Promise<unknown>) 
     state.kvError = failure(`KV read failed: ${err instanceof Error ? err.message : String(err)}`);
     activeVersion = state.pointer?.version ?? state.serving;
   }
-  if (activeVersion && activeVersion !== state.serving && !recentlyFailed(activeVersion)) {
+  if (activeVersion && activeVersion !== state.serving && !recentlyFailed(env, activeVersion)) {
     const switchTo = ensureLoaded(env, activeVersion).then(
       (model) => {
         // Only switch if this is still the active version (a newer activation may have raced us).
@@ -236,6 +245,17 @@ export async function getModelState(env: Env, waitUntil?: (p: Promise<unknown>) 
     );
     if (state.serving && waitUntil) waitUntil(switchTo);
     else await switchTo;
+  }
+  // A cold isolate whose active version cannot load serves the previously active version (the
+  // pointer's `previous`, written by admin activate, the publisher and the gate) rather than nothing.
+  const previous = state.pointer?.previous;
+  if (!state.serving && activeVersion && previous && previous !== activeVersion && state.failures.has(activeVersion) && !recentlyFailed(env, previous)) {
+    await ensureLoaded(env, previous).then(
+      (model) => {
+        state.serving ??= model.version;
+      },
+      () => undefined,
+    );
   }
   const model = state.serving ? state.loaded.get(state.serving) : undefined;
   let error: Failure | undefined = state.kvError;
