@@ -1,0 +1,152 @@
+"""Writes the artifact directory of docs/ARTIFACTS.md (stage 8): manifest.json, items.json,
+popular.json, vocab.json next to the exported models and int8 item tables."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .config import Config
+from .data import ACTION_TYPES, EVENT_TYPES, SeqDataset, popular_lists
+from .metrics import METRIC_KEYS
+
+FORMAT = "edgerec-artifact/1"
+PROTOCOL = "leave-one-out by time, full ranking, history excluded"
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _write_json(path: Path, obj: object) -> Path:
+    path.write_text(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
+    return path
+
+
+def _clean_float(v: float | None) -> float | None:
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+
+def items_json(ds: SeqDataset) -> dict:
+    """Columnar item metadata, row-aligned with the embedding table."""
+    return {
+        "ids": ds.item_ids,
+        "titles": ds.titles,
+        "categories": ds.item_categories,
+        "brands": ds.brands,
+        "prices": [_clean_float(p) for p in ds.prices],
+    }
+
+
+def file_entry(out_dir: Path, path: Path, **extra) -> dict:
+    """`{"path", "sha256", "bytes", ...extra}` for a file inside the artifact directory."""
+    return {"path": path.relative_to(out_dir).as_posix(), "sha256": sha256_file(path), "bytes": path.stat().st_size, **extra}
+
+
+def tensors_block(cfg: Config, n_categories: int, max_tokens: int) -> dict:
+    """Names, dtypes and shapes of every ONNX input and output ("B"/"K" are dynamic)."""
+    L, D = cfg.data.max_len, cfg.model.dim
+    f32, i64 = "float32", "int64"
+    return {
+        "userEncoder": {
+            "inputs": {
+                "hist_emb": {"dtype": f32, "shape": ["B", L, D]},
+                "hist_event": {"dtype": i64, "shape": ["B", L]},
+                "hist_age": {"dtype": f32, "shape": ["B", L]},
+            },
+            "outputs": {
+                "user_emb": {"dtype": f32, "shape": ["B", D]},
+                "interests": {"dtype": f32, "shape": ["B", n_categories]},
+                "attention": {"dtype": f32, "shape": ["B", L]},
+            },
+        },
+        "textEncoder": {
+            "inputs": {"tokens": {"dtype": i64, "shape": ["B", max_tokens]}},
+            "outputs": {"text_emb": {"dtype": f32, "shape": ["B", D]}},
+        },
+        "ranker": {
+            "inputs": {"user_emb": {"dtype": f32, "shape": ["B", D]}, "cand_emb": {"dtype": f32, "shape": ["B", "K", D]}},
+            "outputs": {"action_logits": {"dtype": f32, "shape": ["B", "K", len(ACTION_TYPES)]}},
+        },
+    }
+
+
+def write(out_dir: str | Path, ds: SeqDataset, cfg: Config, paths: dict[str, Path], metrics: dict[str, dict],
+          parity: dict, training: dict, now: datetime | None = None) -> dict:
+    """Writes items.json, popular.json, vocab.json and manifest.json into `out_dir`; returns the
+    manifest. `paths` are the exported files by role (from export.run); `metrics` has fp32/int8/valid."""
+    out_dir = Path(out_dir)
+    now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
+    n, d = ds.num_items, cfg.model.dim
+    items_path = _write_json(out_dir / "items.json", items_json(ds))
+    popular_path = _write_json(out_dir / "popular.json", popular_lists(ds, 1000, cfg.data.trending_fraction))
+    vocab_path = _write_json(out_dir / "vocab.json", ds.vocab.to_json())
+    files = {
+        "userEncoder": file_entry(out_dir, paths["userEncoder"]),
+        "userEncoderFp32": file_entry(out_dir, paths["userEncoderFp32"]),
+        "itemEmbeddings": file_entry(out_dir, paths["itemEmbeddings"], dtype="int8", shape=[n, d]),
+        "itemScales": file_entry(out_dir, paths["itemScales"], dtype="float32", shape=[n]),
+        "items": file_entry(out_dir, items_path),
+        "popular": file_entry(out_dir, popular_path),
+        "textEncoder": file_entry(out_dir, paths["textEncoder"]),
+        "vocab": file_entry(out_dir, vocab_path),
+        "ranker": file_entry(out_dir, paths["ranker"]),
+    }
+    blob_hash = hashlib.sha256()
+    for role in sorted(files):
+        with open(out_dir / files[role]["path"], "rb") as f:
+            blob_hash.update(f.read())
+    manifest = {
+        "format": FORMAT,
+        "version": now.strftime("%Y%m%dT%H%M%SZ") + "-" + blob_hash.hexdigest()[:8],
+        "createdAt": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "dim": d,
+        "maxLen": cfg.data.max_len,
+        "items": n,
+        "eventTypes": list(EVENT_TYPES),
+        "actionTypes": list(ACTION_TYPES),
+        "categories": ds.categories,
+        "dataset": ds.stats(),
+        "config": cfg.to_dict(),
+        "quantization": {
+            "userEncoder": "dynamic-int8-matmulinteger",
+            "textEncoder": "dynamic-int8-matmulinteger",
+            "ranker": "dynamic-int8-matmulinteger",
+            "itemEmbeddings": "int8-symmetric-per-row",
+        },
+        "files": files,
+        "tensors": tensors_block(cfg, len(ds.categories), ds.vocab.max_tokens),
+        "metrics": {"protocol": PROTOCOL, **{k: {m: v[m] for m in METRIC_KEYS} for k, v in metrics.items()}},
+        "parity": parity,
+        "training": training,
+    }
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+    return manifest
+
+
+def verify(out_dir: str | Path) -> dict:
+    """Re-reads an artifact and checks every listed file's size and sha256 and the version suffix.
+    Returns the manifest; raises ValueError on the first mismatch."""
+    out_dir = Path(out_dir)
+    manifest = json.loads((out_dir / "manifest.json").read_text())
+    blob_hash = hashlib.sha256()
+    for role in sorted(manifest["files"]):
+        entry = manifest["files"][role]
+        path = out_dir / entry["path"]
+        data = path.read_bytes()
+        if len(data) != entry["bytes"]:
+            raise ValueError(f"{role}: {path} has {len(data)} bytes, manifest says {entry['bytes']}")
+        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            raise ValueError(f"{role}: sha256 of {path} does not match the manifest")
+        blob_hash.update(data)
+    if not manifest["version"].endswith(blob_hash.hexdigest()[:8]):
+        raise ValueError("manifest version does not end with the blobs' sha256 prefix")
+    return manifest

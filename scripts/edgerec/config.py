@@ -1,0 +1,157 @@
+"""Every hyperparameter of the trainer, in frozen dataclasses (stage 1 of config -> data -> model ->
+trainer -> evaluator).
+
+A `Config` is built from the defaults, then a YAML file (`--config file.yaml`, nested like
+`{model: {dim: 64}, train: {epochs: 50}}`), then command-line overrides (`--epochs 3`, or the generic
+`--set train.lr=0.002`). It is serialised whole into the checkpoint and into `manifest.json`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """How raw events become training sequences."""
+
+    min_user_events: int = 3  # leave-one-out needs >= 1 train event + validation + test
+    max_len: int = 50  # history length fed to the user tower (left-padded)
+    max_tokens: int = 32  # text tokens kept per item / query
+    min_token_count: int = 2  # tokens seen fewer times are hashed into buckets
+    hash_buckets: int = 1024  # FNV-1a buckets for out-of-vocabulary tokens
+    category_level: int = -1  # level of `categories` used as the class label; -1 = auto
+    max_categories: int = 64  # most frequent labels kept at that level
+    trending_fraction: float = 0.1  # last fraction of the log (by time) counted as trending
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape of the multi-task model (see model.py)."""
+
+    dim: int = 64
+    layers: int = 2
+    heads: int = 1
+    ffn_mult: int = 1  # feed-forward width = ffn_mult * dim (SASRec uses 1)
+    dropout: float = 0.5  # embedding / residual dropout; high because Beauty is sparse
+    attn_dropout: float = 0.2
+    id_dropout: float = 0.1  # probability an item's id embedding is zeroed in a training step
+    use_text: bool = True  # fuse the text encoder into the item tower
+    use_id: bool = True  # use the item-id embedding in the item tower
+    use_events: bool = True  # event-type embedding in the user tower
+    use_recency: bool = True  # log1p(hours) projection in the user tower
+    ranker_hidden: int = 64
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation, loss weights and early stopping."""
+
+    epochs: int = 200
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_steps: int = 100
+    grad_clip: float = 1.0
+    patience: int = 10  # epochs without a better validation NDCG@10 before stopping
+    eval_every: int = 1
+    seed: int = 42
+    device: str = "auto"  # auto | cpu | cuda
+    threads: int = 2  # torch CPU threads
+    max_minutes: float = 0.0  # stop training after this wall time (0 = no limit)
+    # Loss weights: L = w_retrieval*L_retrieval + w_user*L_u + w_item*L_v + w_rank*L_rank + w_text*L_text
+    w_retrieval: float = 1.0
+    w_user: float = 0.1
+    w_item: float = 0.1
+    w_rank: float = 0.1
+    w_text: float = 0.1
+    sampled_softmax: int = 0  # > 0: sample this many negatives (logQ-corrected) instead of full softmax
+    rank_negatives: int = 4  # hard negatives (top retrieved non-targets) per position for the ranker
+    eval_batch_size: int = 1024
+
+
+@dataclass(frozen=True)
+class ParityConfig:
+    """Tolerances of the torch vs ONNX fp32 vs ONNX int8 check (parity.py). Past one, training fails."""
+
+    max_fp32_abs_diff: float = 1e-3  # torch vs ONNX fp32, user_emb, same inputs
+    min_top10_agreement: float = 0.9  # fp32 torch path vs served int8 path, mean top-10 overlap
+    max_ndcg10_relative_drop: float = 0.01  # (fp32 - int8) / fp32 of test NDCG@10
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole trainer configuration."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    parity: ParityConfig = field(default_factory=ParityConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict (JSON/YAML serialisable)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> "Config":
+        """Inverse of `to_dict`; unknown keys raise so typos in YAML files are caught."""
+        return merge(cls(), d or {})
+
+    def with_overrides(self, overrides: list[str]) -> "Config":
+        """Applies `section.key=value` strings (value parsed as YAML, e.g. `train.lr=2e-3`)."""
+        nested: dict[str, dict[str, Any]] = {}
+        for item in overrides:
+            if "=" not in item or "." not in item.split("=", 1)[0]:
+                raise ValueError(f"override must look like section.key=value, got {item!r}")
+            key, value = item.split("=", 1)
+            section, name = key.split(".", 1)
+            nested.setdefault(section, {})[name] = yaml.safe_load(value)
+        return merge(self, nested)
+
+
+def merge(cfg: Config, d: dict[str, Any]) -> Config:
+    """Returns `cfg` with the nested dict `d` applied, checking section and field names and types."""
+    sections = {f.name: f for f in fields(Config)}
+    out = cfg
+    for section, values in d.items():
+        if section not in sections:
+            raise ValueError(f"unknown config section {section!r} (have {sorted(sections)})")
+        if not isinstance(values, dict):
+            raise ValueError(f"config section {section!r} must be a mapping")
+        sub = getattr(out, section)
+        known = {f.name: f for f in fields(sub)}
+        changes = {}
+        for name, value in values.items():
+            if name not in known:
+                raise ValueError(f"unknown config key {section}.{name} (have {sorted(known)})")
+            default = getattr(sub, name)
+            if isinstance(default, bool):
+                value = bool(value)
+            elif isinstance(default, int) and not isinstance(value, bool):
+                value = int(value)
+            elif isinstance(default, float):
+                value = float(value)
+            elif isinstance(default, str):
+                value = str(value)
+            changes[name] = value
+        out = replace(out, **{section: replace(sub, **changes)})
+    return out
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Defaults <- YAML file (optional) <- `section.key=value` overrides."""
+    cfg = Config()
+    if path:
+        cfg = merge(cfg, yaml.safe_load(Path(path).read_text()) or {})
+    return cfg.with_overrides(overrides or [])
+
+
+def config_json(cfg: Config) -> str:
+    """Stable JSON text of a config (for logs and hashing)."""
+    return json.dumps(cfg.to_dict(), sort_keys=True)

@@ -1,0 +1,802 @@
+"""Stage 2: raw files -> cleaned events -> per-user sequences -> leave-one-out split.
+
+Readers
+- `read_events(path)`: CSV, JSONL or Parquet with `user_id, item_id, timestamp` and optional `event`
+  (view/click/cart/purchase/search, default purchase) and `query`. `timestamp` is integer epoch seconds
+  or ISO 8601 (naive times are UTC). Within a user, events are ordered by timestamp, ties by file order.
+- `read_items(path)`: CSV, JSONL or Parquet with `item_id` and any of `title, categories` (`|`-separated,
+  most general first, or a list), `brand, description, price`.
+- `import_beauty(dir)`: the S3-Rec sequence format (`Beauty.txt`, `Beauty.item`, `*_item2attributes.json`).
+- `import_recbole(prefix)`: RecBole atomic files `prefix.inter` (event rows or sequence rows) and
+  `prefix.item`.
+
+Everything here is in memory: the event table (polars), the item table and the sequences (numpy CSR
+arrays). That is fine to tens of millions of events on one machine; past that the reader would have to
+stream per-user shards.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.csv as pcsv
+
+from .config import DataConfig
+from .text import Vocab, tokenize
+
+EVENT_TYPES = ("pad", "view", "click", "cart", "purchase", "search")
+"""Index 0 is padding; the user encoder's `hist_event` indexes this list (`manifest.eventTypes`)."""
+ACTION_TYPES = ("none", "view", "click", "cart", "purchase")
+"""Classes of the ranking head: `none` = not interacted (a retrieved non-target), then the actions."""
+DEFAULT_EVENT = "purchase"
+
+ITEM_SCHEMA = {
+    "item_id": pl.String,
+    "title": pl.String,
+    "categories": pl.List(pl.String),
+    "brand": pl.String,
+    "description": pl.String,
+    "price": pl.Float64,
+    "attributes": pl.List(pl.String),
+}
+
+
+@dataclass
+class RawData:
+    """Events and items after reading, before cleaning. `counts` collects what the readers dropped."""
+
+    name: str
+    events: pl.DataFrame  # user_id, item_id (str), timestamp (Int64), event, query (str), order (file row)
+    items: pl.DataFrame  # ITEM_SCHEMA (possibly empty)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Generic table reading
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    for ext in (".csv", ".jsonl", ".ndjson", ".json", ".parquet", ".pq"):
+        if name.endswith(ext):
+            return ext
+    raise ValueError(f"unsupported file type {path} (want .csv, .jsonl or .parquet)")
+
+
+def read_table(path: str | Path) -> tuple[pl.DataFrame, int]:
+    """Reads a CSV, JSONL or Parquet file. Returns the table and the number of unreadable rows
+    (CSV rows with the wrong number of fields, JSONL lines that are not a JSON object)."""
+    path = Path(path)
+    ext = _suffix(path)
+    if ext == ".csv":
+        with path.open("r", encoding="utf-8") as f:
+            header = f.readline()
+        names = [h.strip().strip('"') for h in header.rstrip("\r\n").split(",")]
+        bad = [0]
+
+        def on_invalid(_row: object) -> str:
+            bad[0] += 1
+            return "skip"
+
+        table = pcsv.read_csv(
+            path,
+            parse_options=pcsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=True),
+            convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True),
+        )
+        return pl.from_arrow(table), bad[0]
+    if ext in (".jsonl", ".ndjson", ".json"):
+        rows, bad = [], 0
+        with path.open("r", encoding="utf-8") as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError:
+                    bad += 1
+                    continue
+                if not isinstance(obj, dict):
+                    bad += 1
+                    continue
+                rows.append(obj)
+        cols = sorted({k for r in rows for k in r})
+        data = {c: [_jsonl_value(r.get(c)) for r in rows] for c in cols}
+        return _frame_from_columns(data), bad
+    return pl.read_parquet(path), 0
+
+
+def _jsonl_value(v: object) -> object:
+    # Lists (categories) stay lists of strings; scalars become strings and are typed later.
+    if v is None:
+        return None
+    if isinstance(v, list):
+        return [str(x) for x in v]
+    return v
+
+
+def _frame_from_columns(data: dict[str, list]) -> pl.DataFrame:
+    series = []
+    for name, values in data.items():
+        if any(isinstance(v, list) for v in values):
+            series.append(pl.Series(name, [v if isinstance(v, list) or v is None else [str(v)] for v in values], dtype=pl.List(pl.String)))
+        elif all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values):
+            series.append(pl.Series(name, values, strict=False))
+        else:
+            series.append(pl.Series(name, [None if v is None else str(v) for v in values], dtype=pl.String))
+    return pl.DataFrame(series)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Timestamps
+
+_INT_RE = re.compile(r"^[+-]?\d+$")
+_FLOAT_RE = re.compile(r"^[+-]?\d+\.\d*$")
+
+
+def parse_timestamp(value: object) -> int | None:
+    """Epoch seconds from an int, a float, a numeric string or an ISO 8601 string; None if unparseable."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) else int(math.floor(value))
+    if isinstance(value, datetime):
+        return int((value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp())
+    s = str(value).strip()
+    if not s:
+        return None
+    if _INT_RE.match(s):
+        return int(s)
+    if _FLOAT_RE.match(s):
+        return int(math.floor(float(s)))
+    try:
+        dt = datetime.fromisoformat(s.replace("Z", "+00:00") if s.endswith(("Z", "z")) else s)
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return int(dt.timestamp())
+
+
+def _timestamps(col: pl.Series) -> pl.Series:
+    """Int64 epoch seconds (null where missing or unparseable)."""
+    if col.dtype.is_integer():
+        return col.cast(pl.Int64)
+    if col.dtype.is_float():
+        return col.floor().cast(pl.Int64, strict=False)
+    if isinstance(col.dtype, pl.Datetime):
+        return col.dt.epoch("s")
+    col = col.cast(pl.String)
+    uniq = col.unique().drop_nulls().to_list()
+    lookup = {u: parse_timestamp(u) for u in uniq}
+    return col.replace_strict(lookup, default=None, return_dtype=pl.Int64)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Events and items in the documented formats
+
+
+def read_events(path: str | Path) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Reads an events file into EVENT_SCHEMA. Rows without a user, an item or a parseable timestamp
+    are dropped and counted as `malformed`; so are unreadable lines."""
+    df, unreadable = read_table(path)
+    for req in ("user_id", "item_id"):
+        if req not in df.columns:
+            raise ValueError(f"{path}: events need a {req!r} column (have {df.columns})")
+    n = df.height
+    out = pl.DataFrame(
+        {
+            "user_id": _clean_str(df["user_id"]),
+            "item_id": _clean_str(df["item_id"]),
+            "timestamp": _timestamps(df["timestamp"]) if "timestamp" in df.columns else pl.Series([None] * n, dtype=pl.Int64),
+            "event": _clean_str(df["event"]).str.to_lowercase() if "event" in df.columns else pl.Series([None] * n, dtype=pl.String),
+            "query": _clean_str(df["query"]) if "query" in df.columns else pl.Series([None] * n, dtype=pl.String),
+            "order": pl.Series(np.arange(n, dtype=np.int64)),
+        }
+    )
+    ok = pl.col("user_id").is_not_null() & pl.col("item_id").is_not_null()
+    if "timestamp" in df.columns:
+        ok = ok & pl.col("timestamp").is_not_null()
+    kept = out.filter(ok)
+    return kept, {"rows_read": n + unreadable, "malformed": unreadable + (n - kept.height)}
+
+
+def _clean_str(col: pl.Series) -> pl.Series:
+    s = col.cast(pl.String, strict=False).str.strip_chars()
+    return s.set(s == "", None) if s.len() else s
+
+
+def split_categories(value: object) -> list[str]:
+    """Category path as a list: accepts a list, `a|b|c`, or the quoted-comma style `'a', 'b'`."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(v).strip() for v in value if str(v).strip()]
+    s = str(value).strip()
+    if not s:
+        return []
+    if s[0] in "'\"[":
+        try:
+            parsed = ast.literal_eval(s if s[0] == "[" else f"[{s}]")
+            return [str(v).strip() for v in parsed if str(v).strip()]
+        except (ValueError, SyntaxError):
+            return [p.strip().strip("'\"") for p in s.strip("[]").split(",") if p.strip().strip("'\"")]
+    sep = "|" if "|" in s else None
+    return [p.strip() for p in (s.split(sep) if sep else [s]) if p.strip()]
+
+
+def read_items(path: str | Path) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Reads an item catalog into ITEM_SCHEMA; repeated item ids keep the first row."""
+    df, unreadable = read_table(path)
+    if "item_id" not in df.columns:
+        raise ValueError(f"{path}: items need an 'item_id' column (have {df.columns})")
+    n = df.height
+
+    def text(name: str) -> pl.Series:
+        return _clean_str(df[name]) if name in df.columns else pl.Series([None] * n, dtype=pl.String)
+
+    cats = df["categories"].to_list() if "categories" in df.columns else [None] * n
+    price = df["price"].cast(pl.Float64, strict=False) if "price" in df.columns else pl.Series([None] * n, dtype=pl.Float64)
+    items = pl.DataFrame(
+        {
+            "item_id": _clean_str(df["item_id"]),
+            "title": text("title"),
+            "categories": pl.Series([split_categories(c) for c in cats], dtype=pl.List(pl.String)),
+            "brand": text("brand"),
+            "description": text("description"),
+            "price": price,
+            "attributes": pl.Series([[] for _ in range(n)], dtype=pl.List(pl.String)),
+        }
+    )
+    return _dedupe_items(items, unreadable)
+
+
+def _dedupe_items(items: pl.DataFrame, unreadable: int = 0) -> tuple[pl.DataFrame, dict[str, int]]:
+    valid = items.filter(pl.col("item_id").is_not_null())
+    uniq = valid.unique(subset=["item_id"], keep="first", maintain_order=True)
+    return uniq, {
+        "item_rows_read": items.height + unreadable,
+        "item_rows_malformed": unreadable + items.height - valid.height,
+        "item_rows_duplicate": valid.height - uniq.height,
+    }
+
+
+def load_files(events: str | Path, items: str | Path | None = None, name: str | None = None) -> RawData:
+    """Events file (+ optional items file) in the documented formats."""
+    ev, counts = read_events(events)
+    if items:
+        it, item_counts = read_items(items)
+        counts.update(item_counts)
+    else:
+        it = pl.DataFrame(schema=ITEM_SCHEMA)
+    return RawData(name or Path(events).stem, ev, it, counts)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Research formats
+
+
+def import_beauty(directory: str | Path) -> RawData:
+    """The S3-Rec sequence format: `NAME.txt` (`user item item ...` per line, time order),
+    optional `NAME.item` (tab-separated `item_id:token title:token categories:token_seq`) and
+    `NAME_item2attributes.json` (item id -> attribute ids, turned into tokens `attrN`)."""
+    directory = Path(directory)
+    txt = sorted(p for p in directory.glob("*.txt"))
+    if not txt:
+        raise FileNotFoundError(f"no NAME.txt sequence file in {directory}")
+    seq_path = txt[0]
+    name = seq_path.stem
+    users, items, malformed, rows = [], [], 0, 0
+    with seq_path.open() as f:
+        for line in f:
+            parts = line.split()
+            if not parts:
+                continue
+            rows += 1
+            if len(parts) < 2:
+                malformed += 1
+                continue
+            users.extend([parts[0]] * (len(parts) - 1))
+            items.extend(parts[1:])
+    n = len(users)
+    events = pl.DataFrame(
+        {
+            "user_id": pl.Series(users, dtype=pl.String),
+            "item_id": pl.Series(items, dtype=pl.String),
+            "timestamp": pl.Series([None] * n, dtype=pl.Int64),
+            "event": pl.Series([None] * n, dtype=pl.String),
+            "query": pl.Series([None] * n, dtype=pl.String),
+            "order": pl.Series(np.arange(n, dtype=np.int64)),
+        }
+    )
+    counts = {"rows_read": n, "malformed": malformed, "sequence_lines": rows}
+    item_path = directory / f"{name}.item"
+    if item_path.exists():
+        item_df, item_counts = read_atomic_items(item_path)
+        counts.update(item_counts)
+    else:
+        item_df = pl.DataFrame(schema=ITEM_SCHEMA)
+    attr_paths = list(directory.glob(f"{name}_item2attributes.json")) or list(directory.glob("*item2attributes.json"))
+    if attr_paths:
+        attrs = json.loads(attr_paths[0].read_text())
+        attr_tokens = {str(k): [f"attr{a}" for a in v] for k, v in attrs.items()}
+        known = set(item_df["item_id"].to_list())
+        extra = [k for k in attr_tokens if k not in known]
+        if extra:
+            item_df = pl.concat([item_df, _empty_items(extra)])
+        item_df = item_df.with_columns(
+            pl.Series("attributes", [attr_tokens.get(i, []) for i in item_df["item_id"].to_list()], dtype=pl.List(pl.String))
+        )
+    return RawData(name.lower(), events, item_df, counts)
+
+
+def _empty_items(ids: list[str]) -> pl.DataFrame:
+    n = len(ids)
+    return pl.DataFrame(
+        {
+            "item_id": pl.Series(ids, dtype=pl.String),
+            "title": pl.Series([None] * n, dtype=pl.String),
+            "categories": pl.Series([[] for _ in ids], dtype=pl.List(pl.String)),
+            "brand": pl.Series([None] * n, dtype=pl.String),
+            "description": pl.Series([None] * n, dtype=pl.String),
+            "price": pl.Series([None] * n, dtype=pl.Float64),
+            "attributes": pl.Series([[] for _ in ids], dtype=pl.List(pl.String)),
+        }
+    )
+
+
+def read_atomic(path: str | Path) -> tuple[list[tuple[str, str]], list[list[str]], int]:
+    """A RecBole atomic file: tab-separated, header fields `name:type`. Returns the (name, type)
+    header, the rows as strings, and how many rows had the wrong number of fields."""
+    rows, bad = [], 0
+    with Path(path).open(encoding="utf-8") as f:
+        header = [tuple(h.split(":", 1)) if ":" in h else (h, "token") for h in f.readline().rstrip("\r\n").split("\t")]
+        for line in f:
+            line = line.rstrip("\r\n")
+            if not line:
+                continue
+            parts = line.split("\t")
+            if len(parts) != len(header):
+                bad += 1
+                continue
+            rows.append(parts)
+    return header, rows, bad
+
+
+def split_token_seq(value: str) -> list[str]:
+    """A RecBole `token_seq` cell: space separated (`a b c`) or quoted comma style (`'a', 'b c'`)."""
+    value = value.strip()
+    if not value:
+        return []
+    if value[0] in "'\"[":
+        return split_categories(value)
+    return value.split()
+
+
+def read_atomic_items(path: str | Path) -> tuple[pl.DataFrame, dict[str, int]]:
+    """`NAME.item`: `item_id:token` plus any of title/categories/brand/description/price columns
+    (RecBole names like `sales_type` or `categories`; `token_seq` titles are joined with spaces)."""
+    header, rows, bad = read_atomic(path)
+    names = [h[0] for h in header]
+    types = dict(header)
+    if "item_id" not in names:
+        raise ValueError(f"{path}: no item_id column (have {names})")
+    col = {n: i for i, n in enumerate(names)}
+
+    def get(row: list[str], name: str) -> str | None:
+        i = col.get(name)
+        return row[i].strip() or None if i is not None else None
+
+    def text(row: list[str], name: str) -> str | None:
+        v = get(row, name)
+        if v is not None and types.get(name) == "token_seq":
+            v = " ".join(split_token_seq(v))
+        return v
+
+    cat_name = next((n for n in ("categories", "category", "sales_type") if n in col), None)
+    items = pl.DataFrame(
+        {
+            "item_id": pl.Series([get(r, "item_id") for r in rows], dtype=pl.String),
+            "title": pl.Series([text(r, "title") for r in rows], dtype=pl.String),
+            "categories": pl.Series(
+                [split_token_seq(get(r, cat_name) or "") if cat_name else [] for r in rows], dtype=pl.List(pl.String)
+            ),
+            "brand": pl.Series([text(r, "brand") for r in rows], dtype=pl.String),
+            "description": pl.Series([text(r, "description") for r in rows], dtype=pl.String),
+            "price": pl.Series([_float_or_none(get(r, "price")) for r in rows], dtype=pl.Float64),
+            "attributes": pl.Series([[] for _ in rows], dtype=pl.List(pl.String)),
+        }
+    )
+    return _dedupe_items(items, bad)
+
+
+def _float_or_none(v: str | None) -> float | None:
+    try:
+        return float(v) if v is not None else None
+    except ValueError:
+        return None
+
+
+def import_recbole(prefix: str | Path) -> RawData:
+    """RecBole atomic files `PREFIX.inter` and optional `PREFIX.item`.
+
+    `.inter` is either event rows (`user_id:token item_id:token timestamp:float`, timestamp optional)
+    or sequence rows (`user_id:token item_id_list:token_seq item_id:token`: a history and its next
+    item); for sequence rows each user's longest history plus its target is the user's sequence."""
+    prefix = Path(prefix)
+    inter = prefix.with_name(prefix.name + ".inter")
+    header, rows, bad = read_atomic(inter)
+    names = [h[0] for h in header]
+    col = {n: i for i, n in enumerate(names)}
+    users: list[str] = []
+    items: list[str] = []
+    stamps: list[str | None] = []
+    if "item_id_list" in col:
+        longest: dict[str, list[str]] = {}
+        for r in rows:
+            u, target = r[col["user_id"]].strip(), r[col["item_id"]].strip()
+            if not u or not target:
+                bad += 1
+                continue
+            seq = split_token_seq(r[col["item_id_list"]]) + [target]
+            if len(seq) > len(longest.get(u, [])):
+                longest[u] = seq
+        for u, seq in longest.items():
+            users.extend([u] * len(seq))
+            items.extend(seq)
+            stamps.extend([None] * len(seq))
+    else:
+        ts_i = col.get("timestamp")
+        for r in rows:
+            users.append(r[col["user_id"]].strip())
+            items.append(r[col["item_id"]].strip())
+            stamps.append(r[ts_i].strip() if ts_i is not None else None)
+    n = len(users)
+    raw = pl.DataFrame(
+        {
+            "user_id": pl.Series(users, dtype=pl.String),
+            "item_id": pl.Series(items, dtype=pl.String),
+            "timestamp": pl.Series(stamps, dtype=pl.String),
+        }
+    )
+    events = pl.DataFrame(
+        {
+            "user_id": _clean_str(raw["user_id"]),
+            "item_id": _clean_str(raw["item_id"]),
+            "timestamp": _timestamps(raw["timestamp"]),
+            "event": pl.Series([None] * n, dtype=pl.String),
+            "query": pl.Series([None] * n, dtype=pl.String),
+            "order": pl.Series(np.arange(n, dtype=np.int64)),
+        }
+    )
+    ok = pl.col("user_id").is_not_null() & pl.col("item_id").is_not_null()
+    if "timestamp" in col and "item_id_list" not in col:
+        ok = ok & pl.col("timestamp").is_not_null()
+    kept = events.filter(ok)
+    counts = {"rows_read": len(rows) + bad, "malformed": bad + n - kept.height}
+    item_path = prefix.with_name(prefix.name + ".item")
+    if item_path.exists():
+        it, item_counts = read_atomic_items(item_path)
+        counts.update(item_counts)
+    else:
+        it = pl.DataFrame(schema=ITEM_SCHEMA)
+    return RawData(prefix.name, kept, it, counts)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Cleaning
+
+
+def clean(raw: RawData, cfg: DataConfig) -> RawData:
+    """Normalises event types, drops unknown types, exact duplicates and users with too few events;
+    every drop is counted in the returned `counts`."""
+    counts = dict(raw.counts)
+    ev = raw.events.with_columns(pl.col("event").fill_null(DEFAULT_EVENT))
+    known = ev["event"].is_in(list(EVENT_TYPES[1:]))
+    counts["unknown_event"] = int((~known).sum())
+    ev = ev.filter(known)
+    # Exact repeats of (user, item, time, event) are logging duplicates; without timestamps a repeat is
+    # a real re-purchase, so nothing is dropped.
+    if ev["timestamp"].null_count() < ev.height:
+        before = ev.height
+        ev = ev.unique(subset=["user_id", "item_id", "timestamp", "event"], keep="first", maintain_order=True)
+        counts["duplicate"] = before - ev.height
+    else:
+        counts["duplicate"] = 0
+    per_user = ev.group_by("user_id").len()
+    few = per_user.filter(pl.col("len") < cfg.min_user_events)
+    counts["users_too_few_events"] = few.height
+    counts["events_of_users_too_few"] = int(few["len"].sum()) if few.height else 0
+    ev = ev.join(few.select("user_id"), on="user_id", how="anti", maintain_order="left")
+    counts["events_kept"] = ev.height
+    return RawData(raw.name, ev, raw.items, counts)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Sequences
+
+
+@dataclass
+class SeqDataset:
+    """Everything numeric the model needs, plus the metadata the artifact needs.
+
+    Items are indexed 1..N (0 = padding); row `r` of the exported table is item index `r + 1`.
+    User `u`'s events are `items[offsets[u]:offsets[u+1]]` in time order (CSR layout)."""
+
+    name: str
+    item_ids: list[str]
+    titles: list[str | None]
+    item_categories: list[list[str]]
+    brands: list[str | None]
+    prices: list[float | None]
+    user_ids: list[str]
+    offsets: np.ndarray  # (U+1,) int64
+    items: np.ndarray  # (E,) int64 item index 1..N
+    events: np.ndarray  # (E,) int64 index into EVENT_TYPES
+    timestamps: np.ndarray  # (E,) float64 epoch seconds, NaN when unknown
+    vocab: Vocab
+    item_tokens: np.ndarray  # (N+1, T) int64 token ids, row 0 = padding item
+    categories: list[str]  # class names of the category heads
+    item_category: np.ndarray  # (N+1,) int64 class index, -1 = none
+    train_counts: np.ndarray  # (N+1,) interactions in the training part
+    counts: dict[str, int]
+    has_timestamps: bool
+
+    @property
+    def num_items(self) -> int:
+        return len(self.item_ids)
+
+    @property
+    def num_users(self) -> int:
+        return len(self.user_ids)
+
+    def lengths(self) -> np.ndarray:
+        """(U,) number of events per user."""
+        return np.diff(self.offsets)
+
+    def stats(self) -> dict:
+        """The manifest's `dataset` block."""
+        return {
+            "name": self.name,
+            "users": self.num_users,
+            "items": self.num_items,
+            "events": int(self.items.shape[0]),
+            "itemsWithoutInteractions": int((self.train_counts[1:] == 0).sum()),
+            "cleaning": self.counts,
+        }
+
+
+def pick_category_level(paths: list[list[str]], level: int) -> int:
+    """`level`, or when -1 the most general level with at least two distinct values."""
+    if level >= 0:
+        return level
+    depth = max((len(p) for p in paths), default=0)
+    for lv in range(depth):
+        if len({p[lv] for p in paths if len(p) > lv}) >= 2:
+            return lv
+    return 0
+
+
+def item_documents(items: pl.DataFrame) -> list[list[str]]:
+    """Token lists per item row: title, categories, brand, description, attribute tokens."""
+    docs = []
+    for title, cats, brand, desc, attrs in zip(
+        items["title"].to_list(),
+        items["categories"].to_list(),
+        items["brand"].to_list(),
+        items["description"].to_list(),
+        items["attributes"].to_list(),
+    ):
+        doc = tokenize(title)
+        for c in cats or []:
+            doc += tokenize(c)
+        doc += tokenize(brand) + tokenize(desc) + list(attrs or [])
+        docs.append(doc)
+    return docs
+
+
+def build_dataset(raw: RawData, cfg: DataConfig) -> SeqDataset:
+    """Cleaned events + items -> `SeqDataset`. Catalog items come first in file order, then items seen
+    only in events, in order of first appearance. Catalog items without events are kept (cold start)."""
+    ev = raw.events.sort(["user_id", "timestamp", "order"], nulls_last=True, maintain_order=True)
+    catalog = raw.items
+    catalog_ids = catalog["item_id"].to_list()
+    known = set(catalog_ids)
+    extra = [i for i in ev["item_id"].unique(maintain_order=True).to_list() if i not in known]
+    counts = dict(raw.counts)
+    counts["event_items_without_metadata"] = len(extra)
+    if extra:
+        catalog = pl.concat([catalog, _empty_items(extra)])
+    item_ids = catalog["item_id"].to_list()
+    index = {iid: r + 1 for r, iid in enumerate(item_ids)}
+
+    users = ev["user_id"].to_numpy()
+    change = np.flatnonzero(users[1:] != users[:-1]) + 1 if len(users) else np.array([], dtype=np.int64)
+    offsets = np.concatenate([[0], change, [len(users)]]).astype(np.int64) if len(users) else np.zeros(1, np.int64)
+    user_ids = [str(users[o]) for o in offsets[:-1]]
+    item_idx = np.fromiter((index[i] for i in ev["item_id"].to_list()), dtype=np.int64, count=ev.height)
+    ev_lookup = {e: i for i, e in enumerate(EVENT_TYPES)}
+    event_idx = np.fromiter((ev_lookup[e] for e in ev["event"].to_list()), dtype=np.int64, count=ev.height)
+    ts = ev["timestamp"].cast(pl.Float64).fill_null(float("nan")).to_numpy().astype(np.float64)
+
+    docs = item_documents(catalog)
+    vocab = Vocab.build(docs, cfg.min_token_count, cfg.hash_buckets, cfg.max_tokens)
+    tokens = np.zeros((len(item_ids) + 1, cfg.max_tokens), dtype=np.int64)
+    tokens[1:] = vocab.encode(docs)
+
+    paths = catalog["categories"].to_list()
+    level = pick_category_level(paths, cfg.category_level)
+    labels = [p[level] if len(p) > level else None for p in paths]
+    freq: dict[str, int] = {}
+    for lab in labels:
+        if lab is not None:
+            freq[lab] = freq.get(lab, 0) + 1
+    categories = sorted(freq, key=lambda c: (-freq[c], c))[: cfg.max_categories] or ["(none)"]
+    cat_index = {c: i for i, c in enumerate(categories)}
+    item_category = np.full(len(item_ids) + 1, -1, dtype=np.int64)
+    item_category[1:] = [cat_index.get(lab, -1) if lab is not None else -1 for lab in labels]
+
+    train_counts = np.zeros(len(item_ids) + 1, dtype=np.int64)
+    for u in range(len(user_ids)):
+        np.add.at(train_counts, item_idx[offsets[u] : offsets[u + 1] - 2], 1)
+    counts["category_level"] = level
+
+    return SeqDataset(
+        name=raw.name,
+        item_ids=item_ids,
+        titles=catalog["title"].to_list(),
+        item_categories=[list(p) for p in paths],
+        brands=catalog["brand"].to_list(),
+        prices=catalog["price"].to_list(),
+        user_ids=user_ids,
+        offsets=offsets,
+        items=item_idx,
+        events=event_idx,
+        timestamps=ts,
+        vocab=vocab,
+        item_tokens=tokens,
+        categories=categories,
+        item_category=item_category,
+        train_counts=train_counts,
+        counts=counts,
+        has_timestamps=bool(np.isfinite(ts).any()),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Leave-one-out split and padded batches
+
+PHASES = ("train", "valid", "test")
+
+
+@dataclass
+class SplitArrays:
+    """Left-padded model inputs for one phase; row b belongs to user `users[b]`.
+
+    train: inputs are events [0, n-3], targets the next events [1, n-2] (all positions used).
+    valid: history = events [0, n-3], target = event n-2.  test: history = [0, n-2], target = n-1."""
+
+    users: np.ndarray  # (B,) user index
+    hist_items: np.ndarray  # (B, L) item index, 0 = padding
+    hist_events: np.ndarray  # (B, L) event index, 0 = padding
+    hist_age: np.ndarray  # (B, L) float32 log1p(hours before the request), 0 when unknown
+    targets: np.ndarray  # train: (B, L) next item per position, 0 = none; valid/test: (B,)
+    target_events: np.ndarray  # same shape as targets
+    history_end: np.ndarray  # (B,) absolute index (into the CSR arrays) one past the history
+
+
+def log_age_hours(now: float, ts: np.ndarray) -> np.ndarray:
+    """log1p(max(0, hours between `ts` and `now`)); 0 where either is unknown."""
+    hours = (now - ts) / 3600.0
+    out = np.log1p(np.clip(np.nan_to_num(hours, nan=0.0), 0.0, None))
+    return out.astype(np.float32)
+
+
+def split(ds: SeqDataset, phase: str, max_len: int) -> SplitArrays:
+    """Leave-one-out by time (DATA.md): last event = test, second to last = validation, rest = train."""
+    if phase not in PHASES:
+        raise ValueError(f"phase must be one of {PHASES}")
+    lengths = ds.lengths()
+    # valid/test need at least one history event; train needs at least one (input, target) pair.
+    need = 4 if phase == "train" else 3
+    users = np.flatnonzero(lengths >= need)
+    b = len(users)
+    hist_items = np.zeros((b, max_len), dtype=np.int64)
+    hist_events = np.zeros((b, max_len), dtype=np.int64)
+    hist_age = np.zeros((b, max_len), dtype=np.float32)
+    if phase == "train":
+        targets = np.zeros((b, max_len), dtype=np.int64)
+        target_events = np.zeros((b, max_len), dtype=np.int64)
+    else:
+        targets = np.zeros(b, dtype=np.int64)
+        target_events = np.zeros(b, dtype=np.int64)
+    history_end = np.zeros(b, dtype=np.int64)
+    for row, u in enumerate(users):
+        start, end = ds.offsets[u], ds.offsets[u + 1]
+        if phase == "train":
+            stop = end - 3  # history = [start, end-3), targets = [start+1, end-2)
+            lo = max(start, stop - max_len)
+            k = stop - lo
+            hist_items[row, max_len - k :] = ds.items[lo:stop]
+            hist_events[row, max_len - k :] = ds.events[lo:stop]
+            targets[row, max_len - k :] = ds.items[lo + 1 : stop + 1]
+            target_events[row, max_len - k :] = ds.events[lo + 1 : stop + 1]
+            now = ds.timestamps[stop]
+        else:
+            stop = end - 2 if phase == "valid" else end - 1
+            lo = max(start, stop - max_len)
+            k = stop - lo
+            hist_items[row, max_len - k :] = ds.items[lo:stop]
+            hist_events[row, max_len - k :] = ds.events[lo:stop]
+            targets[row] = ds.items[stop]
+            target_events[row] = ds.events[stop]
+            now = ds.timestamps[stop]
+        hist_age[row, max_len - k :] = log_age_hours(now, ds.timestamps[lo:stop])
+        history_end[row] = stop
+    return SplitArrays(users, hist_items, hist_events, hist_age, targets, target_events, history_end)
+
+
+def history_items(ds: SeqDataset, arrays: SplitArrays, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row position in `rows`, item index) pairs of every item in each user's full history (not only
+    the last max_len), used to exclude already-seen items from the ranking."""
+    rr, cols = [], []
+    for pos, row in enumerate(rows):
+        u = arrays.users[row]
+        seen = np.unique(ds.items[ds.offsets[u] : arrays.history_end[row]])
+        rr.append(np.full(len(seen), pos, dtype=np.int64))
+        cols.append(seen)
+    if not rr:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(rr), np.concatenate(cols)
+
+
+def popular_lists(ds: SeqDataset, top: int = 1000, trending_fraction: float = 0.1) -> dict:
+    """`popular.json`: all-time training counts and counts over the last `trending_fraction` of the
+    training log by time (same as popular without timestamps). Rows are 0-based table rows."""
+    def ranked(counts: np.ndarray) -> list[dict]:
+        order = np.lexsort((np.arange(len(counts) - 1), -counts[1:]))
+        return [{"row": int(r), "count": int(counts[r + 1])} for r in order[:top] if counts[r + 1] > 0]
+
+    popular = ranked(ds.train_counts)
+    if not ds.has_timestamps:
+        return {"popular": popular, "trending": popular}
+    mask = np.zeros(len(ds.items), dtype=bool)
+    for u in range(ds.num_users):
+        mask[ds.offsets[u] : ds.offsets[u + 1] - 2] = True
+    ts = ds.timestamps[mask]
+    ts_ok = ts[np.isfinite(ts)]
+    cut = np.quantile(ts_ok, 1.0 - trending_fraction) if len(ts_ok) else np.inf
+    recent = ds.items[mask][np.isfinite(ts) & (ts >= cut)]
+    counts = np.bincount(recent, minlength=ds.num_items + 1).astype(np.int64)
+    return {"popular": popular, "trending": ranked(counts)}
+
+
+def load_dataset(
+    cfg: DataConfig,
+    events: str | Path | None = None,
+    items: str | Path | None = None,
+    beauty: str | Path | None = None,
+    recbole: str | Path | None = None,
+) -> SeqDataset:
+    """Reads one of the supported inputs, cleans it and builds the sequences."""
+    if beauty:
+        raw = import_beauty(beauty)
+    elif recbole:
+        raw = import_recbole(recbole)
+    elif events:
+        raw = load_files(events, items)
+    else:
+        raise ValueError("need --events, --beauty or --recbole")
+    return build_dataset(clean(raw, cfg), cfg)

@@ -1,0 +1,51 @@
+"""Full-ranking metrics (stage 5, evaluator): HR@K, NDCG@K and MRR over the whole catalog.
+
+Protocol (DATA.md): every item of the catalog is ranked (no sampled negatives); items in the user's
+own history get score -inf, except the target itself, which is never excluded. Ties are broken
+against the target (an item scoring exactly the target's score ranks above it), so a constant scorer
+earns nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+KS = (5, 10, 20)
+METRIC_KEYS = tuple(f"hr@{k}" for k in KS) + tuple(f"ndcg@{k}" for k in KS) + ("mrr",)
+
+
+def target_ranks(
+    scores: torch.Tensor, targets: torch.Tensor, exclude_rows: torch.Tensor, exclude_cols: torch.Tensor
+) -> torch.Tensor:
+    """0-based rank of each target among all items.
+
+    scores: (B, N) item scores; targets: (B,) column of the target; (exclude_rows[i], exclude_cols[i])
+    are (row, column) pairs of history items to exclude. Returns (B,) int64."""
+    scores = scores.clone()
+    b = torch.arange(scores.shape[0], device=scores.device)
+    target_score = scores[b, targets]  # (B,)
+    scores[exclude_rows, exclude_cols] = float("-inf")
+    scores[b, targets] = target_score  # the target is never excluded
+    higher = (scores > target_score[:, None]).sum(1)
+    ties = (scores == target_score[:, None]).sum(1) - 1  # other items with the same score
+    return higher + ties
+
+
+def metrics_from_ranks(ranks: np.ndarray | torch.Tensor) -> dict[str, float]:
+    """HR@K, NDCG@K (one relevant item: 1/log2(rank+2)) and MRR, averaged over users."""
+    r = torch.as_tensor(ranks, dtype=torch.float64)
+    out = {}
+    for k in KS:
+        out[f"hr@{k}"] = float((r < k).double().mean())
+    for k in KS:
+        out[f"ndcg@{k}"] = float(torch.where(r < k, 1.0 / torch.log2(r + 2.0), torch.zeros_like(r)).mean())
+    out["mrr"] = float((1.0 / (r + 1.0)).mean())
+    return out
+
+
+def top_k(scores: torch.Tensor, exclude_rows: torch.Tensor, exclude_cols: torch.Tensor, k: int) -> torch.Tensor:
+    """(B, k) columns of the best items with history excluded."""
+    scores = scores.clone()
+    scores[exclude_rows, exclude_cols] = float("-inf")
+    return torch.topk(scores, k, dim=1, sorted=True).indices

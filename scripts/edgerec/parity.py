@@ -1,0 +1,132 @@
+"""Parity of torch vs ONNX fp32 vs ONNX int8 (stage 7). Fails loudly past the tolerances in
+`ParityConfig`: `check` raises `ParityError`, and the CLI exits non-zero after writing the artifact
+(whose manifest then says `"passed": false`, so a publisher refuses it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+from .config import ParityConfig
+from .data import SplitArrays
+from .evaluate import EvalResult, dequantized_table
+from .model import EdgeRec
+
+
+class ParityError(RuntimeError):
+    """The exported or quantized model disagrees with the torch model past a tolerance."""
+
+
+@dataclass
+class ParityReport:
+    """Parity figures; `as_manifest()` is the manifest's `parity` block."""
+
+    max_abs_user_emb_diff_fp32: float  # torch vs ONNX fp32, same (dequantized int8) history rows
+    max_abs_user_emb_diff_int8: float  # torch vs ONNX int8, same inputs (informative)
+    max_abs_interest_diff_fp32: float
+    max_abs_attention_diff_fp32: float
+    max_abs_text_emb_diff_fp32: float
+    max_abs_ranker_diff_fp32: float
+    top10_agreement: float  # mean |top10(fp32 torch path) & top10(served int8 path)| / 10
+    ndcg10_fp32: float
+    ndcg10_int8: float
+    ndcg10_relative_drop: float
+    failures: list[str]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def as_manifest(self) -> dict:
+        return {
+            "top10Agreement": self.top10_agreement,
+            "ndcg10RelativeDrop": self.ndcg10_relative_drop,
+            "maxAbsUserEmbDiff": self.max_abs_user_emb_diff_fp32,
+            "maxAbsUserEmbDiffInt8": self.max_abs_user_emb_diff_int8,
+            "maxAbsInterestDiff": self.max_abs_interest_diff_fp32,
+            "maxAbsAttentionDiff": self.max_abs_attention_diff_fp32,
+            "maxAbsTextEmbDiff": self.max_abs_text_emb_diff_fp32,
+            "maxAbsRankerDiff": self.max_abs_ranker_diff_fp32,
+            "passed": self.passed,
+            "failures": self.failures,
+        }
+
+
+def _session(path) -> ort.InferenceSession:
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 2
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+def _max_abs(a, b) -> float:
+    return float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)))) if np.size(a) else 0.0
+
+
+def top10_agreement(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean overlap of two (B, 10) top-10 column sets, as a fraction."""
+    if len(a) == 0:
+        return 1.0
+    return float(np.mean([len(set(x) & set(y)) / a.shape[1] for x, y in zip(a, b)]))
+
+
+@torch.no_grad()
+def run(cfg: ParityConfig, model: EdgeRec, paths: dict, q: np.ndarray, scale: np.ndarray, test: SplitArrays,
+        fp32_result: EvalResult, int8_result: EvalResult, sample: int = 2048) -> ParityReport:
+    """Compares the three implementations on up to `sample` test users and the full test metrics."""
+    model = model.cpu().eval()
+    table = dequantized_table(q, scale)
+    n = min(sample, len(test.users))
+    feeds = {"hist_emb": table[test.hist_items[:n]], "hist_event": test.hist_events[:n], "hist_age": test.hist_age[:n]}
+    t_user, t_int, t_att = (x.numpy() for x in model.user(*(torch.from_numpy(v) for v in feeds.values())))
+    o_user, o_int, o_att = _session(paths["userEncoderFp32"]).run(None, feeds)
+    q_user = _session(paths["userEncoder"]).run(["user_emb"], feeds)[0]
+
+    tokens = model.items.tokens[1 : n + 1].numpy()
+    t_text = model.items.text(torch.from_numpy(tokens)).numpy()
+    o_text = _session(paths["textEncoderFp32"]).run(None, {"tokens": tokens})[0]
+
+    cand = table[test.hist_items[:n, -5:]]  # (n, 5, D): any 5 item rows per user
+    t_rank = model.ranker(torch.from_numpy(t_user), torch.from_numpy(cand)).numpy()
+    o_rank = _session(paths["rankerFp32"]).run(None, {"user_emb": t_user, "cand_emb": cand})[0]
+
+    f, i = fp32_result.metrics["ndcg@10"], int8_result.metrics["ndcg@10"]
+    rep = ParityReport(
+        max_abs_user_emb_diff_fp32=_max_abs(t_user, o_user),
+        max_abs_user_emb_diff_int8=_max_abs(t_user, q_user),
+        max_abs_interest_diff_fp32=_max_abs(t_int, o_int),
+        max_abs_attention_diff_fp32=_max_abs(t_att, o_att),
+        max_abs_text_emb_diff_fp32=_max_abs(t_text, o_text),
+        max_abs_ranker_diff_fp32=_max_abs(t_rank, o_rank),
+        top10_agreement=top10_agreement(fp32_result.top10, int8_result.top10),
+        ndcg10_fp32=f,
+        ndcg10_int8=i,
+        ndcg10_relative_drop=(f - i) / f if f > 0 else 0.0,
+        failures=[],
+    )
+    fp32_diffs = {
+        "user_emb": rep.max_abs_user_emb_diff_fp32,
+        "interests": rep.max_abs_interest_diff_fp32,
+        "attention": rep.max_abs_attention_diff_fp32,
+        "text_emb": rep.max_abs_text_emb_diff_fp32,
+        "action_logits": rep.max_abs_ranker_diff_fp32,
+    }
+    for name, diff in fp32_diffs.items():
+        if not diff <= cfg.max_fp32_abs_diff:
+            rep.failures.append(f"ONNX fp32 {name} differs from torch by {diff:.3g} > {cfg.max_fp32_abs_diff:g}")
+    if not rep.top10_agreement >= cfg.min_top10_agreement:
+        rep.failures.append(f"top-10 agreement fp32 vs served int8 is {rep.top10_agreement:.3f} < {cfg.min_top10_agreement:g}")
+    if not rep.ndcg10_relative_drop <= cfg.max_ndcg10_relative_drop:
+        rep.failures.append(
+            f"int8 NDCG@10 {i:.4f} is {100 * rep.ndcg10_relative_drop:.2f}% below fp32 {f:.4f} "
+            f"(tolerance {100 * cfg.max_ndcg10_relative_drop:.2f}%)"
+        )
+    return rep
+
+
+def check(rep: ParityReport) -> None:
+    """Raises `ParityError` listing every failed tolerance."""
+    if rep.failures:
+        raise ParityError("parity check failed:\n  " + "\n  ".join(rep.failures))

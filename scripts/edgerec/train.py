@@ -1,0 +1,220 @@
+"""Stage 4, the trainer: AdamW, deterministic seeds, early stopping on validation NDCG@10.
+
+CUDA with bf16 autocast when available, else CPU. Under `torchrun` (WORLD_SIZE > 1) the model is
+wrapped in DistributedDataParallel and each rank takes every WORLD_SIZE-th batch; rank 0 evaluates
+and decides when to stop.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .config import Config
+from .data import SeqDataset, split
+from .evaluate import Exclusions, evaluate_torch
+from .model import EdgeRec, ModelDims, build_model, save_checkpoint
+
+
+@dataclass
+class TrainResult:
+    """The best model (eval mode, on CPU) and what happened while training it."""
+
+    model: EdgeRec
+    best_epoch: int
+    epochs: int
+    seconds: float
+    device: str
+    history: list[dict] = field(default_factory=list)
+    best_valid: dict = field(default_factory=dict)
+
+
+def set_seed(seed: int) -> None:
+    """Seeds python, numpy and torch."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def pick_device(name: str) -> torch.device:
+    """`auto` -> cuda when available, else cpu."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda asked for, but torch sees no CUDA device")
+    if name == "cuda" and "LOCAL_RANK" in os.environ:
+        return torch.device("cuda", int(os.environ["LOCAL_RANK"]))
+    return torch.device(name)
+
+
+def length_bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator, pool: int = 50) -> list[np.ndarray]:
+    """Shuffled batches of row indices where each batch holds similar lengths: rows are shuffled,
+    cut into pools of `pool` batches, sorted by length inside a pool, and the batches shuffled. Lets a
+    batch be trimmed to its longest history instead of always running max_len slots."""
+    order = rng.permutation(len(lengths))
+    batches = []
+    span = batch_size * pool
+    for lo in range(0, len(order), span):
+        chunk = order[lo : lo + span]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def dims_of(ds: SeqDataset) -> ModelDims:
+    """Data-dependent model sizes."""
+    return ModelDims(ds.num_items, len(ds.categories), ds.vocab.size, ds.vocab.max_tokens)
+
+
+def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet: bool = False) -> TrainResult:
+    """Trains on the train part, early-stops on the validation part; returns the best model."""
+    t = cfg.train
+    torch.set_num_threads(t.threads)
+    set_seed(t.seed)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    device = pick_device(t.device)
+    if world > 1 and not torch.distributed.is_initialized():
+        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    use_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
+
+    model = build_model(cfg, dims_of(ds), ds.item_tokens, ds.item_category, ds.train_counts).to(device)
+    train_model = model
+    if world > 1:
+        train_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None, find_unused_parameters=True
+        )
+
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": t.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=t.lr
+    )
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / max(1, t.warmup_steps)))
+
+    tr = split(ds, "train", cfg.data.max_len)
+    va = split(ds, "valid", cfg.data.max_len)
+    va_ex = Exclusions(ds, va)
+    lengths = (tr.hist_items > 0).sum(1)
+    tensors = {
+        "hist_items": torch.from_numpy(tr.hist_items),
+        "hist_events": torch.from_numpy(tr.hist_events),
+        "hist_age": torch.from_numpy(tr.hist_age),
+        "targets": torch.from_numpy(tr.targets),
+        "target_events": torch.from_numpy(tr.target_events),
+    }
+    rng = np.random.default_rng(t.seed)
+    report = Path(report_dir) if report_dir else None
+    if report and rank == 0:
+        report.mkdir(parents=True, exist_ok=True)
+    log_path = report / "train_log.jsonl" if report else None
+    if log_path and rank == 0:
+        log_path.write_text("")
+
+    best_score, best_epoch, best_state, best_valid = -1.0, 0, None, {}
+    history: list[dict] = []
+    start = time.time()
+    epoch = 0
+    for epoch in range(1, t.epochs + 1):
+        t0 = time.time()
+        train_model.train()
+        batches = length_bucketed_batches(lengths, t.batch_size, rng)[rank::world]
+        sums: dict[str, float] = {}
+        steps = 0
+        bar = tqdm(batches, desc=f"epoch {epoch}", leave=False, disable=quiet or rank != 0, mininterval=2.0)
+        for rows in bar:
+            width = int(lengths[rows].max())  # trim left padding shared by the whole batch
+            batch = {k: v[rows, -width:].to(device, non_blocking=True) for k, v in tensors.items()}
+            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=use_bf16):
+                loss, parts = train_model(batch)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if t.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
+            opt.step()
+            sched.step()
+            steps += 1
+            sums["loss"] = sums.get("loss", 0.0) + float(loss.detach())
+            for k, v in parts.items():
+                sums[k] = sums.get(k, 0.0) + v
+            if steps % 10 == 0:
+                bar.set_postfix(loss=f"{sums['loss'] / steps:.4f}")
+        entry = {"epoch": epoch, **{k: v / max(1, steps) for k, v in sums.items()}, "train_seconds": time.time() - t0}
+        stop = torch.zeros(1)
+        if rank == 0 and (epoch % t.eval_every == 0 or epoch == t.epochs):
+            res = evaluate_torch(model, ds, va, t.eval_batch_size, device, va_ex)
+            entry["valid"] = res.metrics
+            score = res.metrics["ndcg@10"]
+            if score > best_score:
+                best_score, best_epoch, best_valid = score, epoch, res.metrics
+                best_state = copy.deepcopy(model.state_dict())
+                if report:
+                    save_checkpoint(report / "checkpoint.pt", model, {"epoch": epoch, "valid": res.metrics})
+            elif epoch - best_epoch >= t.patience:
+                stop[0] = 1
+        if t.max_minutes > 0 and (time.time() - start) / 60 >= t.max_minutes:
+            stop[0] = 1
+        entry["seconds"] = time.time() - t0
+        history.append(entry)
+        if rank == 0:
+            if log_path:
+                with log_path.open("a") as f:
+                    f.write(json.dumps(entry) + "\n")
+            if not quiet:
+                print(format_epoch(entry), flush=True)
+        if world > 1:
+            torch.distributed.broadcast(stop, 0)
+        if stop[0] > 0:
+            break
+    seconds = time.time() - start
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model = model.cpu().eval()
+    if report and rank == 0:
+        plot_curve(history, report / "training_curve.png")
+    return TrainResult(model, best_epoch, epoch, seconds, device.type, history, best_valid)
+
+
+def format_epoch(e: dict) -> str:
+    """One readable log line per epoch."""
+    parts = " ".join(f"{k}={e[k]:.4f}" for k in ("loss", "retrieval", "user", "item", "rank", "text") if k in e)
+    valid = e.get("valid")
+    v = f" | valid hr@10={valid['hr@10']:.4f} ndcg@10={valid['ndcg@10']:.4f}" if valid else ""
+    return f"epoch {e['epoch']:3d} | {parts}{v} | {e['seconds']:.1f}s"
+
+
+def plot_curve(history: list[dict], path: Path) -> None:
+    """Training loss and validation NDCG@10 per epoch, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(1, 2, figsize=(10, 3.5))
+    ep = [e["epoch"] for e in history]
+    for k in ("loss", "retrieval", "user", "item", "rank", "text"):
+        if all(k in e for e in history):
+            ax[0].plot(ep, [e[k] for e in history], label=k)
+    ax[0].set_xlabel("epoch")
+    ax[0].set_title("training loss")
+    ax[0].legend(fontsize=7)
+    ve = [e for e in history if "valid" in e]
+    ax[1].plot([e["epoch"] for e in ve], [e["valid"]["ndcg@10"] for e in ve], label="ndcg@10")
+    ax[1].plot([e["epoch"] for e in ve], [e["valid"]["hr@10"] for e in ve], label="hr@10")
+    ax[1].set_xlabel("epoch")
+    ax[1].set_title("validation")
+    ax[1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
