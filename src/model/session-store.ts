@@ -31,15 +31,16 @@ export class UserSession extends DurableObject<Env> {
   /** Appends events (oldest first); a batch whose idempotency key was seen is not stored again. */
   async append(events: StoredEvent[], idempotencyKey?: string): Promise<AppendResult> {
     const { maxEvents, retentionMs } = this.settings();
-    if (idempotencyKey) {
-      const seen = (await this.ctx.storage.get<string[]>(KEYS_KEY)) ?? [];
-      if (seen.includes(idempotencyKey)) return { accepted: 0, duplicate: true };
-      await this.ctx.storage.put(KEYS_KEY, [...seen, idempotencyKey].slice(-100));
-    }
+    const seen = idempotencyKey ? ((await this.ctx.storage.get<string[]>(KEYS_KEY)) ?? []) : [];
+    if (idempotencyKey && seen.includes(idempotencyKey)) return { accepted: 0, duplicate: true };
     const now = Date.now();
     const kept = this.fresh((await this.ctx.storage.get<StoredEvent[]>(EVENTS_KEY)) ?? [], now);
     const merged = [...kept, ...events].sort((a, b) => a.ts - b.ts).slice(-maxEvents);
-    await this.ctx.storage.put(EVENTS_KEY, merged);
+    // The events and the idempotency key in one atomic write: a batch whose write fails is not
+    // remembered as seen, so its retry is stored instead of being answered "duplicate".
+    const writes: Record<string, unknown> = { [EVENTS_KEY]: merged };
+    if (idempotencyKey) writes[KEYS_KEY] = [...seen, idempotencyKey].slice(-100);
+    await this.ctx.storage.put(writes);
     // Everything about the user is deleted once the retention time passes without new events.
     await this.ctx.storage.setAlarm(now + retentionMs);
     return { accepted: events.length, duplicate: false };
