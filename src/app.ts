@@ -56,7 +56,22 @@ app.notFound((c) => {
   return errorResponse(c, new ApiError(404, 'not_found', `No route for ${c.req.method} ${c.req.path}.`));
 });
 
+/**
+ * A failed Durable Object call: thrown inside the object (`remote`) or by its infrastructure
+ * (`retryable`, `overloaded`). The user's event store is unavailable: a 503 the client retries, so a
+ * batch of events is never answered 202 unless it was stored.
+ */
+function sessionStoreFailure(err: unknown): boolean {
+  const e = err as { remote?: unknown; retryable?: unknown; overloaded?: unknown } | null;
+  return typeof e === 'object' && e !== null && (e.remote === true || e.retryable === true || e.overloaded === true);
+}
+
 app.onError((err, c) => {
+  if (sessionStoreFailure(err)) {
+    console.error('edgerec: session store unavailable', err);
+    c.header('retry-after', '1');
+    return errorResponse(c, new ApiError(503, 'session_store_unavailable', "The user's event store is unavailable; retry the request (a batch retried with the same idempotency key is stored once)."));
+  }
   if (err instanceof HTTPException && !(err instanceof ApiError)) {
     const code = err.status === 400 ? 'invalid_json' : err.status === 413 ? 'payload_too_large' : 'http_error';
     return errorResponse(c, new ApiError(err.status as 400, code, err.message || 'Bad request.'));
