@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -132,11 +133,47 @@ def write(out_dir: str | Path, ds: SeqDataset, cfg: Config, paths: dict[str, Pat
     return manifest
 
 
+REQUIRED_KEYS = ("format", "version", "createdAt", "dim", "maxLen", "items", "eventTypes", "categories", "dataset",
+                 "config", "quantization", "files", "tensors", "metrics", "parity", "training")
+REQUIRED_FILES = ("userEncoder", "itemEmbeddings", "itemScales", "items", "popular")
+
+
+def validate_manifest(m: dict) -> None:
+    """Checks the structure docs/ARTIFACTS.md promises; raises ValueError naming the first problem."""
+    def need(cond: bool, what: str) -> None:
+        if not cond:
+            raise ValueError(f"manifest: {what}")
+
+    for k in REQUIRED_KEYS:
+        need(k in m, f"missing key {k!r}")
+    need(m["format"] == FORMAT, f"format is {m['format']!r}")
+    need(re.fullmatch(r"\d{8}T\d{6}Z-[0-9a-f]{8}", m["version"]) is not None, f"bad version {m['version']!r}")
+    need(m["eventTypes"][0] == "pad", "eventTypes[0] must be 'pad'")
+    for role in REQUIRED_FILES:
+        need(role in m["files"], f"files.{role} missing")
+    for role, f in m["files"].items():
+        need(isinstance(f.get("path"), str) and re.fullmatch(r"[0-9a-f]{64}", f.get("sha256", "")) is not None
+             and isinstance(f.get("bytes"), int), f"files.{role} needs path, sha256 and bytes")
+    need(m["files"]["itemEmbeddings"]["shape"] == [m["items"], m["dim"]], "itemEmbeddings shape != [items, dim]")
+    need(m["files"]["itemEmbeddings"]["bytes"] == m["items"] * m["dim"], "itemEmbeddings bytes != items * dim")
+    need(m["files"]["itemScales"]["bytes"] == 4 * m["items"], "itemScales bytes != 4 * items")
+    ue = m["tensors"]["userEncoder"]
+    need(set(ue["inputs"]) == {"hist_emb", "hist_event", "hist_age"}, "userEncoder inputs")
+    need(set(ue["outputs"]) == {"user_emb", "interests", "attention"}, "userEncoder outputs")
+    need(ue["outputs"]["interests"]["shape"] == ["B", len(m["categories"])], "interests shape != [B, len(categories)]")
+    for kind in ("fp32", "int8", "valid"):
+        need(set(METRIC_KEYS) <= set(m["metrics"].get(kind, {})), f"metrics.{kind} lacks some of {METRIC_KEYS}")
+    need(isinstance(m["parity"].get("passed"), bool), "parity.passed must be a boolean")
+    for k in ("seconds", "device", "epochs", "bestEpoch"):
+        need(k in m["training"], f"training.{k} missing")
+
+
 def verify(out_dir: str | Path) -> dict:
-    """Re-reads an artifact and checks every listed file's size and sha256 and the version suffix.
-    Returns the manifest; raises ValueError on the first mismatch."""
+    """Re-reads an artifact, validates the manifest and checks every listed file's size and sha256
+    and the version suffix. Returns the manifest; raises ValueError on the first mismatch."""
     out_dir = Path(out_dir)
     manifest = json.loads((out_dir / "manifest.json").read_text())
+    validate_manifest(manifest)
     blob_hash = hashlib.sha256()
     for role in sorted(manifest["files"]):
         entry = manifest["files"][role]

@@ -189,7 +189,7 @@ def _timestamps(col: pl.Series) -> pl.Series:
 
 
 def read_events(path: str | Path) -> tuple[pl.DataFrame, dict[str, int]]:
-    """Reads an events file into EVENT_SCHEMA. Rows without a user, an item or a parseable timestamp
+    """Reads an events file (columns of `RawData.events`). Rows without a user, an item or a parseable timestamp
     are dropped and counted as `malformed`; so are unreadable lines."""
     df, unreadable = read_table(path)
     for req in ("user_id", "item_id"):

@@ -21,6 +21,7 @@ the inference modules exported to ONNX with the signatures of docs/ARTIFACTS.md.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -65,8 +66,10 @@ def mean_pool_matrix(tokens: torch.Tensor, vocab_size: int) -> torch.Tensor:
     rows = torch.arange(n, device=tokens.device)[:, None].expand(n, t)[mask]
     cols = tokens[mask]
     count = mask.sum(1).clamp(min=1).to(torch.float32)
-    s = torch.sparse_coo_tensor(torch.stack([rows, cols]), (1.0 / count)[rows], (n, vocab_size))
-    return s.coalesce().to_sparse_csr()
+    s = torch.sparse_coo_tensor(torch.stack([rows, cols]), (1.0 / count)[rows], (n, vocab_size), check_invariants=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "sparse CSR support is in beta"
+        return s.coalesce().to_sparse_csr()
 
 
 class ItemTower(nn.Module):

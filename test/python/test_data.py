@@ -1,0 +1,202 @@
+"""Readers, importers, cleaning and the leave-one-out split on tiny fixture files."""
+
+import json
+
+import numpy as np
+import polars as pl
+import pytest
+
+from edgerec.config import DataConfig
+from edgerec.data import (
+    EVENT_TYPES,
+    build_dataset,
+    clean,
+    import_beauty,
+    import_recbole,
+    load_files,
+    parse_timestamp,
+    read_events,
+    read_items,
+    split,
+    split_categories,
+)
+
+CFG = DataConfig(min_user_events=3, max_len=4, min_token_count=1)
+
+
+def sequences(ds):
+    """{user_id: [(item_id, event), ...]} in model order."""
+    out = {}
+    for u, uid in enumerate(ds.user_ids):
+        lo, hi = ds.offsets[u], ds.offsets[u + 1]
+        out[uid] = [(ds.item_ids[i - 1], EVENT_TYPES[e]) for i, e in zip(ds.items[lo:hi], ds.events[lo:hi])]
+    return out
+
+
+def test_parse_timestamp_epoch_and_iso():
+    assert parse_timestamp(1700000000) == 1700000000
+    assert parse_timestamp("1700000000") == 1700000000
+    assert parse_timestamp("2023-11-14T22:13:20Z") == 1700000000
+    assert parse_timestamp("2023-11-14T23:13:20+01:00") == 1700000000
+    assert parse_timestamp("2023-11-14 22:13:20") == 1700000000  # naive = UTC
+    assert parse_timestamp("yesterday") is None and parse_timestamp("") is None
+
+
+def test_csv_orders_by_time_then_file_order_and_counts_malformed(tmp_path):
+    p = tmp_path / "events.csv"
+    p.write_text(
+        "user_id,item_id,timestamp,event\n"
+        "u1,b,2023-11-14T22:13:20Z,view\n"  # = 1700000000, same second as the next row: file order
+        "u1,c,1700000000,cart\n"
+        "u1,a,1699999999,\n"  # earliest; empty event -> purchase
+        "u1,d,1700000100,click,extra-field\n"  # wrong number of fields
+        "u1,,1700000200,view\n"  # no item
+        "u1,e,not-a-time,view\n"  # bad timestamp
+        "u1,f,1700000300,teleport\n"  # unknown event type
+        "u1,g,1700000400,view\n"
+        "u1,g,1700000400,view\n"  # exact duplicate
+    )
+    ev, counts = read_events(p)
+    assert counts == {"rows_read": 9, "malformed": 3}
+    raw = clean(load_files(p), CFG)
+    assert raw.counts["unknown_event"] == 1 and raw.counts["duplicate"] == 1
+    ds = build_dataset(raw, CFG)
+    assert sequences(ds)["u1"] == [("a", "purchase"), ("b", "view"), ("c", "cart"), ("g", "view")]
+
+
+def test_jsonl_and_parquet_read_the_same_events(tmp_path):
+    rows = [
+        {"user_id": 7, "item_id": "x", "timestamp": "2024-01-01T00:00:00Z", "event": "search", "query": "red lipstick"},
+        {"user_id": 7, "item_id": "y", "timestamp": 1704067260, "event": "click"},
+        {"user_id": 7, "item_id": "z", "timestamp": 1704067200, "event": "VIEW"},
+    ]
+    jl = tmp_path / "e.jsonl"
+    jl.write_text("\n".join(json.dumps(r) for r in rows) + "\n{not json\n")
+    ev, counts = read_events(jl)
+    assert counts["malformed"] == 1
+    pq = tmp_path / "e.parquet"
+    pl.DataFrame(
+        {
+            "user_id": ["7", "7", "7"],
+            "item_id": ["x", "y", "z"],
+            "timestamp": [1704067200, 1704067260, 1704067200],
+            "event": ["search", "click", "VIEW"],
+            "query": ["red lipstick", None, None],
+        }
+    ).write_parquet(pq)
+    for path in (jl, pq):
+        ds = build_dataset(clean(load_files(path), CFG), CFG)
+        # x and z share a timestamp: file order decides
+        assert sequences(ds)["7"] == [("x", "search"), ("z", "view"), ("y", "click")]
+
+
+def test_users_with_too_few_events_are_dropped_and_counted(tmp_path):
+    p = tmp_path / "e.csv"
+    p.write_text("user_id,item_id,timestamp\na,1,1\na,2,2\na,3,3\nb,1,1\nb,2,2\n")
+    raw = clean(load_files(p), CFG)
+    assert raw.counts["users_too_few_events"] == 1 and raw.counts["events_of_users_too_few"] == 2
+    assert build_dataset(raw, CFG).user_ids == ["a"]
+
+
+def test_items_csv_jsonl_parquet(tmp_path):
+    csv = tmp_path / "items.csv"
+    csv.write_text('item_id,title,categories,brand,price\ni1,"Red Lipstick, matte",Beauty|Makeup|Lips,Acme,9.5\ni2,Serum,Beauty|Skin Care,,\ni1,dup,,,\n')
+    items, counts = read_items(csv)
+    assert counts["item_rows_duplicate"] == 1
+    assert items["categories"].to_list() == [["Beauty", "Makeup", "Lips"], ["Beauty", "Skin Care"]]
+    assert items["title"].to_list()[0] == "Red Lipstick, matte" and items["price"].to_list() == [9.5, None]
+    jl = tmp_path / "items.jsonl"
+    jl.write_text(json.dumps({"item_id": "i1", "categories": ["Beauty", "Makeup"], "price": 3}) + "\n")
+    assert read_items(jl)[0]["categories"].to_list() == [["Beauty", "Makeup"]]
+    pq = tmp_path / "items.parquet"
+    pl.DataFrame({"item_id": ["i9"], "categories": ["A|B"], "description": ["soft"]}).write_parquet(pq)
+    it = read_items(pq)[0]
+    assert it["categories"].to_list() == [["A", "B"]] and it["description"].to_list() == ["soft"]
+
+
+def test_split_categories_styles():
+    assert split_categories("'Beauty', 'Makeup', 'Nail Polish'") == ["Beauty", "Makeup", "Nail Polish"]
+    assert split_categories('"Men\'s", \'Hair\'') == ["Men's", "Hair"]
+    assert split_categories("Beauty|Skin Care") == ["Beauty", "Skin Care"]
+    assert split_categories(None) == [] and split_categories("") == []
+
+
+def write_beauty(d):
+    (d / "Tiny.txt").write_text("1 1 2 3 4\n2 2 3 1\n3 4\n5\n")
+    (d / "Tiny.item").write_text(
+        "item_id:token\ttitle:token\tcategories:token_seq\n"
+        "1\tOPI Nail Lacquer\t'Beauty', 'Makeup', 'Nails'\n"
+        "2\tSerum X\t'Beauty', 'Skin Care'\n"
+        "3\tShampoo\t'Beauty', 'Hair Care'\n"
+        "4\tLipstick\t'Beauty', 'Makeup', 'Lips'\n"
+    )
+    (d / "Tiny_item2attributes.json").write_text(json.dumps({"1": [5, 6], "2": [7]}))
+
+
+def test_beauty_format(tmp_path):
+    write_beauty(tmp_path)
+    raw = import_beauty(tmp_path)
+    assert raw.counts["malformed"] == 1  # "5": a user id without items
+    cleaned = clean(raw, CFG)
+    assert cleaned.counts["users_too_few_events"] == 1  # "3 4": one event is too few to split
+    ds = build_dataset(cleaned, CFG)
+    assert sequences(ds)["1"] == [("1", "purchase"), ("2", "purchase"), ("3", "purchase"), ("4", "purchase")]
+    assert ds.item_ids == ["1", "2", "3", "4"]
+    assert ds.categories[:1] == ["Makeup"] and set(ds.categories) == {"Makeup", "Skin Care", "Hair Care"}
+    assert "attr5" in ds.vocab.tokens and "opi" in ds.vocab.tokens
+    assert not ds.has_timestamps
+
+
+def test_recbole_inter_and_item(tmp_path):
+    (tmp_path / "shop.inter").write_text(
+        "user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
+        "u1\ti2\t5\t200\nu1\ti1\t4\t100\nu1\ti3\t3\t300\nbroken line\nu2\ti1\t1\t50\n"
+    )
+    (tmp_path / "shop.item").write_text(
+        "item_id:token\ttitle:token_seq\tcategories:token_seq\tbrand:token\tprice:float\n"
+        "i1\tred lipstick\t'Beauty', 'Makeup'\tAcme\t9\n"
+        "i2\tnight serum\tBeauty Skin\tZed\t\n"
+    )
+    raw = import_recbole(tmp_path / "shop")
+    assert raw.counts["malformed"] == 1
+    ds = build_dataset(clean(raw, CFG), CFG)
+    assert sequences(ds)["u1"] == [("i1", "purchase"), ("i2", "purchase"), ("i3", "purchase")]
+    assert ds.item_categories[:2] == [["Beauty", "Makeup"], ["Beauty", "Skin"]]
+    assert ds.titles[:2] == ["red lipstick", "night serum"] and ds.prices[:2] == [9.0, None]
+    assert ds.counts["event_items_without_metadata"] == 1  # i3
+
+
+def test_recbole_sequence_rows(tmp_path):
+    (tmp_path / "seq.inter").write_text(
+        "user_id:token\titem_id_list:token_seq\titem_id:token\n"
+        "u1\ta\tb\nu1\ta b\tc\nu1\ta b c\td\nu2\tx y\tz\n"
+    )
+    ds = build_dataset(clean(import_recbole(tmp_path / "seq"), CFG), CFG)
+    seqs = sequences(ds)
+    assert [i for i, _ in seqs["u1"]] == ["a", "b", "c", "d"]
+    assert [i for i, _ in seqs["u2"]] == ["x", "y", "z"]
+
+
+def test_leave_one_out_split(tmp_path):
+    p = tmp_path / "e.csv"
+    # u1 has 6 events i1..i6 (max_len 4 truncates the oldest), u2 has exactly 3
+    rows = [f"u1,i{k},{k}" for k in range(1, 7)] + ["u2,i1,1", "u2,i2,2", "u2,i3,3"]
+    p.write_text("user_id,item_id,timestamp\n" + "\n".join(rows) + "\n")
+    ds = build_dataset(clean(load_files(p), CFG), CFG)
+    name = lambda idx: [ds.item_ids[i - 1] if i else "-" for i in np.atleast_1d(idx)]
+    u1 = ds.user_ids.index("u1")
+    test = split(ds, "test", 4)
+    r = list(test.users).index(u1)
+    assert name(test.hist_items[r]) == ["i2", "i3", "i4", "i5"] and name(test.targets[r]) == ["i6"]
+    valid = split(ds, "valid", 4)
+    r = list(valid.users).index(u1)
+    assert name(valid.hist_items[r]) == ["i1", "i2", "i3", "i4"] and name(valid.targets[r]) == ["i5"]
+    train = split(ds, "train", 4)
+    r = list(train.users).index(u1)
+    assert name(train.hist_items[r]) == ["-", "i1", "i2", "i3"]
+    assert name(train.targets[r]) == ["-", "i2", "i3", "i4"]
+    # u2 (3 events) has a validation and a test target but no training pair
+    assert ds.user_ids.index("u2") in valid.users and ds.user_ids.index("u2") not in train.users
+    # ages: log1p(hours before the target), the test target is 1 s after i5
+    r = list(test.users).index(u1)
+    assert test.hist_age[r, -1] == pytest.approx(np.log1p(1 / 3600), rel=1e-5)

@@ -1,0 +1,151 @@
+"""A tiny end-to-end run: train 2 epochs on a synthetic shop, export, quantize, check parity, write
+the artifact, then read it back the way the Worker does."""
+
+import io
+import json
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from edgerec import cli, pipeline
+from edgerec.artifact import sha256_file, verify
+from edgerec.config import load_config
+from edgerec.data import load_dataset
+from edgerec.evaluate import int8_scores
+from edgerec.model import load_checkpoint
+from edgerec.text import Vocab
+from tiny_data import write_tiny_shop
+
+OVERRIDES = ["train.epochs=2", "train.batch_size=32", "model.dim=16", "data.max_len=8", "data.min_token_count=1"]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny")
+    events, items = write_tiny_shop(root / "data")
+    cfg = load_config(None, OVERRIDES)
+    ds = load_dataset(cfg.data, events=events, items=items)
+    res = pipeline.run(cfg, ds, root / "artifact", quiet=True)
+    return {"dir": root / "artifact", "data": root / "data", "result": res, "ds": ds, "cfg": cfg}
+
+
+def test_artifact_manifest_validates_and_checksums_match(tiny):
+    m = verify(tiny["dir"])  # structure, sizes, sha256 of every file, version suffix
+    for role, f in m["files"].items():
+        assert sha256_file(tiny["dir"] / f["path"]) == f["sha256"], role
+    assert m["items"] == 40 and m["dim"] == 16 and m["maxLen"] == 8
+    assert m["categories"] == ["Fragrance", "Hair Care", "Makeup", "Skin Care"]
+    assert m["training"]["epochs"] == 2 and m["training"]["device"] == "cpu"
+    assert 0 < m["metrics"]["int8"]["hr@20"] <= 1 and 0 < m["metrics"]["fp32"]["ndcg@10"] <= 1
+    assert m["config"]["model"]["dim"] == 16
+    items = json.loads((tiny["dir"] / "items.json").read_text())
+    assert items["ids"][:2] == ["sku-000", "sku-001"] and items["prices"][0] == 5.5
+    popular = json.loads((tiny["dir"] / "popular.json").read_text())
+    counts = [p["count"] for p in popular["popular"]]
+    assert counts == sorted(counts, reverse=True) and popular["trending"]
+
+
+def test_item_tables_follow_the_quantization_formula(tiny):
+    m = json.loads((tiny["dir"] / "manifest.json").read_text())
+    q = np.fromfile(tiny["dir"] / "item_emb.int8.bin", dtype=np.int8).reshape(m["items"], m["dim"])
+    scale = np.fromfile(tiny["dir"] / "item_scale.f32.bin", dtype="<f4")
+    model = tiny["result"].train.model
+    with torch.no_grad():
+        e = model.item_table()[1:].numpy()
+    np.testing.assert_allclose(scale, np.abs(e).max(1) / 127, rtol=1e-6)
+    assert np.abs(q).max() == 127
+    np.testing.assert_allclose(q * scale[:, None], e, atol=float(scale.max()) / 2 + 1e-7)
+
+
+def test_onnx_models_have_the_contract_signature_and_int8_ops(tiny):
+    m = json.loads((tiny["dir"] / "manifest.json").read_text())
+    for role in ("userEncoder", "textEncoder", "ranker"):
+        path = tiny["dir"] / m["files"][role]["path"]
+        model = onnx.load(str(path))
+        assert model.opset_import[0].version == 17
+        ops = {n.op_type for n in model.graph.node}
+        assert {"MatMulInteger", "DynamicQuantizeLinear"} <= ops, role
+        sess = ort.InferenceSession(str(path))
+        spec = m["tensors"][role]
+        assert [i.name for i in sess.get_inputs()] == list(spec["inputs"])
+        assert [o.name for o in sess.get_outputs()] == list(spec["outputs"])
+
+
+def test_parity_of_the_tiny_model(tiny):
+    rep = tiny["result"].parity
+    assert rep.max_abs_user_emb_diff_fp32 < 1e-4  # torch vs ONNX fp32 on identical inputs
+    assert rep.max_abs_attention_diff_fp32 < 1e-4 and rep.max_abs_text_emb_diff_fp32 < 1e-4
+    assert rep.max_abs_user_emb_diff_int8 < 0.1  # 7-bit weights, no u8s8 saturation
+    assert rep.passed, rep.failures
+    assert tiny["result"].manifest["parity"]["passed"] is True
+
+
+def test_checkpoint_carries_its_config(tiny):
+    model, ck = load_checkpoint(tiny["dir"] / "report" / "checkpoint.pt")
+    assert model.cfg == tiny["cfg"] and ck["epoch"] == tiny["result"].train.best_epoch
+    assert (tiny["dir"] / "report" / "training_curve.png").stat().st_size > 0
+
+
+def test_text_encoder_embeds_queries_in_item_space(tiny):
+    m = json.loads((tiny["dir"] / "manifest.json").read_text())
+    vocab = Vocab.load(tiny["dir"] / "vocab.json")
+    sess = ort.InferenceSession(str(tiny["dir"] / m["files"]["textEncoder"]["path"]))
+    tokens = np.concatenate([vocab.encode_text("shampoo"), np.zeros((1, vocab.max_tokens), np.int64)])
+    emb = sess.run(["text_emb"], {"tokens": tokens})[0]
+    assert emb.shape == (2, 16) and np.abs(emb[1]).max() == 0  # no tokens -> zero vector
+    with torch.no_grad():
+        ref = tiny["result"].train.model.items.text(torch.from_numpy(tokens)).numpy()
+    np.testing.assert_allclose(emb, ref, atol=0.05)
+
+
+def run_cli(argv):
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = cli.main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_reference_command_is_the_int8_served_path(tiny):
+    d = tiny["dir"]
+    history = [{"itemId": "sku-001", "event": "view"}, {"itemId": "unknown"}, {"itemId": "sku-005", "event": "cart", "ageHours": 2}]
+    code, out, _ = run_cli(["reference", "--artifact", str(d), "--history", json.dumps(history), "--k", "5"])
+    assert code == 0
+    got = json.loads(out)
+    m = json.loads((d / "manifest.json").read_text())
+    assert got["version"] == m["version"] and len(got["items"]) == 5
+    # recompute independently from the files
+    q = np.fromfile(d / "item_emb.int8.bin", dtype=np.int8).reshape(m["items"], m["dim"])
+    scale = np.fromfile(d / "item_scale.f32.bin", dtype="<f4")
+    ids = json.loads((d / "items.json").read_text())["ids"]
+    L, D = m["maxLen"], m["dim"]
+    emb, ev, age = np.zeros((1, L, D), np.float32), np.zeros((1, L), np.int64), np.zeros((1, L), np.float32)
+    for slot, (iid, e, a) in zip((L - 2, L - 1), (("sku-001", "view", 0.0), ("sku-005", "cart", np.log1p(2.0)))):
+        r = ids.index(iid)
+        emb[0, slot] = q[r] * scale[r]
+        ev[0, slot] = m["eventTypes"].index(e)
+        age[0, slot] = a
+    u = ort.InferenceSession(str(d / "user_encoder.int8.onnx")).run(["user_emb"], {"hist_emb": emb, "hist_event": ev, "hist_age": age})[0]
+    scores = int8_scores(u, q, scale)[0]
+    scores[[ids.index("sku-001"), ids.index("sku-005")]] = -np.inf
+    best = np.argsort(-scores, kind="stable")[:5]
+    assert [x["itemId"] for x in got["items"]] == [ids[r] for r in best]
+    np.testing.assert_allclose([x["score"] for x in got["items"]], scores[best], rtol=1e-9)
+    assert abs(sum(got["interests"].values()) - 1) < 1e-5
+    attn = np.array(got["attention"])
+    assert attn[: L - 2].sum() < 1e-6 and abs(attn.sum() - 1) < 1e-5
+
+
+def test_train_command_fails_loudly_when_parity_fails(tiny, tmp_path):
+    data = tiny["data"]
+    argv = ["train", "--events", str(data / "events.csv"), "--items", str(data / "items.csv"), "--out", str(tmp_path / "a"),
+            "--quiet", "--epochs", "1"] + [a for o in OVERRIDES[1:] for a in ("--set", o)]
+    code, out, err = run_cli(argv + ["--set", "parity.min_top10_agreement=1.01"])
+    assert code == 1
+    assert "PARITY CHECK FAILED" in err and "top-10 agreement" in err
+    assert "| int8 |" in out
+    assert json.loads((tmp_path / "a" / "manifest.json").read_text())["parity"]["passed"] is False
