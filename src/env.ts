@@ -25,6 +25,10 @@ export interface Env {
   POINTER_TTL_SECONDS?: string;
   /** Seconds before a version that failed to load is tried again (default 15; tests use 0). */
   MODEL_RETRY_SECONDS?: string;
+  /** The origin whose pages the Worker personalises (https://shop.example); unset or "self": the embedded demo shop. */
+  ORIGIN_URL?: string;
+  /** Milliseconds a page's slots have before they keep the origin's content. */
+  PERSONALISE_BUDGET_MS?: string;
 }
 
 /** Hono generics for this app: bindings plus per-request variables set by middleware. */
