@@ -1,0 +1,62 @@
+/**
+ * The markup of one item in a slot (and of the demo shop's own cards, so an origin fallback and a
+ * filled slot look alike). Every value is escaped. Pure.
+ */
+import { html, type Html } from './escape';
+
+/** What a slot needs to show an item: the fields of the API's item shape. */
+export interface SlotItem {
+  itemId: string;
+  title?: string;
+  categories?: string[];
+  price?: number;
+}
+
+/**
+ * A stable hue for a string, so every item of one category gets the same tile colour: one of 12
+ * hues 30 degrees apart, so two categories either share a colour or are clearly told apart.
+ */
+export function hueOf(text: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  return ((h >>> 0) % 12) * 30;
+}
+
+/** Two letters for the placeholder image: the initials of the title's first two words. */
+export function initials(title: string): string {
+  const words = title.replace(/[^\p{L}\p{N}\s]/gu, ' ').split(/\s+/).filter(Boolean);
+  return words
+    .slice(0, 2)
+    .map((w) => [...w][0]!.toUpperCase())
+    .join('');
+}
+
+/** `/items/{id}` with the id URL-encoded; undefined when there is no template. */
+export function itemHref(template: string | null | undefined, itemId: string): string | undefined {
+  return template ? template.replaceAll('{id}', encodeURIComponent(itemId)) : undefined;
+}
+
+export function formatPrice(price: number | undefined): string {
+  return price === undefined ? '' : `$${price.toFixed(2)}`;
+}
+
+/**
+ * One item: an element carrying `data-item-id` (API.md), the title as text, its category path and
+ * price. A link when the slot gives an href template (`data-href="/items/{id}"`), a div otherwise.
+ */
+export function itemCard(item: SlotItem, hrefTemplate?: string | null): Html {
+  const title = item.title ?? item.itemId;
+  const path = item.categories ?? [];
+  const leaf = path.at(-1) ?? '';
+  const body = html`<span class="edgerec-thumb" style="--hue:${hueOf(leaf)}" aria-hidden="true">${initials(title)}</span><span class="edgerec-title">${title}</span><span class="edgerec-category">${leaf}</span><span class="edgerec-price">${formatPrice(item.price)}</span>`;
+  const href = itemHref(hrefTemplate, item.itemId);
+  const category = path.join('|');
+  return href
+    ? html`<a class="edgerec-item" href="${href}" data-item-id="${item.itemId}" data-category="${category}">${body}</a>`
+    : html`<div class="edgerec-item" data-item-id="${item.itemId}" data-category="${category}">${body}</div>`;
+}
+
+/** A slot's items, in order. */
+export function itemCards(items: readonly SlotItem[], hrefTemplate?: string | null): Html {
+  return html`${items.map((item) => itemCard(item, hrefTemplate))}`;
+}
