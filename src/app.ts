@@ -13,6 +13,7 @@ import { health } from './routes/health';
 import { itemRoutes } from './routes/items';
 import { recommendRoutes } from './routes/recommend';
 import { userRoutes } from './routes/users';
+import { pageRoutes } from './routes/pages';
 
 export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
@@ -28,6 +29,8 @@ app.route('/', eventRoutes);
 app.route('/', userRoutes);
 app.route('/', adminRoutes);
 app.route('/', docs);
+// Last: pages proxy every other GET to the origin (src/routes/pages.ts).
+app.route('/', pageRoutes);
 
 app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
 
