@@ -14,6 +14,7 @@ step() {
 step "python (pytest)" bash scripts/py.sh -m pytest test/python -q
 step "typecheck (tsc)" tsc --noEmit -p .
 step "worker (vitest in workerd)" vitest run
+step "e2e (Chromium, wrangler dev)" bash test/e2e/run.sh
 echo
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED suites: ${failed[*]}"
