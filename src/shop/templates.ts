@@ -29,7 +29,7 @@ function layout(title: string, body: Html, opts: { ctx?: ShopContext; head?: Htm
   const nav = ctx ? departments(ctx.catalog).slice(0, 10) : [];
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${title} · Edge Beauty</title><link rel="stylesheet" href="/assets/shop.css">${opts.head ?? ''}
+<title>${title} · Edge Beauty</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/assets/shop.css">${opts.head ?? ''}
 <script src="/assets/shop.js" defer></script>
 </head><body>
 <header class="top"><div class="wrap"><a class="logo" href="/">Edge<span>Beauty</span></a>

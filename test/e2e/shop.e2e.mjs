@@ -189,10 +189,14 @@ test('a title with markup renders as text, in the product page and in the slots'
     assert.equal(await page.evaluate(() => window.__edgerecXss), undefined, 'no script from a title ran');
     await page.screenshot({ path: join(OUT, 'shop-markup-title.png'), fullPage: true });
 
-    await page.goto(`${BASE}/`);
-    const cards = await page.$$eval(`[data-item-id="${id.replace(/"/g, '\\"')}"] .edgerec-title`, (els) => els.map((el) => el.textContent));
-    assert.ok(cards.length > 0, 'the item is on the home page');
-    for (const text of cards) assert.equal(text, title);
+    // Searching for the title itself: the item leads the results (every query word matches), and the
+    // query (markup included) is echoed by the page as text too.
+    await page.goto(`${BASE}/search?q=${encodeURIComponent(title)}`);
+    const results = await slotItems(page, '#results');
+    const found = results.find((r) => r.id === id);
+    assert.ok(found, 'the item is among the search results');
+    assert.equal(found.title, title);
+    assert.equal(await page.textContent('h1'), `Results for “${title}”`);
     assert.equal(await page.evaluate(() => window.__edgerecXss), undefined);
     assert.deepEqual(seen.problems, []);
   } finally {
