@@ -31,10 +31,12 @@ export class UserSession extends DurableObject<Env> {
   /** Appends events (oldest first); a batch whose idempotency key was seen is not stored again. */
   async append(events: StoredEvent[], idempotencyKey?: string): Promise<AppendResult> {
     const { maxEvents, retentionMs } = this.settings();
-    const seen = idempotencyKey ? ((await this.ctx.storage.get<string[]>(KEYS_KEY)) ?? []) : [];
+    // One read, then one write with no await in between: concurrent batches cannot interleave.
+    const stored = await this.ctx.storage.get<unknown>([KEYS_KEY, EVENTS_KEY]);
+    const seen = (stored.get(KEYS_KEY) as string[] | undefined) ?? [];
     if (idempotencyKey && seen.includes(idempotencyKey)) return { accepted: 0, duplicate: true };
     const now = Date.now();
-    const kept = this.fresh((await this.ctx.storage.get<StoredEvent[]>(EVENTS_KEY)) ?? [], now);
+    const kept = this.fresh((stored.get(EVENTS_KEY) as StoredEvent[] | undefined) ?? [], now);
     const merged = [...kept, ...events].sort((a, b) => a.ts - b.ts).slice(-maxEvents);
     // The events and the idempotency key in one atomic write: a batch whose write fails is not
     // remembered as seen, so its retry is stored instead of being answered "duplicate".
