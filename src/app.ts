@@ -1,10 +1,13 @@
 /** The Hono app: middleware, route groups, the error shape. */
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from './env';
 import { ApiError, errorResponse, toApiError } from './http/errors';
 import { jsonBody, requestHeaders } from './http/middleware';
 import { validationHook } from './http/validation';
+import { corsAllowList } from './http/cors';
+import { rateLimit } from './http/rate-limit';
 import { requireAdmin } from './http/admin-auth';
 import { adminRoutes } from './routes/admin';
 import { docs } from './routes/docs';
@@ -18,6 +21,18 @@ import { pageRoutes } from './routes/pages';
 export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 app.use('*', requestHeaders());
+// CORS first (preflights answered, 429s readable by the page), then the per-client rate limit, then
+// the body: read at most 64 KiB even when it arrives chunked without a content-length.
+for (const path of ['/v1/*', '/health', '/openapi.json']) app.use(path, corsAllowList());
+app.use('/v1/*', rateLimit());
+app.use('/admin/*', rateLimit({ scope: 'admin' }));
+app.use(
+  '/v1/*',
+  bodyLimit({
+    maxSize: 64 * 1024,
+    onError: (c) => errorResponse(c, new ApiError(413, 'payload_too_large', 'The body must be at most 65536 bytes.', { maxBytes: 64 * 1024 })),
+  }),
+);
 app.use('/v1/*', jsonBody());
 
 app.use('/admin/*', requireAdmin());

@@ -25,6 +25,12 @@ export interface Env {
   POINTER_TTL_SECONDS?: string;
   /** Seconds before a version that failed to load is tried again (default 15; tests use 0). */
   MODEL_RETRY_SECONDS?: string;
+  /** Origins allowed to call the API from a browser, comma or space separated; "*" = any; unset = none. */
+  CORS_ORIGINS?: string;
+  /** Per-client rate limiter (`[[ratelimits]]` in wrangler.toml); unbound = no limiting. */
+  RATE_LIMITER?: RateLimit;
+  /** "off": no rate limiting (the local load and schemathesis runs, which send all from one address). */
+  RATE_LIMIT?: string;
   /** The origin whose pages the Worker personalises (https://shop.example); unset or "self": the embedded demo shop. */
   ORIGIN_URL?: string;
   /** Milliseconds a page's slots have before they keep the origin's content. */
