@@ -23,7 +23,7 @@ const EDGE_PATHS = /^\/(v1|admin|_edgerec)(\/|$)|^\/(health|openapi\.json|docs)$
 const DEFAULT_BUDGET_MS = 300;
 type ShopExecutionContext = Parameters<typeof shop.fetch>[2];
 
-/** The origin named by ORIGIN_URL; unset or "self" is the demo shop in this Worker. */
+/** The origin named by ORIGIN_URL (its scheme, host and port: request paths are kept as they are); unset or "self" is the demo shop in this Worker. */
 export function originFor(env: Env, executionCtx?: ShopExecutionContext): Origin {
   const configured = env.ORIGIN_URL?.trim();
   if (!configured || configured === 'self') {

@@ -5,9 +5,10 @@
 import { env } from 'cloudflare:workers';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { app } from '../../src/app';
-import { fetchThroughCache, originCacheKey, sharedCacheable, type Origin } from '../../src/html/origin';
+import { fetchThroughCache, originCacheKey, originRequest, sharedCacheable, type Origin } from '../../src/html/origin';
 import { personaliseHtml, type SlotFiller } from '../../src/html/slots';
 import { blobKey, manifestKey } from '../../src/model/store';
+import { originFor } from '../../src/routes/pages';
 import { call, fixtureBytes, fixtureJson, postJson, publishArtifact, resetModel, testEnv } from './helpers';
 
 const MODEL = 'models/default';
@@ -379,6 +380,24 @@ describe('the shared origin cache', () => {
     expect((await fetchThroughCache(req('/public'), cacheable, { cache })).cacheStatus).toBe('MISS');
     expect((await fetchThroughCache(req('/public'), cacheable, { cache })).cacheStatus).toBe('HIT');
     expect(calls).toBe(1);
+  });
+
+  it('asks a real origin for the same path and query, without the edge identity cookie', async () => {
+    const origin = originFor({ ...env, ORIGIN_URL: 'https://shop.example/base/' } as any);
+    expect(origin.id).toBe('shop.example');
+    const incoming = new Request(`${BASE}/items/a%2Fb?x=1&y=%3C`, {
+      headers: { cookie: 'theme=dark; edgerec_uid=abcdefghijklmnopqrstuv; cart=3', 'accept-language': 'fr', authorization: 'Bearer secret' },
+    });
+    const req = originRequest(incoming, origin);
+    expect(req.url).toBe('https://shop.example/items/a%2Fb?x=1&y=%3C');
+    expect(req.method).toBe('GET');
+    expect(req.headers.get('cookie')).toBe('theme=dark; cart=3');
+    expect(req.headers.get('accept-language')).toBe('fr');
+    expect(req.headers.get('authorization')).toBeNull();
+    expect(req.headers.get('x-forwarded-host')).toBe('edgerec.test');
+    expect(originRequest(new Request(BASE, { headers: { cookie: 'edgerec_uid=abcdefghijklmnopqrstuv' } }), origin).headers.has('cookie')).toBe(false);
+    expect(originFor({ ...env, ORIGIN_URL: 'self' } as any).id).toBe('self');
+    expect(originFor({ ...env, ORIGIN_URL: undefined } as any).id).toBe('self');
   });
 
   it('decides shared cacheability from status, Cache-Control, Set-Cookie and Vary', () => {
