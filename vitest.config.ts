@@ -33,7 +33,7 @@ export default defineConfig({
     }),
   ],
   test: {
-    include: ['test/worker/**/*.test.ts', 'src/**/*.test.ts'],
+    include: ['test/worker/**/*.test.ts', 'test/property/**/*.test.ts', 'src/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },
