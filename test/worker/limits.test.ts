@@ -7,6 +7,7 @@
  */
 import { createExecutionContext, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import worker from '../../src/index';
 import { timingSafeEqual } from '../../src/http/admin-auth';
@@ -118,6 +119,52 @@ describe('every input is bounded and refused with the field named', () => {
     expectRefusal(r, 413);
     expect(r.body.error.code).toBe('payload_too_large');
     expect(pulled).toBeLessThan(1024 * 1024);
+  });
+});
+
+describe('random and hostile requests never get a 5xx', () => {
+  const anyValue = fc.anything({ maxDepth: 3, maxKeys: 6 }).map((v) => JSON.parse(JSON.stringify(v ?? null) ?? 'null'));
+  const idLike = fc.oneof(fc.constantFrom('sku-00001', 'u1', ''), fc.string({ maxLength: 140 }), fc.string({ unit: 'binary', maxLength: 20 }));
+  const event = fc.record({ itemId: fc.oneof(idLike, anyValue), event: fc.oneof(fc.constantFrom('view', 'cart', 'search', 'like'), anyValue), ts: fc.oneof(fc.integer(), fc.double(), anyValue), query: fc.oneof(fc.string({ maxLength: 300 }), anyValue) }, { requiredKeys: [] });
+  const nearlyValid = fc.record(
+    {
+      userId: fc.oneof(idLike, anyValue),
+      history: fc.oneof(fc.array(event, { maxLength: 5 }), anyValue),
+      events: fc.oneof(fc.array(event, { maxLength: 5 }), anyValue),
+      k: fc.oneof(fc.integer({ min: -5, max: 200 }), fc.double(), anyValue),
+      query: fc.oneof(fc.string({ maxLength: 300 }), anyValue),
+      filters: fc.oneof(fc.record({ categories: fc.oneof(fc.array(fc.string({ maxLength: 20 }), { maxLength: 4 }), anyValue), excludeItemIds: fc.oneof(fc.array(idLike, { maxLength: 4 }), anyValue), priceMin: fc.oneof(fc.double(), anyValue), priceMax: fc.oneof(fc.double(), anyValue) }, { requiredKeys: [] }), anyValue),
+      excludeSeen: fc.oneof(fc.boolean(), anyValue),
+      diversity: fc.oneof(fc.double({ min: -1, max: 2 }), anyValue),
+      explain: fc.oneof(fc.boolean(), anyValue),
+      idempotencyKey: fc.oneof(fc.string({ maxLength: 140 }), anyValue),
+    },
+    { requiredKeys: [] },
+  );
+
+  function expectNot5xx(r: { res: Response; body: any }) {
+    expect(r.res.status).toBeLessThan(500);
+    if (r.res.status >= 400) expect(r.body.error).toMatchObject({ code: expect.any(String), message: expect.any(String) });
+  }
+
+  it('random JSON bodies on every POST endpoint: a 2xx or a 4xx in the error shape', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('/v1/recommend', '/v1/search', '/v1/events'), fc.oneof(nearlyValid, anyValue), async (path, body) => {
+        expectNot5xx(await send(postJson(path, JSON.stringify(body))));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('random path parameters and query strings: a 2xx or a 4xx in the error shape', async () => {
+    const segment = fc.oneof(fc.string({ maxLength: 150 }), fc.string({ unit: 'binary', maxLength: 30 }), fc.constantFrom(...['sku-00001', '%', '%ZZ', '..', '%2F', '%00'])).map((s) => (/^%/.test(s) ? s : encodeURIComponent(s)));
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('/v1/items/{}/similar?k=', '/v1/users/{}/profile?', '/v1/{}'), segment, segment, async (template, a, b) => {
+        const r = await send(`${template.replace('{}', a)}${b}`);
+        expectNot5xx(r);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
