@@ -46,7 +46,8 @@ async function localStore(persistTo) {
   const { getPlatformProxy } = await import('wrangler');
   const proxy = await getPlatformProxy({
     configPath: join(ROOT, 'wrangler.toml'),
-    persist: persistTo ? { path: resolve(persistTo) } : true,
+    // Same meaning as `wrangler dev --persist-to DIR`, which keeps its state in DIR/v3.
+    persist: persistTo ? { path: join(resolve(persistTo), 'v3') } : true,
     remoteBindings: false,
   });
   const { EDGEREC_KV: kv, EDGEREC_R2: r2 } = proxy.env;

@@ -5,7 +5,7 @@
  */
 import type { Catalog, ItemFilters, ItemView } from './catalog';
 import { buildEncoderBatch, historyVariants, resolveHistory, type EncoderBatch, type HistoryEvent, type ResolvedHistory } from './history';
-import { dequantizeRow, scanTopK, scoreRow, type ItemTable } from './item-table';
+import { dequantizeRow, scanTopK, scoreRow, type ItemTable, type ScanFilter } from './item-table';
 
 export interface EncoderOutput {
   /** (B, D) user vectors. */
@@ -25,6 +25,8 @@ export interface ScoringModel {
   eventTypes: readonly string[];
   categories: readonly string[];
   encode: EncodeFn;
+  /** Retrieval over the table (the WASM kernel in the Worker); scanTopK when absent. Same results. */
+  scan?: (u: Float32Array, k: number, filter: ScanFilter) => { row: number; score: number }[];
 }
 
 export interface Reason {
@@ -142,7 +144,8 @@ export async function recommend(model: ScoringModel, req: RecommendRequest): Pro
 
   const filter = scanFilter(catalog, req.filters, req.excludeSeen ? history.rows : []);
   const pool = req.diversity > 0 ? Math.min(Math.max(req.k * 4, 50), 400) : req.k;
-  const picked = mmr(table, scanTopK(table, user, pool, filter), req.k, req.diversity);
+  const retrieved = model.scan ? model.scan(user, pool, filter) : scanTopK(table, user, pool, filter);
+  const picked = mmr(table, retrieved, req.k, req.diversity);
 
   const C = model.categories.length;
   const interests = C ? topInterests(model.categories, out.interests, 0) : undefined;

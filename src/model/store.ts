@@ -5,10 +5,11 @@
  * to load is never switched to.
  */
 import { Catalog } from '../core/catalog';
-import { itemTableFromBytes } from '../core/item-table';
 import { itemsFileSchema, parseManifest, popularFileSchema, type FileEntry, type Manifest } from '../core/manifest';
 import type { ScoringModel } from '../core/recommend';
 import type { Env } from '../env';
+import { createInt8Scanner, readInto } from '../kernel/int8-scan';
+import int8ScanWasm from '../kernel/int8_scan.wasm';
 import { Vocab } from '../core/tokenizer';
 import { loadTextEncoder, loadUserEncoder, type EncodeTextFn } from './encoder';
 
@@ -82,6 +83,20 @@ async function readBlob(env: Env, entry: FileEntry): Promise<ArrayBuffer> {
   return bytes;
 }
 
+/**
+ * Streams a blob straight into `target` (the kernel's memory), so large tables are never held twice,
+ * then checks its sha256 there.
+ */
+async function readBlobInto(env: Env, entry: FileEntry, target: Uint8Array): Promise<void> {
+  if (entry.bytes !== target.byteLength) throw new Error(`blob ${entry.path}: ${entry.bytes} bytes in the manifest, ${target.byteLength} expected`);
+  const obj = await env.EDGEREC_R2.get(blobKey(entry.sha256));
+  if (!obj) throw new Error(`blob ${entry.path} (${entry.sha256.slice(0, 12)}) is missing from R2`);
+  await readInto(obj.body, target);
+  const digest = await crypto.subtle.digest('SHA-256', target);
+  const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  if (hex !== entry.sha256) throw new Error(`blob ${entry.path} failed its checksum`);
+}
+
 async function readJsonBlob(env: Env, entry: FileEntry): Promise<unknown> {
   return JSON.parse(new TextDecoder().decode(await readBlob(env, entry)));
 }
@@ -106,18 +121,21 @@ async function loadCatalog(env: Env, manifest: Manifest): Promise<Catalog> {
 export async function loadModel(env: Env, version: string): Promise<LoadedModel> {
   const manifest = await readManifest(env, version);
   const { files } = manifest;
+  // The item table lives in the retrieval kernel's WASM memory, filled straight from R2.
+  const scanner = createInt8Scanner(int8ScanWasm, manifest.items, manifest.dim);
+  const { table } = scanner;
   const parts = await Promise.allSettled([
     loadCatalog(env, manifest),
-    readBlob(env, files.itemEmbeddings),
-    readBlob(env, files.itemScales),
+    readBlobInto(env, files.itemEmbeddings, new Uint8Array(table.q.buffer, table.q.byteOffset, table.q.byteLength)),
+    readBlobInto(env, files.itemScales, new Uint8Array(table.scales.buffer, table.scales.byteOffset, table.scales.byteLength)),
     readBlob(env, files.userEncoder),
   ] as const);
   // The catalog alone is enough for the popularity fallback, even when the rest is broken.
   if (parts[0].status === 'fulfilled') state.fallbackCatalog = { version, catalog: parts[0].value };
   const failed = parts.find((p) => p.status === 'rejected');
   if (failed) throw failed.reason;
-  const [catalog, emb, scales, encoderBytes] = parts.map((p) => (p as PromiseFulfilledResult<unknown>).value) as [Catalog, ArrayBuffer, ArrayBuffer, ArrayBuffer];
-  const table = itemTableFromBytes(emb, scales, manifest.items, manifest.dim);
+  const catalog = (parts[0] as PromiseFulfilledResult<Catalog>).value;
+  const encoderBytes = (parts[3] as PromiseFulfilledResult<ArrayBuffer>).value;
   const encode = await loadUserEncoder(new Uint8Array(encoderBytes));
   let text: LoadedModel['text'];
   if (files.textEncoder && files.vocab) {
@@ -126,6 +144,7 @@ export async function loadModel(env: Env, version: string): Promise<LoadedModel>
   }
   return {
     text,
+    scan: (u, k, filter) => scanner.scanTopK(u, k, filter),
     version,
     manifest,
     catalog,

@@ -31,9 +31,8 @@ inspector="$(free_port)"
 
 export EDGEREC_MODEL_DIR="$work/model"
 export EDGEREC_MARKUP_ITEM="$(node test/e2e/prepare-model.mjs "${EDGEREC_E2E_MODEL:-models/default}" "$EDGEREC_MODEL_DIR")"
-# wrangler dev --persist-to DIR keeps its state in DIR/v3; the publisher (getPlatformProxy) writes
-# exactly where it is told.
-if ! node scripts/publish.mjs push "$EDGEREC_MODEL_DIR" --local --persist-to "$work/state/v3" >"$out/publish.log" 2>&1; then
+# The publisher's --persist-to means what wrangler dev's does (state under DIR/v3).
+if ! node scripts/publish.mjs push "$EDGEREC_MODEL_DIR" --local --persist-to "$work/state" >"$out/publish.log" 2>&1; then
   cat "$out/publish.log" >&2
   exit 1
 fi
