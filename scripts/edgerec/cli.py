@@ -49,6 +49,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     cfg = _config(args)
     ds = _dataset(args, cfg)
     res = pipeline.run(cfg, ds, args.out, quiet=args.quiet)
+    if res is None:  # a torchrun worker other than rank 0
+        return 0
     m = res.manifest
     print(pipeline.metrics_table({k: m["metrics"][k] for k in ("fp32", "int8", "valid")}))
     p = m["parity"]

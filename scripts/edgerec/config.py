@@ -58,6 +58,8 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.01
     warmup_steps: int = 100
+    lr_schedule: str = "cosine"  # constant | cosine (decays to min_lr_ratio * lr at the last epoch)
+    min_lr_ratio: float = 0.1
     grad_clip: float = 1.0
     patience: int = 10  # epochs without a better validation NDCG@10 before stopping
     eval_every: int = 1

@@ -4,6 +4,7 @@ artifact. `cli.py` parses arguments and calls `run`."""
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -28,9 +29,10 @@ class PipelineResult:
     train: train.TrainResult
 
 
-def run(cfg: Config, ds: SeqDataset, out_dir: str | Path, quiet: bool = False) -> PipelineResult:
+def run(cfg: Config, ds: SeqDataset, out_dir: str | Path, quiet: bool = False) -> PipelineResult | None:
     """Trains on `ds` and writes the artifact directory `out_dir` (replacing its artifact files).
-    Does not raise on a parity failure: the caller decides (the CLI exits non-zero)."""
+    Does not raise on a parity failure: the caller decides (the CLI exits non-zero). Under torchrun
+    every rank trains; only rank 0 evaluates and writes (the others return None)."""
     logging.getLogger().setLevel(logging.ERROR)  # quantize_dynamic's "consider pre-processing" warning
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -42,6 +44,8 @@ def run(cfg: Config, ds: SeqDataset, out_dir: str | Path, quiet: bool = False) -
 
     say(f"edgerec: {ds.name}: {ds.num_users} users, {ds.num_items} items, {len(ds.items)} events; cleaning {ds.counts}")
     result = train.run(cfg, ds, report, quiet=quiet)
+    if int(os.environ.get("RANK", "0")) != 0:
+        return None
     say(f"edgerec: trained {result.epochs} epochs in {result.seconds:.0f}s on {result.device}, best epoch {result.best_epoch}")
 
     t0 = time.time()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 import random
 import time
@@ -71,6 +72,18 @@ def length_bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.random
     return batches
 
 
+def lr_factor(step: int, total: int, warmup: int, schedule: str, min_ratio: float) -> float:
+    """Linear warmup, then constant or cosine decay to `min_ratio` at `total` steps."""
+    if step < warmup:
+        return (step + 1) / warmup
+    if schedule == "constant":
+        return 1.0
+    if schedule != "cosine":
+        raise ValueError(f"unknown lr_schedule {schedule!r}")
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
 def dims_of(ds: SeqDataset) -> ModelDims:
     """Data-dependent model sizes."""
     return ModelDims(ds.num_items, len(ds.categories), ds.vocab.size, ds.vocab.max_tokens)
@@ -93,7 +106,9 @@ def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet
     model = build_model(cfg, dims_of(ds), ds.item_tokens, ds.item_category, ds.train_counts).to(device)
     train_model = model
     if world > 1:
-        train_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None, find_unused_parameters=True
+        # Buffers (item tokens, categories) are constants: no need to broadcast them every step.
+        train_model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device] if device.type == "cuda" else None, find_unused_parameters=True, broadcast_buffers=False
         )
 
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
@@ -101,8 +116,6 @@ def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet
     opt = torch.optim.AdamW(
         [{"params": decay, "weight_decay": t.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=t.lr
     )
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / max(1, t.warmup_steps)))
-
     tr = split(ds, "train", cfg.data.max_len)
     va = split(ds, "valid", cfg.data.max_len)
     va_ex = Exclusions(ds, va)
@@ -115,6 +128,8 @@ def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet
         "target_events": torch.from_numpy(tr.target_events),
     }
     rng = np.random.default_rng(t.seed)
+    total_steps = t.epochs * -(-len(lengths) // t.batch_size) // world
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: lr_factor(step, total_steps, t.warmup_steps, t.lr_schedule, t.min_lr_ratio))
     report = Path(report_dir) if report_dir else None
     if report and rank == 0:
         report.mkdir(parents=True, exist_ok=True)
@@ -129,7 +144,10 @@ def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet
     for epoch in range(1, t.epochs + 1):
         t0 = time.time()
         train_model.train()
-        batches = length_bucketed_batches(lengths, t.batch_size, rng)[rank::world]
+        batches = length_bucketed_batches(lengths, t.batch_size, rng)
+        if world > 1:  # every rank must take the same number of steps: wrap around to fill the last round
+            rounds = -(-len(batches) // world)
+            batches = (batches + batches[: rounds * world - len(batches)])[rank::world]
         sums: dict[str, float] = {}
         steps = 0
         bar = tqdm(batches, desc=f"epoch {epoch}", leave=False, disable=quiet or rank != 0, mininterval=2.0)

@@ -149,3 +149,13 @@ def test_train_command_fails_loudly_when_parity_fails(tiny, tmp_path):
     assert "PARITY CHECK FAILED" in err and "top-10 agreement" in err
     assert "| int8 |" in out
     assert json.loads((tmp_path / "a" / "manifest.json").read_text())["parity"]["passed"] is False
+
+
+def test_baselines_table(tiny, capsys):
+    data = tiny["data"]
+    argv = ["baselines", "--events", str(data / "events.csv"), "--items", str(data / "items.csv"), "--epochs", "1"]
+    argv += [a for o in OVERRIDES[1:] for a in ("--set", o)]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    for name in ("popularity", "item-to-item co-occurrence", "SASRec-CE (ids only)"):
+        assert f"| {name} |" in out
