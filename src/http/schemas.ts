@@ -5,12 +5,17 @@
 import { z } from '@hono/zod-openapi';
 import { EVENT_NAMES } from '../core/history';
 
+const ID_PATTERN = /^[^\s\p{C}]+$/u;
+
 /** Opaque ids: printable, no whitespace or control characters, bounded. */
 export const idSchema = z
   .string()
   .min(1)
   .max(128)
-  .regex(/^[^\s\p{C}]+$/u, 'must be 1-128 printable characters without whitespace');
+  .regex(ID_PATTERN, 'must be 1-128 printable characters without whitespace')
+  // The generator writes a flagged regex as "<source>/u", a pattern no id matches; the source is the
+  // JSON Schema pattern (ECMA-262 with unicode semantics).
+  .openapi({ pattern: ID_PATTERN.source });
 
 export const eventSchema = z
   .object({
