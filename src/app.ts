@@ -26,6 +26,13 @@ app.use('*', requestHeaders());
 for (const path of ['/v1/*', '/health', '/openapi.json']) app.use(path, corsAllowList());
 app.use('/v1/*', rateLimit());
 app.use('/admin/*', rateLimit({ scope: 'admin' }));
+// A method the path does not have is a 405 (an unknown path a 404) before the body is looked at,
+// rather than a 415 about a body the request should never have sent.
+app.use('/v1/*', async (c, next) => {
+  const method = c.req.method === 'HEAD' ? 'GET' : c.req.method;
+  if (method === 'OPTIONS' || allowedMethods(c.req.path).includes(method)) return next();
+  return c.notFound();
+});
 app.use(
   '/v1/*',
   bodyLimit({
