@@ -89,6 +89,27 @@ describe('every input is bounded and refused with the field named', () => {
     expectRefusal(await send(new Request('http://edgerec.test/admin/models/bad%20version/activate', { method: 'POST', headers: admin })), 400, 'version');
   });
 
+  it('a method a path does not have is a 405 (an unknown path a 404) before any body check', async () => {
+    for (const method of ['PUT', 'PATCH', 'DELETE', 'POST']) {
+      const r = await send(new Request('http://edgerec.test/v1/model', { method, body: method === 'DELETE' ? undefined : 'x=1' }));
+      expectRefusal(r, 405);
+      expect(r.res.headers.get('allow')).toBe('GET');
+    }
+    expectRefusal(await send(new Request('http://edgerec.test/v1/recommend', { method: 'PUT', body: 'k=1' })), 405);
+    expectRefusal(await send(new Request('http://edgerec.test/v1/nothing', { method: 'POST', body: 'k=1' })), 404);
+    expect((await send(new Request('http://edgerec.test/v1/model', { method: 'HEAD' }))).res.status).toBe(200);
+  });
+
+  it('/openapi.json states the id limits as patterns a JSON Schema validator can use', async () => {
+    const doc = (await send('/openapi.json')).body;
+    const param = doc.paths['/v1/users/{userId}/profile'].get.parameters.find((p: any) => p.name === 'userId');
+    expect(param.schema).toMatchObject({ minLength: 1, maxLength: 128 });
+    const pattern = new RegExp(param.schema.pattern, 'u');
+    expect(pattern.test(ids[0]!)).toBe(true);
+    expect(pattern.test('a b')).toBe(false);
+    expect(pattern.test('a\u0000')).toBe(false);
+  });
+
   it('a very long URL or query string is a 4xx, not a 5xx', async () => {
     const r = await send(`/v1/items/${ids[0]}/similar?k=5&${'pad=' + 'y'.repeat(8000)}`);
     expect(r.res.status).toBeLessThan(500);
