@@ -94,7 +94,7 @@ for _ in $(seq 1 120); do
   kill -0 "$wrangler_pid" 2>/dev/null || { cat "$work/wrangler.log"; exit 1; }
   sleep 0.5
 done
-curl -sf "$base/health" > /dev/null || { echo "schemathesis: wrangler dev did not become healthy" >&2; tail -20 "$work/wrangler.log"; exit 1; }
+curl -sf "$base/health" | grep -q '"loaded":true' || { echo "schemathesis: wrangler dev is not serving the model" >&2; tail -20 "$work/wrangler.log"; exit 1; }
 
 cat > "$work/edgerec_st_hooks.py" <<'PY'
 import re

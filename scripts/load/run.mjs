@@ -170,6 +170,9 @@ async function main() {
     await sleep(500);
   }
 
+  const health = await (await fetch(`${base}/health`)).json();
+  if (!health.model?.loaded) throw new Error(`the model did not load: ${JSON.stringify(health)}`);
+
   // Warm-up: the model loads on the first request of the isolate; not part of the measurement.
   for (let i = 0; i < 20; i++) {
     await fetch(`${base}/v1/recommend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ history: [{ itemId: pick(ids) }], k: 10 }) }).then((r) => r.arrayBuffer());
