@@ -17,6 +17,8 @@ step "worker (vitest in workerd)" vitest run
 step "kernel + bench smoke (Node)" vitest run --config test/bench/vitest.config.ts
 step "kernel in workerd" vitest run --config test/bench/vitest.workerd.config.ts
 step "e2e (Chromium, wrangler dev)" bash test/e2e/run.sh
+step "schemathesis (bounded, wrangler dev)" bash scripts/schemathesis.sh
+step "load (10 s, wrangler dev)" node scripts/load/run.mjs --duration 10 --out runs/load/npm-test.json
 echo
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED suites: ${failed[*]}"
