@@ -16,7 +16,7 @@ import torch
 
 from . import train
 from .config import Config
-from .data import SeqDataset, split
+from .data import SeqDataset, following_pairs, split
 from .evaluate import Exclusions, EvalResult, evaluate_torch
 from .metrics import METRIC_KEYS, metrics_from_ranks, target_ranks
 
@@ -42,13 +42,7 @@ def cooccurrence(ds: SeqDataset, arrays, window: int = 3) -> dict[str, float]:
     """Item-to-item: what followed the user's last few items in other users' training sequences.
     Ties (most items score 0) fall back to popularity."""
     n = ds.num_items + 1
-    src, dst = [], []
-    for u in range(ds.num_users):
-        seq = ds.items[ds.offsets[u] : ds.offsets[u + 1] - 2]
-        for gap in range(1, window + 1):
-            src.append(seq[:-gap])
-            dst.append(seq[gap:])
-    s, d = np.concatenate(src), np.concatenate(dst)
+    s, d, _ = following_pairs(ds, window)
     # C^T as sparse CSR: row b, column a = count(a followed by b); scores = C^T @ Q^T
     ct = torch.sparse_coo_tensor(torch.from_numpy(np.stack([d, s])), torch.ones(len(s)), (n, n)).coalesce().to_sparse_csr()
     pop = torch.from_numpy(ds.train_counts.astype(np.float32))
@@ -68,7 +62,7 @@ def sasrec_ce_config(cfg: Config) -> Config:
     """The ID-only SASRec with full-softmax cross entropy, in this trainer."""
     return replace(
         cfg,
-        model=replace(cfg.model, use_text=False, use_events=False, use_recency=False, id_dropout=0.0),
+        model=replace(cfg.model, use_text=False, use_events=False, use_recency=False, id_dropout=0.0, id_init="random"),
         train=replace(cfg.train, w_user=0.0, w_item=0.0, w_rank=0.0, w_text=0.0, sampled_softmax=0),
     )
 

@@ -44,6 +44,7 @@ class ModelConfig:
     id_dropout: float = 0.1  # probability an item's id embedding is zeroed in a training step
     use_text: bool = True  # fuse the text encoder into the item tower
     use_id: bool = True  # use the item-id embedding in the item tower
+    id_init: str = "cooccurrence"  # random | cooccurrence (PPMI-SVD warm start, see warmstart.py)
     use_events: bool = True  # event-type embedding in the user tower
     use_recency: bool = True  # log1p(hours) projection in the user tower
     ranker_hidden: int = 64
@@ -63,6 +64,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     patience: int = 10  # epochs without a better validation NDCG@10 before stopping
     eval_every: int = 1
+    eval_users: int = 0  # > 0: early-stop on this many random validation users (final metrics use all)
     seed: int = 42
     device: str = "auto"  # auto | cpu | cuda
     threads: int = 2  # torch CPU threads

@@ -21,7 +21,7 @@ import ast
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -748,6 +748,11 @@ def split(ds: SeqDataset, phase: str, max_len: int) -> SplitArrays:
     return SplitArrays(users, hist_items, hist_events, hist_age, targets, target_events, history_end)
 
 
+def subset(arrays: SplitArrays, rows: np.ndarray) -> SplitArrays:
+    """The given rows of a split."""
+    return SplitArrays(*(getattr(arrays, f.name)[rows] for f in fields(SplitArrays)))
+
+
 def history_items(ds: SeqDataset, arrays: SplitArrays, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(row position in `rows`, item index) pairs of every item in each user's full history (not only
     the last max_len), used to exclude already-seen items from the ranking."""
@@ -760,6 +765,21 @@ def history_items(ds: SeqDataset, arrays: SplitArrays, rows: np.ndarray) -> tupl
     if not rr:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     return np.concatenate(rr), np.concatenate(cols)
+
+
+def following_pairs(ds: SeqDataset, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(a, b, gap) for every pair where item b follows item a by 1..window events inside one
+    user's training part (all events but the last two). Item indices, 1..N."""
+    src, dst, gaps = [], [], []
+    for u in range(ds.num_users):
+        seq = ds.items[ds.offsets[u] : ds.offsets[u + 1] - 2]
+        for gap in range(1, min(window, len(seq) - 1) + 1):
+            src.append(seq[:-gap])
+            dst.append(seq[gap:])
+            gaps.append(np.full(len(seq) - gap, gap, dtype=np.int64))
+    if not src:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(src), np.concatenate(dst), np.concatenate(gaps)
 
 
 def popular_lists(ds: SeqDataset, top: int = 1000, trending_fraction: float = 0.1) -> dict:

@@ -21,9 +21,10 @@ import torch
 from tqdm import tqdm
 
 from .config import Config
-from .data import SeqDataset, split
+from .data import SeqDataset, split, subset
 from .evaluate import Exclusions, evaluate_torch
 from .model import EdgeRec, ModelDims, build_model, save_checkpoint
+from .warmstart import ppmi_svd_embeddings
 
 
 @dataclass
@@ -103,7 +104,13 @@ def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet
         torch.cuda.set_device(device)
     use_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
 
-    model = build_model(cfg, dims_of(ds), ds.item_tokens, ds.item_category, ds.train_counts).to(device)
+    model = build_model(cfg, dims_of(ds), ds.item_tokens, ds.item_category, ds.train_counts)
+    if cfg.model.id_init == "cooccurrence":
+        with torch.no_grad():  # same scale as the random init, dim ** -0.5 per coordinate
+            model.items.id_emb.weight.copy_(ppmi_svd_embeddings(ds, cfg.model.dim, seed=t.seed) * cfg.model.dim**-0.5)
+    elif cfg.model.id_init != "random":
+        raise ValueError(f"unknown model.id_init {cfg.model.id_init!r}")
+    model = model.to(device)
     train_model = model
     if world > 1:
         # Buffers (item tokens, categories) are constants: no need to broadcast them every step.
@@ -118,6 +125,9 @@ def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet
     )
     tr = split(ds, "train", cfg.data.max_len)
     va = split(ds, "valid", cfg.data.max_len)
+    if 0 < t.eval_users < len(va.users):  # early stopping on a fixed random subset of validation users
+        keep = np.sort(np.random.default_rng(t.seed).choice(len(va.users), t.eval_users, replace=False))
+        va = subset(va, keep)
     va_ex = Exclusions(ds, va)
     lengths = (tr.hist_items > 0).sum(1)
     tensors = {
