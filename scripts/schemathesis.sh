@@ -144,8 +144,9 @@ else
 fi
 echo "schemathesis ($mode) against $base/openapi.json"
 set +e
-SCHEMATHESIS_HOOKS=edgerec_st_hooks PYTHONPATH="$work" "$venv/bin/schemathesis" --config-file "$work/schemathesis.toml" run "$base/openapi.json" \
-  -H "Authorization: Bearer $token" --request-timeout 30 --no-color "${args[@]}" 2>&1 | tee "$work/schemathesis.log" | sed -n '/^=* \(FAILURES\|SUMMARY\) =*$/,$p'
+# Run inside the temporary folder: schemathesis keeps a cache (.schemathesis/) in its working directory.
+(cd "$work" && SCHEMATHESIS_HOOKS=edgerec_st_hooks PYTHONPATH="$work" "$venv/bin/schemathesis" --config-file "$work/schemathesis.toml" run "$base/openapi.json" \
+  -H "Authorization: Bearer $token" --request-timeout 30 --no-color --generation-database :memory: "${args[@]}" 2>&1) | tee "$work/schemathesis.log" | sed -n '/^=* \(FAILURES\|SUMMARY\) =*$/,$p'
 status=${PIPESTATUS[0]}
 set -e
 if grep -q '\[5[0-9][0-9]\]' "$work/schemathesis.log"; then echo "schemathesis: a 5xx was answered (see above)" >&2; status=1; fi
