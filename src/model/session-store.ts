@@ -75,9 +75,18 @@ export async function userSession(env: Env, userId: string): Promise<DurableObje
   return env.USER_SESSIONS.get(env.USER_SESSIONS.idFromName(name));
 }
 
-/** The user's stored events followed by the request's own (which are the most recent). */
+/**
+ * The user's stored events followed by the request's own (which are the most recent). Reading is
+ * best effort: when the session store fails, answers go on with the inline history rather than fail
+ * (writes, in /v1/events, never pretend to succeed).
+ */
 export async function historyFor(env: Env, userId: string | undefined, inline: HistoryEvent[]): Promise<HistoryEvent[]> {
   if (!userId) return inline;
-  const stored = await (await userSession(env, userId)).recent();
-  return [...stored, ...inline];
+  try {
+    const stored = await (await userSession(env, userId)).recent();
+    return [...stored, ...inline];
+  } catch (err) {
+    console.error('edgerec: session store read failed; answering from the inline history', err);
+    return inline;
+  }
 }

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ApiError } from '../http/errors';
 import { routeGroup } from '../http/factory';
-import { errorSchema } from '../http/schemas';
+import { errorResponses, errorSchema } from '../http/schemas';
 import { CANDIDATE_KEY, DECISIONS_KEY, EXPERIMENT_KEY } from '../model/lifecycle';
 import { ACTIVE_KEY, getModelState, manifestKey, readManifest, VERSIONS_KEY } from '../model/store';
 
@@ -60,6 +60,7 @@ adminRoutes.openapi(
     request: { params: z.object({ version: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/) }) },
     responses: {
       200: { description: 'Activated', content: { 'application/json': { schema: z.object({ active: z.string(), previous: z.string().nullable() }) } } },
+      400: errorResponses[400],
       401: unauthorized,
       404: { description: 'Unknown version', content: { 'application/json': { schema: errorSchema } } },
       409: { description: 'The version is published but broken', content: { 'application/json': { schema: errorSchema } } },

@@ -65,9 +65,17 @@ itemRoutes.openapi(
   async (c) => {
     const body = c.req.valid('json');
     const model = await requireModel(c);
-    const queryVec = model.text ? await model.text.encode(model.text.vocab.encode(body.query)) : undefined;
+    const queryVec = model.text
+      ? await model.text.encode(model.text.vocab.encode(body.query)).catch((err: unknown) => (console.error('edgerec: text tower failed; lexical search only', err), undefined))
+      : undefined;
     const history = resolveHistory(model.catalog, await historyFor(c.env, body.userId, body.history));
-    const userVec = history.rows.length ? (await encodeUser(model, history, Math.floor(Date.now() / 1000))).userEmb : undefined;
+    // Personalisation only re-orders matches: if the user tower fails, search answers unpersonalised.
+    const userVec = history.rows.length
+      ? await encodeUser(model, history, Math.floor(Date.now() / 1000)).then(
+          (u) => u.userEmb,
+          (err: unknown) => (console.error('edgerec: user tower failed in search', err), undefined),
+        )
+      : undefined;
     const items = searchItems(model.table, model.catalog, { query: body.query, k: body.k, filters: body.filters, queryVec, userVec });
     return c.json({ model: { version: model.version }, items }, 200);
   },

@@ -28,8 +28,12 @@ userRoutes.openapi(
     if (model && recent.length) {
       const history = resolveHistory(model.catalog, recent);
       if (history.rows.length) {
-        const out = await encodeUser(model, history, Math.floor(Date.now() / 1000));
-        interests = topInterests(model.categories, out.interests, 0, 10);
+        try {
+          const out = await encodeUser(model, history, Math.floor(Date.now() / 1000));
+          interests = topInterests(model.categories, out.interests, 0, 10);
+        } catch (err) {
+          console.error('edgerec: user tower failed; profile without interests', err);
+        }
       }
     }
     return c.json({ interests, recent: recent.slice().reverse() }, 200);

@@ -306,6 +306,14 @@ describe('a failing Durable Object (the per-user event store)', () => {
     const { res, body } = await send(`/v1/users/${userId}/profile`);
     expect(res.status).toBe(503);
     expectErrorShape(body, 'session_store_unavailable');
+    // Recommendations and search for that user go on from the request's own history.
+    const rec = await send(postJson('/v1/recommend', { userId, history: [{ itemId: ids[0], event: 'view' }], k: 5 }));
+    expect(rec.res.status).toBe(200);
+    expect(rec.body.items).toHaveLength(5);
+    expect(rec.body.fallback).toBeUndefined();
+    const search = await send(postJson('/v1/search', { userId, query: 'shampoo', k: 3 }));
+    expect(search.res.status).toBe(200);
+    expect(search.body.items).toHaveLength(3);
   });
 });
 
