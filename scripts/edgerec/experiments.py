@@ -9,9 +9,11 @@ sub-folder of `--out`, with a Markdown and a JSON table of their test metrics.
 ablations
     The full model and variants of it, each trained from the same data and config plus overrides:
     `no-text` (model.use_text=false), `no-aux` (train.w_user = w_item = w_rank = w_text = 0, only the
-    retrieval loss), `id-only` (baselines.sasrec_ce_config: ids only, no text, event types, recency,
-    auxiliary losses or id dropout, random id init: SASRec with full-softmax cross entropy). Metrics
-    are the manifest's: test split, leave-one-out, full ranking, fp32 and served int8.
+    retrieval loss), `id-only` (both: items are ids only, one loss; the user tower still reads event
+    types and recency), `sasrec-ce` (baselines.sasrec_ce_config: also no event types, recency or id
+    dropout, random id init: SASRec with full-softmax cross entropy). Metrics are the manifest's:
+    test split, leave-one-out, full ranking, fp32 and served int8. A variant the training command
+    fails on is recorded with its error and the others still run.
 
 coldstart
     Protocol. A random `--fraction` (10%) of the items that have interactions is withheld: every event
@@ -40,13 +42,14 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import torch
 
 from . import cli
 from .baselines import popularity, sasrec_ce_config
 from .config import Config, load_config
 from .data import SeqDataset, load_dataset, split, subset
-from .evaluate import evaluate_served
-from .metrics import METRIC_KEYS
+from .evaluate import Exclusions, evaluate_served
+from .metrics import metrics_from_ranks, target_ranks
 from .report import aligned_tables, load_served
 
 
@@ -68,7 +71,8 @@ def ablation_variants(cfg: Config) -> dict[str, list[str]]:
         "full": [],
         "no-text": ["model.use_text=false"],
         "no-aux": ["train.w_user=0", "train.w_item=0", "train.w_rank=0", "train.w_text=0"],
-        "id-only": overrides_between(cfg, sasrec_ce_config(cfg)),
+        "id-only": ["model.use_text=false", "train.w_user=0", "train.w_item=0", "train.w_rank=0", "train.w_text=0"],
+        "sasrec-ce": overrides_between(cfg, sasrec_ce_config(cfg)),
     }
 
 
@@ -82,7 +86,11 @@ def data_flags(args: argparse.Namespace) -> list[str]:
 
 
 def train(flags: list[str], out: Path, sets: list[str], args: argparse.Namespace) -> dict:
-    """Runs the training command into `out`; returns the manifest (with the exit status added)."""
+    """Runs the training command into `out`; returns the manifest (with the exit status added). With
+    --skip-existing, a folder that already has a manifest is reused instead."""
+    if args.skip_existing and (out / "manifest.json").exists():
+        print(f"edgerec.experiments: reusing {out}", flush=True)
+        return json.loads((out / "manifest.json").read_text())
     argv = ["train", *flags, "--out", str(out), "--quiet"]
     if args.config:
         argv += ["--config", args.config]
@@ -118,7 +126,12 @@ def run_ablations(args: argparse.Namespace) -> dict:
         variants = {k: variants[k] for k in args.variants.split(",")}
     results = {}
     for name, sets in variants.items():
-        m = train(data_flags(args), out / name, [*args.set, *sets], args)
+        try:
+            m = train(data_flags(args), out / name, [*args.set, *sets], args)
+        except Exception as e:  # one variant the trainer cannot build must not lose the others
+            print(f"edgerec.experiments: {name} failed: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+            results[name] = {"overrides": sets, "error": f"{type(e).__name__}: {e}"}
+            continue
         results[name] = {
             "overrides": sets,
             "int8": m["metrics"]["int8"],
@@ -129,7 +142,9 @@ def run_ablations(args: argparse.Namespace) -> dict:
             "seconds": m["training"]["seconds"],
         }
     rows = [[name, " ".join(r["overrides"]) or "-", *[r["int8"][k] for k in SHOWN], r["fp32"]["ndcg@10"],
-             r["epochs"], r["seconds"], r["parityPassed"]] for name, r in results.items()]
+             r["epochs"], r["seconds"], r["parityPassed"]] if "error" not in r else
+            [name, " ".join(r["overrides"]), *["-"] * (len(SHOWN) + 3), "failed: " + r["error"][:120].replace("|", "/")]
+            for name, r in results.items()]
     head = ["variant", "overrides", *[f"int8 {k}" for k in SHOWN], "fp32 ndcg@10", "epochs", "seconds", "parity"]
     md = f"# Ablations\n\nTest split, leave-one-out, full ranking, history excluded; base config overrides: {' '.join(args.set) or 'none'}" \
          f"{', epochs ' + str(args.epochs) if args.epochs is not None else ''}.\n\n" + _markdown(head, rows) + "\n"
@@ -203,11 +218,28 @@ def write_coldstart_data(ds: SeqDataset, keep: np.ndarray, out: Path, args: argp
     return flags + ["--items", str(out / "items.csv")]
 
 
-def served_metrics(artifact: Path, ds: SeqDataset, arrays) -> dict:
-    """Served int8 metrics of an artifact on the given test rows of `ds`."""
+def rank_metrics(ranks: np.ndarray) -> dict:
+    """metrics_from_ranks plus what a cold-start reader wants: HR@50, HR@100 and the median rank (1-based)."""
+    out = metrics_from_ranks(ranks)
+    for k in (50, 100):
+        out[f"hr@{k}"] = float((ranks < k).mean()) if len(ranks) else 0.0
+    out["medianRank"] = float(np.median(ranks) + 1) if len(ranks) else float("nan")
+    return out
+
+
+def served_ranks(artifact: Path, ds: SeqDataset, arrays) -> np.ndarray:
+    """0-based target ranks of an artifact's served int8 path on the given test rows of `ds`."""
     served = load_served(artifact)
     q, scale = aligned_tables(served, ds)
-    return evaluate_served(served.user_encoder, q, scale, ds, arrays).metrics
+    return evaluate_served(served.user_encoder, q, scale, ds, arrays).ranks
+
+
+def popularity_ranks(ds: SeqDataset, arrays) -> np.ndarray:
+    """0-based target ranks when every item scores its training count (same tie rule and exclusions)."""
+    ex = Exclusions(ds, arrays)
+    counts = torch.from_numpy(ds.train_counts[1:].astype(np.float32))
+    rows, cols = ex.slice(0, len(arrays.users))
+    return target_ranks(counts.expand(len(arrays.users), -1), torch.from_numpy(arrays.targets - 1), rows, cols).numpy()
 
 
 def run_coldstart(args: argparse.Namespace) -> dict:
@@ -238,6 +270,7 @@ def run_coldstart(args: argparse.Namespace) -> dict:
         "protocol": "withheld items' events removed except as a user's last event; items kept in the catalog",
         "withheldItems": len(withheld),
         "items": ds.num_items,
+        "catalogItemsWithoutTrainingInteractions": int((ds.train_counts[1:] == 0).sum()),
         "testUsers": int(len(test.users)),
         "coldTestUsers": int(len(cold_rows)),
         "eventsRemoved": int((~keep).sum()),
@@ -245,12 +278,13 @@ def run_coldstart(args: argparse.Namespace) -> dict:
     }
     for (name, sets), folder in zip(models.items(), ("text", "no-text")):
         m = train(flags, out / folder, [*args.set, *sets], args)
-        results["models"][name] = {"cold": served_metrics(out / folder, ds, cold), "all": m["metrics"]["int8"],
+        results["models"][name] = {"cold": rank_metrics(served_ranks(out / folder, ds, cold)), "all": m["metrics"]["int8"],
                                    "epochs": m["training"]["epochs"], "overrides": sets}
-    results["models"]["popularity"] = {"cold": popularity(ds, cold), "all": popularity(ds, test), "overrides": []}
+    results["models"]["popularity"] = {"cold": rank_metrics(popularity_ranks(ds, cold)), "all": popularity(ds, test), "overrides": []}
 
-    rows = [[name, *[r["cold"][k] for k in SHOWN], r["all"]["ndcg@10"]] for name, r in results["models"].items()]
-    head = ["model", *[f"cold {k}" for k in SHOWN], "all users ndcg@10"]
+    cols = ("hr@10", "ndcg@10", "hr@20", "hr@50", "hr@100", "mrr", "medianRank")
+    rows = [[name, *[r["cold"][k] for k in cols], r["all"]["ndcg@10"]] for name, r in results["models"].items()]
+    head = ["model", *[f"cold {k}" for k in cols], "all users ndcg@10 (int8)"]
     md = (f"# Cold start\n\n{len(withheld)} of {ds.num_items} items withheld ({args.fraction:.0%} of the items with events, seed {args.seed}); "
           f"{results['eventsRemoved']} events removed; {len(cold_rows)} of {len(test.users)} test users have a withheld item as "
           "their target. Served int8 path, full-catalog ranking, history excluded.\n\n" + _markdown(head, rows) + "\n")
@@ -274,7 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--config")
     ap.add_argument("--epochs", type=int)
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
-    ap.add_argument("--variants", help="ablations: comma-separated subset of full,no-text,no-aux,id-only")
+    ap.add_argument("--variants", help="ablations: comma-separated subset of full,no-text,no-aux,id-only,sasrec-ce")
+    ap.add_argument("--skip-existing", action="store_true", help="reuse a model folder that already has a manifest (resume a run)")
     ap.add_argument("--fraction", type=float, default=0.1, help="coldstart: share of items withheld")
     ap.add_argument("--seed", type=int, default=0, help="coldstart: which items are withheld")
     args = ap.parse_args(argv)

@@ -426,9 +426,8 @@ def run(artifact: str | Path, ds: SeqDataset | None = None, out: str | Path | No
     sections.append("".join(s))
 
     # 2. Results
-    rows = [[f"edgerec {k}" + (" (served)" if k == "int8" else ""), *[m["metrics"][k][key] for key in METRIC_KEYS]]
-            for k in ("fp32", "int8", "valid") if k in m.get("metrics", {})]
-    rows[-1][0] = "edgerec fp32, validation" if rows and rows[-1][0].startswith("edgerec valid") else rows[-1][0]
+    names = {"fp32": "edgerec fp32", "int8": "edgerec int8 (served)", "valid": "edgerec fp32, validation"}
+    rows = [[label, *[m["metrics"][k][key] for key in METRIC_KEYS]] for k, label in names.items() if k in m.get("metrics", {})]
     base = load_baselines(baselines_file)
     if ds is not None and computed_baselines:
         from .baselines import cooccurrence, popularity

@@ -125,10 +125,12 @@ def test_coldstart_split_withholds_exactly_the_chosen_items_and_keeps_them_in_th
 
 def test_ablation_variants_are_config_overrides_the_trainer_accepts(shop):
     variants = ablation_variants(shop["cfg"])
-    assert set(variants) == {"full", "no-text", "no-aux", "id-only"}
+    assert set(variants) == {"full", "no-text", "no-aux", "id-only", "sasrec-ce"}
     for name, sets in variants.items():
         cfg = shop["cfg"].with_overrides(sets)
         if name != "full":
             assert cfg != shop["cfg"]
     id_only = shop["cfg"].with_overrides(variants["id-only"])
-    assert not id_only.model.use_text and not id_only.model.use_events and id_only.train.w_rank == 0
+    assert not id_only.model.use_text and id_only.model.use_events and id_only.train.w_rank == 0
+    sasrec = shop["cfg"].with_overrides(variants["sasrec-ce"])
+    assert not sasrec.model.use_text and not sasrec.model.use_events and sasrec.model.id_init == "random"
