@@ -142,7 +142,7 @@ def run_ablations(args: argparse.Namespace) -> dict:
             "seconds": m["training"]["seconds"],
         }
     rows = [[name, " ".join(r["overrides"]) or "-", *[r["int8"][k] for k in SHOWN], r["fp32"]["ndcg@10"],
-             r["epochs"], r["seconds"], r["parityPassed"]] if "error" not in r else
+             r["epochs"], round(r["seconds"]), r["parityPassed"]] if "error" not in r else
             [name, " ".join(r["overrides"]), *["-"] * (len(SHOWN) + 3), "failed: " + r["error"][:120].replace("|", "/")]
             for name, r in results.items()]
     head = ["variant", "overrides", *[f"int8 {k}" for k in SHOWN], "fp32 ndcg@10", "epochs", "seconds", "parity"]

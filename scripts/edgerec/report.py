@@ -416,6 +416,10 @@ def run(artifact: str | Path, ds: SeqDataset | None = None, out: str | Path | No
     tr = m.get("training", {})
     s = [f"<h2>Training</h2><p>{tr.get('epochs', '?')} epochs in {tr.get('seconds', '?')} s on {tr.get('device', '?')}, "
          f"best epoch {tr.get('bestEpoch', '?')} (validation NDCG@10, early stopping).</p>"]
+    planned = (m.get("config") or {}).get("train", {}).get("epochs")
+    if planned and tr.get("epochs") and tr["epochs"] < planned and tr.get("bestEpoch") == tr["epochs"]:
+        s.append(f"<p class=note>Stopped after {tr['epochs']} of {planned} epochs while validation was still improving "
+                 f"(train.max_minutes = {m['config']['train'].get('max_minutes')}): the model is not converged.</p>")
     if log:
         s.append(_img(plot_training(log, out / "training.png"), "training curves"))
         best = max((e for e in log if "valid" in e), key=lambda e: e["valid"]["ndcg@10"], default=None)
@@ -437,8 +441,8 @@ def run(artifact: str | Path, ds: SeqDataset | None = None, out: str | Path | No
         base.setdefault("item-to-item co-occurrence (computed here)", cooccurrence(ds, test))
     for name, vals in base.items():
         rows.append([name, *[vals.get(k, "") for k in METRIC_KEYS]])
-    s = ["<h2>Results</h2><p>Test split, leave-one-out by time, full-catalog ranking, history excluded "
-         f"({html.escape(m.get('metrics', {}).get('protocol', ''))}).</p>", _table(["model", *METRIC_KEYS], rows)]
+    protocol = m.get("metrics", {}).get("protocol", "leave-one-out by time, full ranking, history excluded")
+    s = [f"<h2>Results</h2><p>Test split: {html.escape(protocol)}.</p>", _table(["model", *METRIC_KEYS], rows)]
     p = m.get("parity")
     if p:
         s.append(f"<p class=note>Parity fp32 vs served int8: top-10 agreement {p['top10Agreement']:.4f}, "
