@@ -83,17 +83,22 @@ def dequantized_table(q: np.ndarray, scale: np.ndarray) -> np.ndarray:
     return out
 
 
+def session_feeds(session, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The feeds the session declares: an exported graph drops inputs its model does not use (e.g.
+    `hist_age` with `model.use_recency=false`), and onnxruntime refuses unknown names. The Worker
+    feeds the same way (src/model/encoder.ts)."""
+    declared = {i.name for i in session.get_inputs()}
+    return {k: v for k, v in feeds.items() if k in declared}
+
+
 def served_user_embeddings(session, table: np.ndarray, arrays: SplitArrays, lo: int, hi: int) -> np.ndarray:
     """(B, D) user_emb from an onnxruntime session of the user encoder, histories from `table`."""
-    out = session.run(
-        ["user_emb"],
-        {
-            "hist_emb": table[arrays.hist_items[lo:hi]],
-            "hist_event": arrays.hist_events[lo:hi],
-            "hist_age": arrays.hist_age[lo:hi],
-        },
-    )
-    return out[0]
+    feeds = {
+        "hist_emb": table[arrays.hist_items[lo:hi]],
+        "hist_event": arrays.hist_events[lo:hi],
+        "hist_age": arrays.hist_age[lo:hi],
+    }
+    return session.run(["user_emb"], session_feeds(session, feeds))[0]
 
 
 def int8_scores(user_emb: np.ndarray, q: np.ndarray, scale: np.ndarray) -> np.ndarray:

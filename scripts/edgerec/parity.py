@@ -12,7 +12,7 @@ import torch
 
 from .config import ParityConfig
 from .data import SplitArrays
-from .evaluate import EvalResult, dequantized_table
+from .evaluate import session_feeds, EvalResult, dequantized_table
 from .model import EdgeRec
 
 
@@ -81,8 +81,9 @@ def run(cfg: ParityConfig, model: EdgeRec, paths: dict, q: np.ndarray, scale: np
     n = min(sample, len(test.users))
     feeds = {"hist_emb": table[test.hist_items[:n]], "hist_event": test.hist_events[:n], "hist_age": test.hist_age[:n]}
     t_user, t_int, t_att = (x.numpy() for x in model.user(*(torch.from_numpy(v) for v in feeds.values())))
-    o_user, o_int, o_att = _session(paths["userEncoderFp32"]).run(None, feeds)
-    q_user = _session(paths["userEncoder"]).run(["user_emb"], feeds)[0]
+    fp32_session, int8_session = _session(paths["userEncoderFp32"]), _session(paths["userEncoder"])
+    o_user, o_int, o_att = fp32_session.run(None, session_feeds(fp32_session, feeds))
+    q_user = int8_session.run(["user_emb"], session_feeds(int8_session, feeds))[0]
 
     tokens = model.items.tokens[1 : n + 1].numpy()
     t_text = model.items.text(torch.from_numpy(tokens)).numpy()

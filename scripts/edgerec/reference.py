@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from .evaluate import int8_scores
+from .evaluate import int8_scores, session_feeds
 
 
 @dataclass
@@ -83,7 +83,7 @@ def encode_history(art: Artifact, history: list[dict]) -> tuple[dict[str, np.nda
 def recommend(art: Artifact, history: list[dict], k: int = 10) -> dict:
     """Top-k of the served path for one history, as a JSON-ready dict."""
     feeds, seen = encode_history(art, history)
-    user_emb, interests, attention = art.session.run(["user_emb", "interests", "attention"], feeds)
+    user_emb, interests, attention = art.session.run(["user_emb", "interests", "attention"], session_feeds(art.session, feeds))
     scores = int8_scores(user_emb, art.q, art.scale)[0]  # (N,) float64
     scores[np.array(seen, dtype=np.int64)] = -np.inf
     order = np.lexsort((np.arange(len(scores)), -scores))[:k]
