@@ -44,7 +44,7 @@ def cooccurrence(ds: SeqDataset, arrays, window: int = 3) -> dict[str, float]:
     n = ds.num_items + 1
     s, d, _ = following_pairs(ds, window)
     # C^T as sparse CSR: row b, column a = count(a followed by b); scores = C^T @ Q^T
-    ct = torch.sparse_coo_tensor(torch.from_numpy(np.stack([d, s])), torch.ones(len(s)), (n, n)).coalesce().to_sparse_csr()
+    ct = torch.sparse_coo_tensor(torch.from_numpy(np.stack([d, s])), torch.ones(len(s)), (n, n), check_invariants=False).coalesce().to_sparse_csr()
     pop = torch.from_numpy(ds.train_counts.astype(np.float32))
     tie = pop / (pop.max() + 1) * 1e-3  # smaller than one co-occurrence
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 import warnings
 
 from .config import load_config
@@ -46,9 +47,10 @@ def _dataset(args: argparse.Namespace, cfg):
 def cmd_train(args: argparse.Namespace) -> int:
     from . import pipeline
 
+    started = time.time()
     cfg = _config(args)
     ds = _dataset(args, cfg)
-    res = pipeline.run(cfg, ds, args.out, quiet=args.quiet)
+    res = pipeline.run(cfg, ds, args.out, quiet=args.quiet, started=started)
     if res is None:  # a torchrun worker other than rank 0
         return 0
     m = res.manifest
@@ -58,7 +60,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"parity: top10Agreement={p['top10Agreement']:.4f} ndcg10RelativeDrop={p['ndcg10RelativeDrop']:+.4f} "
         f"maxAbsUserEmbDiff={p['maxAbsUserEmbDiff']:.2e} (int8 {p['maxAbsUserEmbDiffInt8']:.2e})"
     )
-    print(f"artifact {m['version']} written to {args.out} (training {m['training']['seconds']}s on {m['training']['device']})")
+    t = m["training"]
+    print(f"artifact {m['version']} written to {args.out} (training {t['seconds']}s, whole command {t['totalSeconds']}s, on {t['device']})")
     if not res.parity.passed:
         print("edgerec: PARITY CHECK FAILED, do not publish this artifact:\n  " + "\n  ".join(res.parity.failures), file=sys.stderr)
         return 1

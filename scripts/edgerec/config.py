@@ -54,28 +54,30 @@ class ModelConfig:
 class TrainConfig:
     """Optimisation, loss weights and early stopping."""
 
-    epochs: int = 200
+    epochs: int = 40
     batch_size: int = 256
-    lr: float = 1e-3
+    lr: float = 3e-3
     weight_decay: float = 0.01
     warmup_steps: int = 100
     lr_schedule: str = "cosine"  # constant | cosine (decays to min_lr_ratio * lr at the last epoch)
     min_lr_ratio: float = 0.1
     grad_clip: float = 1.0
-    patience: int = 10  # epochs without a better validation NDCG@10 before stopping
+    patience: int = 8  # epochs without a better validation NDCG@10 before stopping
     eval_every: int = 1
-    eval_users: int = 0  # > 0: early-stop on this many random validation users (final metrics use all)
+    eval_users: int = 5000  # > 0: early-stop on this many random validation users (final metrics use all)
     seed: int = 42
     device: str = "auto"  # auto | cpu | cuda
     threads: int = 2  # torch CPU threads
-    max_minutes: float = 0.0  # stop training after this wall time (0 = no limit)
+    max_minutes: float = 0.0  # stop training after this wall time (0 = no limit); the lr schedule follows it
     # Loss weights: L = w_retrieval*L_retrieval + w_user*L_u + w_item*L_v + w_rank*L_rank + w_text*L_text
     w_retrieval: float = 1.0
     w_user: float = 0.1
     w_item: float = 0.1
     w_rank: float = 0.1
     w_text: float = 0.1
-    sampled_softmax: int = 0  # > 0: sample this many negatives (logQ-corrected) instead of full softmax
+    # > 0: this many shared negatives per step (logQ-corrected sampled softmax) instead of the full
+    # softmax; ignored when the catalog is not larger. ~3x cheaper per epoch on Beauty (12k items).
+    sampled_softmax: int = 1024
     rank_negatives: int = 4  # hard negatives (top retrieved non-targets) per position for the ranker
     eval_batch_size: int = 1024
 

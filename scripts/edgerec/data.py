@@ -551,6 +551,8 @@ class SeqDataset:
     categories: list[str]  # class names of the category heads
     item_category: np.ndarray  # (N+1,) int64 class index, -1 = none
     train_counts: np.ndarray  # (N+1,) interactions in the training part
+    query_tokens: np.ndarray  # (Q, T) token ids of search queries in the training part
+    query_items: np.ndarray  # (Q,) the item each of those searches led to
     counts: dict[str, int]
     has_timestamps: bool
 
@@ -649,8 +651,15 @@ def build_dataset(raw: RawData, cfg: DataConfig) -> SeqDataset:
     item_category[1:] = [cat_index.get(lab, -1) if lab is not None else -1 for lab in labels]
 
     train_counts = np.zeros(len(item_ids) + 1, dtype=np.int64)
+    in_train = np.zeros(len(item_idx), dtype=bool)
     for u in range(len(user_ids)):
-        np.add.at(train_counts, item_idx[offsets[u] : offsets[u + 1] - 2], 1)
+        in_train[offsets[u] : offsets[u + 1] - 2] = True
+    np.add.at(train_counts, item_idx[in_train], 1)
+    # (query, item) pairs of training-part search events: real supervision for the text encoder
+    queries = ev["query"].to_list()
+    pairs = [(tokenize(queries[i]), item_idx[i]) for i in np.flatnonzero(in_train) if queries[i]]
+    query_tokens = vocab.encode([p[0] for p in pairs]) if pairs else np.zeros((0, cfg.max_tokens), np.int64)
+    query_items = np.array([p[1] for p in pairs], dtype=np.int64)
     counts["category_level"] = level
 
     return SeqDataset(
@@ -670,6 +679,8 @@ def build_dataset(raw: RawData, cfg: DataConfig) -> SeqDataset:
         categories=categories,
         item_category=item_category,
         train_counts=train_counts,
+        query_tokens=query_tokens,
+        query_items=query_items,
         counts=counts,
         has_timestamps=bool(np.isfinite(ts).any()),
     )
@@ -767,6 +778,14 @@ def history_items(ds: SeqDataset, arrays: SplitArrays, rows: np.ndarray) -> tupl
     return np.concatenate(rr), np.concatenate(cols)
 
 
+def train_mask(ds: SeqDataset) -> np.ndarray:
+    """(E,) True for events in the training part (each user's events but the last two)."""
+    mask = np.zeros(len(ds.items), dtype=bool)
+    for u in range(ds.num_users):
+        mask[ds.offsets[u] : ds.offsets[u + 1] - 2] = True
+    return mask
+
+
 def following_pairs(ds: SeqDataset, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(a, b, gap) for every pair where item b follows item a by 1..window events inside one
     user's training part (all events but the last two). Item indices, 1..N."""
@@ -792,9 +811,7 @@ def popular_lists(ds: SeqDataset, top: int = 1000, trending_fraction: float = 0.
     popular = ranked(ds.train_counts)
     if not ds.has_timestamps:
         return {"popular": popular, "trending": popular}
-    mask = np.zeros(len(ds.items), dtype=bool)
-    for u in range(ds.num_users):
-        mask[ds.offsets[u] : ds.offsets[u + 1] - 2] = True
+    mask = train_mask(ds)
     ts = ds.timestamps[mask]
     ts_ok = ts[np.isfinite(ts)]
     cut = np.quantile(ts_ok, 1.0 - trending_fraction) if len(ts_ok) else np.inf

@@ -225,7 +225,8 @@ class ModelDims:
 class EdgeRec(nn.Module):
     """Training wrapper: owns the towers and the multi-task loss (`forward(batch) -> (loss, parts)`)."""
 
-    def __init__(self, cfg: Config, dims: ModelDims, item_tokens: torch.Tensor, item_category: torch.Tensor, train_counts: torch.Tensor):
+    def __init__(self, cfg: Config, dims: ModelDims, item_tokens: torch.Tensor, item_category: torch.Tensor,
+                 train_counts: torch.Tensor, query_tokens: torch.Tensor | None = None, query_items: torch.Tensor | None = None):
         super().__init__()
         self.cfg = cfg
         self.dims = dims
@@ -236,6 +237,10 @@ class EdgeRec(nn.Module):
         self.register_buffer("item_category", item_category.long())  # (N+1,), -1 = none
         q = train_counts[1:].double() + 1.0  # smoothed unigram sampling distribution for sampled softmax
         self.register_buffer("sample_prob", (q / q.sum()).float())  # (N,)
+        # real (search query, item) pairs for the text loss; empty when the data has no queries
+        t = item_tokens.shape[1]
+        self.register_buffer("query_tokens", torch.zeros(0, t, dtype=torch.long) if query_tokens is None else query_tokens.long())
+        self.register_buffer("query_items", torch.zeros(0, dtype=torch.long) if query_items is None else query_items.long())
 
     def item_table(self) -> torch.Tensor:
         """(N+1, D) item embeddings (row 0 = padding)."""
@@ -256,7 +261,7 @@ class EdgeRec(nn.Module):
         target = batch["targets"][real]  # (P,) item index
         parts: dict[str, torch.Tensor] = {}
 
-        if t.sampled_softmax > 0:
+        if 0 < t.sampled_softmax < self.dims.n_items:
             logits, labels, cand_cols = self._sampled_logits(hr, target, table)
         else:
             logits = hr @ table[1:].T  # (P, N)
@@ -310,21 +315,28 @@ class EdgeRec(nn.Module):
         return F.cross_entropy(out.reshape(-1, out.shape[-1]).float(), y.reshape(-1), ignore_index=-100)
 
     def _text_loss(self, target: torch.Tensor, table: torch.Tensor, max_items: int = 128) -> torch.Tensor:
-        """Pseudo-queries: a random half of an item's tokens, encoded by the text encoder, must retrieve
-        that item from the full catalog. This is what makes `text_encoder.onnx` usable for search."""
+        """Queries must retrieve their item from the full catalog: pseudo-queries (a random half of an
+        item's own tokens) and, when the data has searches, real queries paired with the item the
+        search led to. This is what makes `text_encoder.onnx` usable for search."""
         items = torch.unique(target)
         items = items[(self.items.tokens[items] > 0).any(1)]
-        if len(items) == 0:
-            return table.sum() * 0.0
         items = items[torch.randperm(len(items), device=items.device)[:max_items]]
         tokens = self.items.tokens[items]  # (M, T)
         keep = (torch.rand(tokens.shape, device=tokens.device) < 0.5) & (tokens > 0)
         keep = keep | ~keep.any(1, keepdim=True) & (tokens > 0)  # never an empty query
-        q = self.items.text(tokens * keep)  # (M, D)
-        return F.cross_entropy((q @ table[1:].T).float(), items - 1)
+        tokens = tokens * keep
+        if len(self.query_items):
+            pick = torch.randint(len(self.query_items), (max_items,), device=items.device)
+            tokens = torch.cat([tokens, self.query_tokens[pick]])
+            items = torch.cat([items, self.query_items[pick]])
+        real = (tokens > 0).any(1)
+        if not real.any():
+            return table.sum() * 0.0
+        q = self.items.text(tokens[real])  # (M, D)
+        return F.cross_entropy((q @ table[1:].T).float(), items[real] - 1)
 
 
-def build_model(cfg: Config, dims: ModelDims, item_tokens, item_category, train_counts) -> EdgeRec:
+def build_model(cfg: Config, dims: ModelDims, item_tokens, item_category, train_counts, query_tokens=None, query_items=None) -> EdgeRec:
     """Constructs `EdgeRec` from numpy or torch arrays."""
     return EdgeRec(
         cfg,
@@ -332,6 +344,8 @@ def build_model(cfg: Config, dims: ModelDims, item_tokens, item_category, train_
         torch.as_tensor(item_tokens),
         torch.as_tensor(item_category),
         torch.as_tensor(train_counts),
+        None if query_tokens is None else torch.as_tensor(query_tokens),
+        None if query_items is None else torch.as_tensor(query_items),
     )
 
 
@@ -353,7 +367,7 @@ def load_checkpoint(path, map_location="cpu") -> tuple[EdgeRec, dict]:
     n = dims.n_items + 1
     counts = torch.zeros(n, dtype=torch.long)
     counts[sd["items.has_id"].squeeze(1) > 0] = 1
-    model = EdgeRec(cfg, dims, sd["items.tokens"], sd["item_category"], counts)
+    model = EdgeRec(cfg, dims, sd["items.tokens"], sd["item_category"], counts, sd.get("query_tokens"), sd.get("query_items"))
     model.load_state_dict(sd)
     model.eval()
     return model, ck

@@ -29,7 +29,7 @@ class PipelineResult:
     train: train.TrainResult
 
 
-def run(cfg: Config, ds: SeqDataset, out_dir: str | Path, quiet: bool = False) -> PipelineResult | None:
+def run(cfg: Config, ds: SeqDataset, out_dir: str | Path, quiet: bool = False, started: float | None = None) -> PipelineResult | None:
     """Trains on `ds` and writes the artifact directory `out_dir` (replacing its artifact files).
     Does not raise on a parity failure: the caller decides (the CLI exits non-zero). Under torchrun
     every rank trains; only rank 0 evaluates and writes (the others return None)."""
@@ -41,6 +41,7 @@ def run(cfg: Config, ds: SeqDataset, out_dir: str | Path, quiet: bool = False) -
     if fp32_dir.exists():
         shutil.rmtree(fp32_dir)
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
+    t_start = time.time()
 
     say(f"edgerec: {ds.name}: {ds.num_users} users, {ds.num_items} items, {len(ds.items)} events; cleaning {ds.counts}")
     result = train.run(cfg, ds, report, quiet=quiet)
@@ -69,6 +70,9 @@ def run(cfg: Config, ds: SeqDataset, out_dir: str | Path, quiet: bool = False) -
     metrics = {"fp32": fp32.metrics, "int8": int8.metrics, "valid": valid_res.metrics}
     training = {
         "seconds": round(result.seconds, 1),
+        # the whole command: reading and cleaning data (when `started` is given), warm start,
+        # training, evaluation, export, quantization and parity
+        "totalSeconds": round(time.time() - (started or t_start), 1),
         "device": result.device,
         "epochs": result.epochs,
         "bestEpoch": result.best_epoch,

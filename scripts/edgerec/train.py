@@ -73,16 +73,16 @@ def length_bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.random
     return batches
 
 
-def lr_factor(step: int, total: int, warmup: int, schedule: str, min_ratio: float) -> float:
-    """Linear warmup, then constant or cosine decay to `min_ratio` at `total` steps."""
+def lr_factor(progress: float, step: int, warmup: int, schedule: str, min_ratio: float) -> float:
+    """Linear warmup over `warmup` steps, then constant or cosine decay to `min_ratio` as `progress`
+    (fraction of the run done) goes from 0 to 1."""
     if step < warmup:
         return (step + 1) / warmup
     if schedule == "constant":
         return 1.0
     if schedule != "cosine":
         raise ValueError(f"unknown lr_schedule {schedule!r}")
-    progress = min(1.0, (step - warmup) / max(1, total - warmup))
-    return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+    return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
 def dims_of(ds: SeqDataset) -> ModelDims:
@@ -104,7 +104,7 @@ def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet
         torch.cuda.set_device(device)
     use_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
 
-    model = build_model(cfg, dims_of(ds), ds.item_tokens, ds.item_category, ds.train_counts)
+    model = build_model(cfg, dims_of(ds), ds.item_tokens, ds.item_category, ds.train_counts, ds.query_tokens, ds.query_items)
     if cfg.model.id_init == "cooccurrence":
         with torch.no_grad():  # same scale as the random init, dim ** -0.5 per coordinate
             model.items.id_emb.weight.copy_(ppmi_svd_embeddings(ds, cfg.model.dim, seed=t.seed) * cfg.model.dim**-0.5)
@@ -139,7 +139,17 @@ def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet
     }
     rng = np.random.default_rng(t.seed)
     total_steps = t.epochs * -(-len(lengths) // t.batch_size) // world
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: lr_factor(step, total_steps, t.warmup_steps, t.lr_schedule, t.min_lr_ratio))
+    start = time.time()
+
+    def schedule(step: int) -> float:
+        # With a time budget the decay follows whichever runs out first, steps or minutes, so a run cut
+        # short by max_minutes still ends on a small learning rate.
+        done = step / max(1, total_steps)
+        if t.max_minutes > 0:
+            done = max(done, (time.time() - start) / (60 * t.max_minutes))
+        return lr_factor(done, step, t.warmup_steps, t.lr_schedule, t.min_lr_ratio)
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
     report = Path(report_dir) if report_dir else None
     if report and rank == 0:
         report.mkdir(parents=True, exist_ok=True)
@@ -149,7 +159,6 @@ def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet
 
     best_score, best_epoch, best_state, best_valid = -1.0, 0, None, {}
     history: list[dict] = []
-    start = time.time()
     epoch = 0
     for epoch in range(1, t.epochs + 1):
         t0 = time.time()

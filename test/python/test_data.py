@@ -88,6 +88,9 @@ def test_jsonl_and_parquet_read_the_same_events(tmp_path):
         ds = build_dataset(clean(load_files(path), CFG), CFG)
         # x and z share a timestamp: file order decides
         assert sequences(ds)["7"] == [("x", "search"), ("z", "view"), ("y", "click")]
+        # the search is in the training part (all but the last two events): its query supervises text
+        assert ds.query_items.tolist() == [ds.item_ids.index("x") + 1]
+        assert ds.query_tokens[0, :2].tolist() == ds.vocab.ids(["red", "lipstick"])
 
 
 def test_users_with_too_few_events_are_dropped_and_counted(tmp_path):
