@@ -1,0 +1,120 @@
+/**
+ * Issue 7d: cold start and memory. A cold start here is a new workerd process (so a new isolate) and
+ * its first POST /v1/recommend, which loads the model from local R2 (KV pointer, manifest, blobs
+ * with their sha256, table streamed into kernel memory, catalog, ORT initialised, user and text tower
+ * sessions) and answers. Also: the same load in fresh Node processes (load-probe.mjs), with the
+ * WebAssembly memories and V8 heap it leaves, and a step-by-step breakdown.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { requestBodies } from './artifact.mjs';
+import { publishLocal, rssBytes, startBareWorker, startWorker } from './servers.mjs';
+
+const run = promisify(execFile);
+const probe = fileURLToPath(new URL('./load-probe.mjs', import.meta.url));
+const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+
+/** `trials` fresh Node processes loading `dir` (plus one step-by-step breakdown). */
+export async function nodeColdLoads(dir, { trials = 3, log = () => {} } = {}) {
+  const runs = [];
+  for (let i = 0; i < trials; i++) {
+    const { stdout } = await run(process.execPath, ['--expose-gc', probe, dir], { maxBuffer: 1 << 24 });
+    runs.push(JSON.parse(stdout.trim().split('\n').pop()));
+    const r = runs.at(-1);
+    log(`node cold load ${r.items} items #${i + 1}: import ${r.importMs.toFixed(0)} ms, load ${r.loadMs.toFixed(0)} ms, first ${r.firstMs.toFixed(1)} ms, warm ${r.warmMs.toFixed(2)} ms`);
+  }
+  const { stdout } = await run(process.execPath, ['--expose-gc', probe, dir, '--breakdown'], { maxBuffer: 1 << 24 });
+  const { breakdown } = JSON.parse(stdout.trim().split('\n').pop());
+  const m = runs.at(-1).memory;
+  return {
+    items: runs[0].items,
+    importMs: median(runs.map((r) => r.importMs)),
+    loadMs: median(runs.map((r) => r.loadMs)),
+    firstMs: median(runs.map((r) => r.firstMs)),
+    warmMs: median(runs.map((r) => r.warmMs)),
+    breakdown,
+    memory: {
+      kernelBytes: m.kernelBytes,
+      ortHeapBytes: m.ortHeapBytes,
+      heapUsedDelta: m.afterLoad.heapUsed - m.afterImport.heapUsed,
+      rssDelta: m.afterLoad.rss - m.afterImport.rss,
+      rssAfterRequests: m.afterRequests.rss,
+    },
+    runs,
+  };
+}
+
+const post = (url, body) => fetch(`${url}/v1/recommend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+/** One cold start against a started server: RSS before, the first answer, RSS after, then warm answers. */
+async function firstAnswers(server, bodies, warmN) {
+  const pids = server.pids();
+  const rssBefore = Object.fromEntries(pids.map((p) => [p, rssBytes([p])]));
+  const t0 = performance.now();
+  const res = await post(server.url, bodies[0]);
+  const json = await res.json();
+  const firstMs = performance.now() - t0;
+  if (!res.ok || json.fallback || !json.items?.length) throw new Error(`first answer was not a model answer: ${res.status} ${JSON.stringify(json).slice(0, 300)}`);
+  const rssAfter = Object.fromEntries(pids.map((p) => [p, rssBytes([p])]));
+  const warm = [];
+  for (let i = 1; i <= warmN; i++) {
+    const t = performance.now();
+    await (await post(server.url, bodies[i % bodies.length])).arrayBuffer();
+    warm.push(performance.now() - t);
+  }
+  const rssWarm = Object.fromEntries(pids.map((p) => [p, rssBytes([p])]));
+  // The isolate lives in the process whose RSS grew the most (wrangler dev runs a proxy workerd too).
+  const grew = pids.reduce((best, p) => (rssAfter[p] - rssBefore[p] > rssAfter[best] - rssBefore[best] ? p : best), pids[0]);
+  return {
+    firstMs,
+    warmMedianMs: median(warm),
+    secondMs: warm[0],
+    rss: { before: rssBefore[grew], afterFirst: rssAfter[grew], afterWarm: rssWarm[grew], totalBefore: rssBytes(pids), totalAfterWarm: rssBytes(Object.keys(rssWarm).map(Number)) },
+    load: loadavg()[0],
+  };
+}
+
+/**
+ * Cold starts of one artifact in workerd: `trials` restarts of `wrangler dev` (local R2 on disk,
+ * through Miniflare) and, when `bundleDir` is given, of bare `workerd serve` with the deploy bundle.
+ */
+export async function workerdColdStarts(dir, { trials = 3, warmN = 10, bundleDir, log = () => {} } = {}) {
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+  const bodies = requestBodies(JSON.parse(readFileSync(join(dir, manifest.files.items.path), 'utf8')), manifest.categories).plain;
+  const persistTo = mkdtempSync(join(tmpdir(), 'edgerec-e2e-cold-'));
+  const out = { items: manifest.items, wranglerDev: [], bareWorkerd: [] };
+  try {
+    out.publishMs = await publishLocal(dir, persistTo);
+    log(`published ${manifest.items} items in ${out.publishMs.toFixed(0)} ms`);
+    for (let i = 0; i < trials; i++) {
+      const server = await startWorker({ persistTo });
+      try {
+        const r = { readyMs: server.readyMs, ...(await firstAnswers(server, bodies, warmN)) };
+        out.wranglerDev.push(r);
+        log(`wrangler dev ${manifest.items} items #${i + 1}: ready ${r.readyMs.toFixed(0)} ms, first answer ${r.firstMs.toFixed(0)} ms, then ${r.warmMedianMs.toFixed(1)} ms; isolate RSS ${(r.rss.before / 2 ** 20).toFixed(0)} -> ${(r.rss.afterFirst / 2 ** 20).toFixed(0)} MiB`);
+      } finally {
+        await server.stop();
+      }
+    }
+    for (let i = 0; bundleDir && i < trials; i++) {
+      const workDir = mkdtempSync(join(tmpdir(), 'edgerec-e2e-bare-'));
+      const server = await startBareWorker({ bundleDir, modelDir: dir, workDir });
+      try {
+        const r = { readyMs: server.readyMs, ...(await firstAnswers(server, bodies, warmN)) };
+        out.bareWorkerd.push(r);
+        log(`bare workerd ${manifest.items} items #${i + 1}: ready ${r.readyMs.toFixed(0)} ms, first answer ${r.firstMs.toFixed(0)} ms, then ${r.warmMedianMs.toFixed(1)} ms`);
+      } finally {
+        await server.stop();
+        rmSync(workDir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    rmSync(persistTo, { recursive: true, force: true });
+  }
+  return out;
+}

@@ -1,0 +1,273 @@
+/** Markdown tables and an SVG chart for the end-to-end benchmark's JSON (see e2e.mjs). */
+import { KIND_LABELS } from './artifact.mjs';
+
+const fmt = (ms) => (ms === undefined || Number.isNaN(ms) ? '–' : ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3));
+const mib = (b) => (b === undefined ? '–' : (b / 2 ** 20).toFixed(1));
+const kib = (b) => (b / 1024).toFixed(1);
+const sizeName = (n) => (n >= 1e6 && n % 1e6 === 0 ? `${n / 1e6}M` : n >= 1e3 && n % 1e3 === 0 ? `${n / 1e3}k` : String(n));
+const load = (x) => (Array.isArray(x) ? x.map((v) => v.toFixed(1)).join(' ') : x?.toFixed?.(1) ?? '–');
+const TARGET_LABELS = { wrangler: 'Worker, `wrangler dev`', bare: 'Worker, bare `workerd serve`', 'bare-no-liftoff': 'Worker, bare workerd, V8 `--no-liftoff`', python: 'Python server' };
+const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+
+/** The part b tables. */
+function computeMarkdown(b) {
+  const lines = [
+    `Median ms per request in Node (p10–p90 small), ${b.config.reps} requests per cell in ${b.config.rounds} alternating rounds; load average ${load(b.loadBefore)} before, ${load(b.loadAfter)} after.`,
+    '',
+    '| items | request | Worker path (ORT-web WASM + kernel) | native user tower + kernel | all native (ORT-node tower + ORT-node retrieval) | **ratio Worker / native tower** | same, of the p10s | ratio Worker / all native | same top-k as native tower |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  const cell = (s) => `${fmt(s.median)} <sub>${fmt(s.p10)}–${fmt(s.p90)}</sub>`;
+  for (const a of b.artifacts) {
+    for (const [kind, r] of Object.entries(a.results)) {
+      lines.push(
+        `| ${sizeName(a.items)} | ${KIND_LABELS[kind]} | ${cell(r.web)} | ${cell(r.native)} | ${cell(r.nativeAll)} | **${(r.web.median / r.native.median).toFixed(2)}** | ${(r.web.p10 / r.native.p10).toFixed(2)} | ${(r.web.median / r.nativeAll.median).toFixed(2)} | ${(r.sameTopK * 100).toFixed(0)}% |`,
+      );
+    }
+  }
+  lines.push('', 'Where the time goes (medians, ms): user tower, retrieval scan, everything else in `recommend()` (history, filters, MMR, explanations, item views).', '');
+  lines.push('| items | request | tower ORT-web | tower ORT-node | scan: kernel | scan: ORT-node int8 | rest |', '| ---: | --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const a of b.artifacts) {
+    for (const [kind, r] of Object.entries(a.results)) {
+      const p = r.parts;
+      lines.push(`| ${sizeName(a.items)} | ${KIND_LABELS[kind]} | ${fmt(p.web.enc)} | ${fmt(p.native.enc)} | ${fmt(p.web.scan)} | ${fmt(p.native.ortScan)} | ${fmt(p.web.rest)} |`);
+    }
+  }
+  return lines;
+}
+
+/** The part c tables. */
+function httpMarkdown(c, computeMs) {
+  const lines = [
+    `autocannon on loopback, ${c.durationS} s per cell, ${c.rounds} rounds (Worker target and Python alternating); p50/p90/p99 over every 2xx response's own time. Load average per cell in the last column.`,
+    '',
+    '| target | endpoint | concurrency | req/s | p50 ms | p90 ms | p99 ms | server CPU ms / request | non-2xx / errors | load avg |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const target of [...c.targets, 'python']) {
+    for (const ep of ['recommend', 'health']) {
+      for (const conc of c.concurrencies) {
+        const s = c.results[target]?.[ep]?.[conc];
+        if (!s) continue;
+        lines.push(`| ${TARGET_LABELS[target]} | ${ep === 'recommend' ? 'POST /v1/recommend' : 'GET /health'} | ${conc} | ${s.rps.toFixed(0)} | ${fmt(s.p50)} | ${fmt(s.p90)} | ${fmt(s.p99)} | ${fmt(s.cpuMsPerRequest)} | ${s.non2xx} / ${s.errors} | ${load(s.load)} |`);
+      }
+    }
+  }
+  lines.push('', 'POST /v1/recommend, Worker against Python at equal concurrency (target: >= 1.5x the requests/s at equal or better p99), and end-to-end p50 against the computation alone (target: <= 2x):', '');
+  lines.push('| Worker target | concurrency | req/s Worker / Python | p99 Worker / Python | CPU per request Worker / Python | p50 / computation in Node |', '| --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const target of c.targets) {
+    for (const conc of c.concurrencies) {
+      const w = c.results[target]?.recommend?.[conc];
+      const p = c.results.python?.recommend?.[conc];
+      if (!w || !p) continue;
+      lines.push(`| ${TARGET_LABELS[target]} | ${conc} | ${(w.rps / p.rps).toFixed(2)} | ${(w.p99 / p.p99).toFixed(2)} | ${w.cpuMsPerRequest && p.cpuMsPerRequest ? (w.cpuMsPerRequest / p.cpuMsPerRequest).toFixed(2) : '–'} | ${computeMs ? `${(w.p50 / computeMs).toFixed(1)} (${fmt(w.p50)} / ${fmt(computeMs)})` : '–'} |`);
+    }
+  }
+  const agree = Object.entries(c.agreement).map(([t, a]) => `${TARGET_LABELS[t]}: ${(a.plain.sameTopK * 100).toFixed(0)}% / ${(a.filtered.sameTopK * 100).toFixed(0)}%, max |score diff| ${Math.max(a.plain.maxScoreDiff, a.filtered.maxScoreDiff).toExponential(1)}`);
+  lines.push('', `Same answers: share of ${c.agreement[c.targets[0]]?.plain.requests ?? 0} requests (plain / with a category filter) whose top 10 equals the Python server's, item for item: ${agree.join('; ')}.`);
+  if (c.floors) {
+    lines.push('', 'Floors of the local stack (GET /, a one-line Worker, no Hono):', '', '| server | concurrency | req/s | p50 ms | p99 ms | server CPU ms / request | load avg |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const [name, byC] of Object.entries(c.floors.results)) {
+      for (const [conc, s] of Object.entries(byC)) lines.push(`| ${name} | ${conc} | ${s.rps.toFixed(0)} | ${fmt(s.p50)} | ${fmt(s.p99)} | ${fmt(s.cpuMsPerRequest)} | ${load(s.load)} |`);
+    }
+  }
+  return lines;
+}
+
+/** The part d tables. */
+function coldMarkdown(d) {
+  const lines = [];
+  if (d.workerd?.length) {
+    lines.push(
+      'workerd: a new process (new isolate) per trial; "first answer" = the first POST /v1/recommend, which loads the model. Medians over trials; RSS of the workerd process holding the isolate.',
+      '',
+      '| items | runtime | trials | start to ready ms | first answer ms | 2nd answer ms | next 10, median ms | isolate RSS before → after first → after 10 (MiB) |',
+      '| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |',
+    );
+    for (const w of d.workerd) {
+      for (const [key, label] of [['wranglerDev', '`wrangler dev` (R2 on disk via Miniflare)'], ['bareWorkerd', 'bare `workerd serve` (blobs in memory)']]) {
+        const runs = w[key];
+        if (!runs?.length) continue;
+        const m = (f) => median(runs.map(f));
+        const rss = key === 'wranglerDev' ? `${mib(m((r) => r.rss.before))} → ${mib(m((r) => r.rss.afterFirst))} → ${mib(m((r) => r.rss.afterWarm))}` : '– (the artifact is embedded in the config)';
+        lines.push(`| ${sizeName(w.items)} | ${label} | ${runs.length} | ${fmt(m((r) => r.readyMs))} | ${fmt(m((r) => r.firstMs))} | ${fmt(m((r) => r.secondMs))} | ${fmt(m((r) => r.warmMedianMs))} | ${rss} |`);
+      }
+    }
+    lines.push('');
+  }
+  if (d.node?.length) {
+    lines.push(
+      'Node, a fresh process per trial, the Worker\'s own loading code (`loadModel` over a file-backed R2): medians.',
+      '',
+      '| items | import (compiles the .wasm) ms | loadModel ms | first recommend ms | warm ms | kernel memory MiB | ORT heap MiB | JS heap growth MiB | held in all MiB |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    );
+    for (const n of d.node) {
+      const m = n.memory;
+      lines.push(`| ${sizeName(n.items)}${n.meta ? ` (${n.meta})` : ''} | ${fmt(n.importMs)} | ${fmt(n.loadMs)} | ${fmt(n.firstMs)} | ${fmt(n.warmMs)} | ${mib(m.kernelBytes)} | ${mib(m.ortHeapBytes)} | ${mib(m.heapUsedDelta)} | **${mib(m.kernelBytes + m.ortHeapBytes + m.heapUsedDelta)}** |`);
+    }
+    lines.push('', 'The steps of a cold `loadModel` in Node, run one after another (ms):', '');
+    const steps = Object.keys(d.node[0].breakdown);
+    lines.push(`| items | ${steps.join(' | ')} |`, `| ---: | ${steps.map(() => '---:').join(' | ')} |`);
+    for (const n of d.node) lines.push(`| ${sizeName(n.items)}${n.meta ? ` (${n.meta})` : ''} | ${steps.map((s) => fmt(n.breakdown[s])).join(' | ')} |`);
+  }
+  return lines;
+}
+
+/** The part e tables. */
+function bundleMarkdown(e) {
+  const lines = [
+    `\`wrangler deploy --dry-run\`: **${e.deployed.totalKiB} KiB, gzip ${e.deployed.gzipKiB} KiB** as deployed; ${e.minified.totalKiB} KiB, gzip ${e.minified.gzipKiB} KiB with \`--minify\` (Workers limits: ${e.limits.freeGzipKiB / 1024} MiB gzip free, ${e.limits.paidGzipKiB / 1024} MiB paid).`,
+    '',
+    '| file | bytes | gzip -9 | minified | minified gzip -9 |',
+    '| --- | ---: | ---: | ---: | ---: |',
+  ];
+  for (const f of e.deployed.files) {
+    const m = e.minified.files.find((x) => x.file === f.file);
+    lines.push(`| ${f.file} | ${f.bytes.toLocaleString('en')} | ${f.gzip.toLocaleString('en')} | ${m?.bytes.toLocaleString('en') ?? '–'} | ${m?.gzip.toLocaleString('en') ?? '–'} |`);
+  }
+  lines.push('', 'index.js by source (esbuild bytesInOutput, unminified, top 12):', '', '| source | KiB |', '| --- | ---: |');
+  for (const p of e.deployed.packages) lines.push(`| ${p.name} | ${kib(p.bytes)} |`);
+  if (e.artifact) {
+    const a = e.artifact;
+    const served = a.files.filter((f) => f.loadedByWorker);
+    lines.push('', `Artifact \`models/default\` (${a.items} items, version ${a.version}):`, '', '| file | what | bytes | gzip -9 | loaded by the Worker |', '| --- | --- | ---: | ---: | --- |');
+    for (const f of a.files) lines.push(`| ${f.path} | ${f.name} | ${f.bytes.toLocaleString('en')} | ${f.gzip.toLocaleString('en')} | ${f.loadedByWorker ? 'yes' : 'no'} |`);
+    lines.push(`| **loaded by the Worker** | | **${served.reduce((s, f) => s + f.bytes, 0).toLocaleString('en')}** | **${served.reduce((s, f) => s + f.gzip, 0).toLocaleString('en')}** | |`);
+  }
+  return lines;
+}
+
+/** The whole report as Markdown. */
+export function markdown(res) {
+  const lines = [`Machine: ${res.meta.cpus} x ${res.meta.cpu}, Node ${res.meta.node}; parts ${res.config.parts.join(', ')} run ${res.meta.startedAt}, load average ${load(res.meta.loadBefore)} at the start, ${load(res.meta.loadAfter)} at the end.`];
+  for (const r of res.earlierRuns ?? []) if (r.parts.length) lines.push(`Parts ${r.parts.join(', ')} from the run of ${r.startedAt} (load average ${load(r.loadBefore)} at its start, ${load(r.loadAfter)} at its end).`);
+  lines.push('');
+  if (res.targets?.length) {
+    lines.push('| target | measured | met |', '| --- | --- | --- |');
+    for (const t of res.targets) lines.push(`| ${t.target} | ${t.measured} | ${t.met === undefined ? '–' : t.met ? 'yes' : '**no**'} |`);
+    lines.push('');
+  }
+  if (res.compute) lines.push('### b. The whole computation: Worker path vs native', '', ...computeMarkdown(res.compute), '');
+  if (res.http) lines.push('### c. End to end over HTTP', '', ...httpMarkdown(res.http, res.compute?.artifacts.find((a) => a.items === res.http.items)?.results.plain?.web.median), '');
+  if (res.cold) lines.push('### d. Cold start and memory', '', ...coldMarkdown(res.cold), '');
+  if (res.bundle) lines.push('### e. Bundle and artifact sizes', '', ...bundleMarkdown(res.bundle), '');
+  return lines.join('\n');
+}
+
+/** The targets of issue 7 b-e, from whatever parts ran. */
+export function targets(res) {
+  const out = [];
+  const b = res.compute;
+  if (b) {
+    for (const a of b.artifacts) {
+      const ratios = Object.entries(a.results).map(([k, r]) => `${k} ${(r.web.median / r.native.median).toFixed(2)}x`);
+      const worst = Math.max(...Object.values(a.results).map((r) => r.web.median / r.native.median));
+      out.push({ target: `b. Worker path <= 1.3x native, ${sizeName(a.items)} items`, measured: ratios.join(', '), met: worst <= 1.3 });
+    }
+  }
+  const c = res.http;
+  if (c) {
+    const computeMs = b?.artifacts.find((a) => a.items === c.items)?.results.plain?.web.median;
+    for (const target of c.targets) {
+      const ws = c.concurrencies.map((conc) => [conc, c.results[target]?.recommend?.[conc], c.results.python?.recommend?.[conc]]).filter(([, w, p]) => w && p);
+      if (computeMs) {
+        const p50 = c.results[target]?.recommend?.[c.concurrencies[0]]?.p50;
+        out.push({ target: `c. end-to-end p50 <= 2x the computation (${TARGET_LABELS[target]}, concurrency ${c.concurrencies[0]})`, measured: `${fmt(p50)} ms vs ${fmt(computeMs)} ms: ${(p50 / computeMs).toFixed(1)}x`, met: p50 <= 2 * computeMs });
+      }
+      out.push({
+        target: `c. >= 1.5x Python's req/s at equal or better p99 (${TARGET_LABELS[target]})`,
+        measured: ws.map(([conc, w, p]) => `c=${conc}: ${(w.rps / p.rps).toFixed(2)}x req/s, p99 ${fmt(w.p99)} vs ${fmt(p.p99)} ms`).join('; '),
+        met: ws.every(([, w, p]) => w.rps >= 1.5 * p.rps && w.p99 <= p.p99),
+      });
+    }
+  }
+  const d = res.cold;
+  if (d) {
+    const big = d.node?.find((n) => n.items >= 1e6 && n.meta === 'ids') ?? d.node?.find((n) => n.items >= 1e6);
+    if (big) {
+      const held = big.memory.kernelBytes + big.memory.ortHeapBytes + big.memory.heapUsedDelta;
+      out.push({ target: `d. ${sizeName(big.items)} items held in <= 100 MB (Node: kernel + ORT heap + JS heap growth)`, measured: `${(held / 1e6).toFixed(0)} MB (${mib(held)} MiB)`, met: held <= 100e6 });
+    }
+    const wbig = d.workerd?.find((w) => w.items >= 1e6)?.wranglerDev;
+    if (wbig?.length) {
+      const grew = median(wbig.map((r) => r.rss.afterFirst - r.rss.before));
+      out.push({ target: `d. ${sizeName(d.workerd.find((w) => w.items >= 1e6).items)} items held in <= 100 MB (workerd isolate RSS growth on load)`, measured: `${(grew / 1e6).toFixed(0)} MB`, met: grew <= 100e6 });
+    }
+    for (const w of d.workerd ?? []) {
+      for (const [key, label] of [['wranglerDev', 'wrangler dev'], ['bareWorkerd', 'bare workerd']]) {
+        if (!w[key]?.length) continue;
+        const first = median(w[key].map((r) => r.firstMs));
+        out.push({ target: `d. cold start <= 300 ms, ${sizeName(w.items)} items (${label}: first answer of a new isolate)`, measured: `${fmt(first)} ms (+ ${fmt(median(w[key].map((r) => r.readyMs)))} ms process start to ready)`, met: first <= 300 });
+      }
+    }
+  }
+  if (res.bundle) out.push({ target: 'e. bundle (report)', measured: `${res.bundle.deployed.totalKiB} KiB, gzip ${res.bundle.deployed.gzipKiB} KiB`, met: undefined });
+  return out;
+}
+
+const COLORS = { web: '#d62728', native: '#1f77b4', nativeAll: '#aec7e8', wrangler: '#ff9896', bare: '#d62728', 'bare-no-liftoff': '#8c564b', python: '#2ca02c' };
+
+/** Two panels: part b medians (log ms) and part c requests/s (POST /v1/recommend) by concurrency. */
+export function svg(res) {
+  const W = 980;
+  const H = 420;
+  const top = 50;
+  const plotH = 270;
+  const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`, `<rect width="${W}" height="${H}" fill="white"/>`];
+  const bar = (x, y, w, h, color, title) => out.push(`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${w.toFixed(1)}" height="${Math.max(0, h).toFixed(1)}" fill="${color}"><title>${title}</title></rect>`);
+  const legend = (x, y, items) => items.forEach(([color, label], i) => {
+    out.push(`<rect x="${x}" y="${y + i * 16 - 10}" width="12" height="12" fill="${color}"/>`, `<text x="${x + 16}" y="${y + i * 16}">${label}</text>`);
+  });
+  const b = res.compute;
+  if (b) {
+    const x0 = 60;
+    const pw = 380;
+    const series = [['web', 'Worker path (ORT-web + kernel)'], ['native', 'native tower + kernel'], ['nativeAll', 'all native']];
+    const vals = b.artifacts.flatMap((a) => series.map(([id]) => a.results.plain?.[id]?.median)).filter((v) => v > 0);
+    const lo = Math.floor(Math.log10(Math.min(...vals)));
+    const hi = Math.ceil(Math.log10(Math.max(...vals)));
+    const y = (v) => top + plotH - ((Math.log10(v) - lo) / Math.max(1, hi - lo)) * plotH;
+    out.push(`<text x="${x0 + pw / 2}" y="${top - 20}" text-anchor="middle" font-size="14">b. /v1/recommend computation, median ms (log), 8 events, k=10</text>`);
+    for (let e = lo; e <= hi; e++) out.push(`<line x1="${x0}" x2="${x0 + pw}" y1="${y(10 ** e)}" y2="${y(10 ** e)}" stroke="#ddd"/>`, `<text x="${x0 - 6}" y="${y(10 ** e) + 4}" text-anchor="end">${10 ** e >= 1 ? 10 ** e : (10 ** e).toFixed(-e)}</text>`);
+    const gw = pw / b.artifacts.length;
+    const bw = (gw - 20) / series.length;
+    b.artifacts.forEach((a, g) => {
+      series.forEach(([id], s) => {
+        const v = a.results.plain?.[id]?.median;
+        if (v > 0) bar(x0 + g * gw + 10 + s * bw, y(v), bw - 2, top + plotH - y(v), COLORS[id], `${sizeName(a.items)} ${id}: ${fmt(v)} ms`);
+      });
+      out.push(`<text x="${x0 + g * gw + gw / 2}" y="${top + plotH + 16}" text-anchor="middle">${sizeName(a.items)} items</text>`);
+    });
+    out.push(`<line x1="${x0}" x2="${x0}" y1="${top}" y2="${top + plotH}" stroke="#333"/>`);
+    legend(x0, top + plotH + 40, series.map(([id, label]) => [COLORS[id], label]));
+  }
+  const c = res.http;
+  if (c) {
+    const x0 = 560;
+    const pw = 380;
+    const ts = [...c.targets, 'python'];
+    const vals = ts.flatMap((t) => c.concurrencies.map((conc) => c.results[t]?.recommend?.[conc]?.rps ?? 0));
+    const max = Math.max(...vals) * 1.1;
+    const y = (v) => top + plotH - (v / max) * plotH;
+    out.push(`<text x="${x0 + pw / 2}" y="${top - 20}" text-anchor="middle" font-size="14">c. POST /v1/recommend, requests/s (p99 ms above bars)</text>`);
+    const step = 10 ** Math.floor(Math.log10(max / 2));
+    for (let v = 0; v <= max; v += step * Math.ceil(max / step / 6)) out.push(`<line x1="${x0}" x2="${x0 + pw}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`, `<text x="${x0 - 6}" y="${y(v) + 4}" text-anchor="end">${v}</text>`);
+    const gw = pw / c.concurrencies.length;
+    const bw = (gw - 20) / ts.length;
+    c.concurrencies.forEach((conc, g) => {
+      ts.forEach((t, s) => {
+        const r = c.results[t]?.recommend?.[conc];
+        if (!r) return;
+        const bx = x0 + g * gw + 10 + s * bw;
+        bar(bx, y(r.rps), bw - 2, top + plotH - y(r.rps), COLORS[t], `${t} c=${conc}: ${r.rps.toFixed(0)} req/s, p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms`);
+        out.push(`<text x="${bx + (bw - 2) / 2}" y="${y(r.rps) - 3}" text-anchor="middle" font-size="10">${fmt(r.p99)}</text>`);
+      });
+      out.push(`<text x="${x0 + g * gw + gw / 2}" y="${top + plotH + 16}" text-anchor="middle">concurrency ${conc}</text>`);
+    });
+    out.push(`<line x1="${x0}" x2="${x0}" y1="${top}" y2="${top + plotH}" stroke="#333"/>`);
+    legend(x0, top + plotH + 40, ts.map((t) => [COLORS[t], TARGET_LABELS[t].replace(/`/g, '')]));
+  }
+  out.push('</svg>');
+  return out.join('\n');
+}

@@ -1,0 +1,299 @@
+/**
+ * The processes the end-to-end benchmarks talk to: `wrangler dev` (the real workerd, KV and R2 on disk)
+ * and the Python baseline server, each started in its own process group and stopped by its own id.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const run = promisify(execFile);
+const require = createRequire(import.meta.url);
+export const PORTS = { worker: 8797, python: 8798, inspector: 8799 };
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `url` until it answers 2xx; throws (with the process's last output) after `timeoutMs`. */
+async function waitFor(url, proc, timeoutMs) {
+  const start = performance.now();
+  while (performance.now() - start < timeoutMs) {
+    if (proc.exitCode !== null) throw new Error(`${proc.label} exited (${proc.exitCode}): ${proc.output().slice(-2000)}`);
+    try {
+      const res = await fetch(url);
+      await res.arrayBuffer();
+      if (res.ok) return performance.now() - start;
+    } catch {
+      // not listening yet
+    }
+    await sleep(50);
+  }
+  throw new Error(`${proc.label} did not answer ${url} within ${timeoutMs} ms: ${proc.output().slice(-2000)}`);
+}
+
+/** Whether nothing listens on 127.0.0.1:`port` (others on this machine share the port range). */
+function portFree(port) {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/** Waits (up to `timeoutMs`) until every port is free; throws naming the busy ones. */
+async function waitForPorts(ports, timeoutMs = 60_000) {
+  const start = performance.now();
+  for (;;) {
+    const busy = [];
+    for (const p of ports) if (!(await portFree(p))) busy.push(p);
+    if (!busy.length) return;
+    if (performance.now() - start > timeoutMs) throw new Error(`port(s) ${busy.join(', ')} stayed in use for ${timeoutMs / 1000} s`);
+    await sleep(500);
+  }
+}
+
+function start(label, command, args, env = {}, cwd = root) {
+  let out = '';
+  const child = spawn(command, args, { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const keep = (b) => {
+    out = (out + b.toString()).slice(-20000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  child.label = label;
+  child.output = () => out;
+  child.stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    try {
+      process.kill(-child.pid, 'SIGTERM'); // its own process group: wrangler and the workerd it started
+    } catch {
+      return;
+    }
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {}
+    }, 5000);
+    await exited;
+    clearTimeout(timer);
+    // workerd may outlive wrangler's exit by a moment; wait until the port is free.
+    for (let i = 0; i < 100 && descendants(child.pid).length; i++) await sleep(50);
+  };
+  return child;
+}
+
+/** Publishes an artifact directory into a local state directory, as `wrangler dev --persist-to` reads it. */
+export async function publishLocal(dir, persistTo) {
+  const t0 = performance.now();
+  await run(process.execPath, [join(root, 'scripts/publish.mjs'), 'push', dir, '--local', '--persist-to', persistTo], { cwd: root, maxBuffer: 1 << 24 });
+  return performance.now() - t0;
+}
+
+/**
+ * `wrangler dev` on PORTS.worker with its state in `persistTo`, the rate limit off. Ready when
+ * /openapi.json answers (a route that does not touch the model, so the first /v1/recommend still
+ * finds a model that was never loaded in this isolate).
+ */
+export async function startWorker({ persistTo, port = PORTS.worker, timeoutMs = 120_000, cwd = root, config = join(root, 'wrangler.toml'), readyPath = '/openapi.json' } = {}) {
+  await waitForPorts([port, PORTS.inspector]);
+  const bin = join(root, 'node_modules/wrangler/bin/wrangler.js');
+  const args = ['dev', '--config', config, '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(PORTS.inspector), '--persist-to', persistTo, '--var', 'RATE_LIMIT:off', '--show-interactive-dev-session=false', '--log-level', 'warn'];
+  const t0 = performance.now();
+  const proc = start('wrangler dev', process.execPath, [bin, ...args], { WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' }, cwd);
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(`${url}${readyPath}`, proc, timeoutMs);
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  return {
+    url,
+    proc,
+    readyMs: performance.now() - t0,
+    stop: () => proc.stop(),
+    pids: () => descendants(proc.pid).filter((p) => comm(p) === 'workerd'),
+    allPids: () => [proc.pid, ...descendants(proc.pid)],
+  };
+}
+
+/** Any server process, ready when `url + readyPath` answers 2xx. */
+export async function startProcess(label, command, args, { url, readyPath = '/', cwd = root, timeoutMs = 60_000 }) {
+  await waitForPorts([Number(new URL(url).port)]);
+  const proc = start(label, command, args, {}, cwd);
+  try {
+    await waitFor(`${url}${readyPath}`, proc, timeoutMs);
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  return { url, proc, stop: () => proc.stop(), pids: () => [proc.pid, ...descendants(proc.pid)] };
+}
+
+/** The Python baseline (scripts/bench/python_server.py) on PORTS.python, in the trainer's environment. */
+export async function startPython({ model, port = PORTS.python, timeoutMs = 180_000 } = {}) {
+  await waitForPorts([port]);
+  const proc = start('python_server.py', 'bash', [join(root, 'scripts/py.sh'), join(root, 'scripts/bench/python_server.py'), '--model', model, '--port', String(port)]);
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(`${url}/health`, proc, timeoutMs);
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  return { url, proc, stop: () => proc.stop(), pids: () => [proc.pid, ...descendants(proc.pid)] };
+}
+
+function comm(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Every live descendant of `pid` (from /proc). */
+export function descendants(pid) {
+  const children = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid).push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out = [];
+  const walk = (p) => {
+    for (const c of children.get(p) ?? []) {
+      out.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+/** CPU seconds (user + system) the given processes have used so far (/proc/PID/stat; clock ticks of 1/100 s). */
+export function cpuSeconds(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
+    } catch {
+      // gone
+    }
+  }
+  return ticks / 100;
+}
+
+/** Resident set size in bytes of the given processes, summed (VmRSS). */
+export function rssBytes(pids) {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) total += Number(m[1]) * 1024;
+    } catch {
+      // gone
+    }
+  }
+  return total;
+}
+
+/** `wrangler deploy --dry-run --outdir DIR`: the exact bundle a deploy uploads. Returns the printed totals. */
+export async function buildBundle(outdir, { minify = false, metafile } = {}) {
+  const args = [join(root, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', outdir];
+  if (minify) args.push('--minify');
+  if (metafile) args.push('--metafile', metafile);
+  const { stdout } = await run(process.execPath, args, { cwd: root, maxBuffer: 1 << 24, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' } });
+  const m = /Total Upload:\s*([\d.]+) KiB \/ gzip:\s*([\d.]+) KiB/.exec(stdout);
+  return { stdout, totalKiB: m ? Number(m[1]) : undefined, gzipKiB: m ? Number(m[2]) : undefined };
+}
+
+/** The [vars] of wrangler.toml (plain `KEY = "value"` lines), so the bare runtime gets what wrangler would bind. */
+function wranglerVars() {
+  const toml = readFileSync(join(root, 'wrangler.toml'), 'utf8');
+  const section = /^\[vars\]\s*$([\s\S]*?)(?=^\[)/m.exec(toml)?.[1] ?? '';
+  return Object.fromEntries([...section.matchAll(/^([A-Z0-9_]+)\s*=\s*"([^"]*)"/gm)].map((m) => [m[1], m[2]]));
+}
+
+/**
+ * The Worker's deploy bundle (buildBundle) under bare `workerd serve`, the runtime wrangler dev runs,
+ * without wrangler's proxy worker and Miniflare's entry worker in front of it. The artifact's files
+ * are embedded as data modules and served by an in-memory R2 and KV (a shim entry module wraps the
+ * bundle's fetch with them), so requests go through the same Hono app and model code as deployed.
+ * Durable Objects, rate limiter and analytics are not bound (requests without `userId` never touch
+ * them; RATE_LIMIT is "off").
+ */
+export async function startBareWorker({ bundleDir, modelDir, workDir, port = PORTS.worker, timeoutMs = 60_000, v8Flags = [] }) {
+  const manifest = JSON.parse(readFileSync(join(modelDir, 'manifest.json'), 'utf8'));
+  const files = Object.values(manifest.files);
+  const bundleFiles = readdirSync(bundleDir).filter((f) => f === 'index.js' || f.endsWith('.wasm'));
+  for (const f of bundleFiles) symlinkSync(join(bundleDir, f), join(workDir, f));
+  for (const f of files) if (!existsSync(join(workDir, `blob-${f.sha256}`))) symlinkSync(resolve(modelDir, f.path), join(workDir, `blob-${f.sha256}`));
+  symlinkSync(resolve(modelDir, 'manifest.json'), join(workDir, 'manifest.json'));
+  const blobs = [...new Set(files.map((f) => f.sha256))];
+  writeFileSync(
+    join(workDir, 'entry.js'),
+    `import worker from './index.js';
+import manifestText from './manifest.json';
+${blobs.map((h, i) => `import b${i} from './blob-${h}';`).join('\n')}
+const manifest = JSON.parse(manifestText);
+const blobs = new Map([${blobs.map((h, i) => `['blobs/sha256/${h}', b${i}]`).join(', ')}]);
+blobs.set('manifests/' + manifest.version + '.json', new TextEncoder().encode(manifestText).buffer);
+const object = (buf) => ({
+  size: buf.byteLength,
+  get body() { return new Response(buf.slice(0)).body; },
+  arrayBuffer: async () => buf.slice(0),
+  text: async () => new TextDecoder().decode(buf),
+  json: async () => JSON.parse(new TextDecoder().decode(buf)),
+});
+const r2 = { get: async (key) => (blobs.has(key) ? object(blobs.get(key)) : null), head: async (key) => (blobs.has(key) ? { size: blobs.get(key).byteLength } : null) };
+const active = JSON.stringify({ version: manifest.version });
+const kv = { get: async (key, type) => (key !== 'active' ? null : type === 'json' || type?.type === 'json' ? JSON.parse(active) : active) };
+let benchEnv;
+export default { fetch: (request, env, ctx) => worker.fetch(request, (benchEnv ??= { ...env, EDGEREC_KV: kv, EDGEREC_R2: r2 }), ctx) };
+`,
+  );
+  const vars = { ...wranglerVars(), RATE_LIMIT: 'off' };
+  const str = (s) => JSON.stringify(s);
+  writeFileSync(
+    join(workDir, 'config.capnp'),
+    `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [ (name = "main", worker = .w) ],
+  sockets = [ ( name = "http", address = "127.0.0.1:${port}", http = (), service = "main" ) ],
+  v8Flags = [ ${v8Flags.map(str).join(', ')} ]
+);
+const w :Workerd.Worker = (
+  modules = [
+    (name = "entry.js", esModule = embed "entry.js"),
+    (name = "index.js", esModule = embed "index.js"),
+${bundleFiles.filter((f) => f.endsWith('.wasm')).map((f) => `    (name = ${str(f)}, wasm = embed ${str(f)}),`).join('\n')}
+    (name = "manifest.json", text = embed "manifest.json"),
+${blobs.map((h) => `    (name = "blob-${h}", data = embed "blob-${h}"),`).join('\n')}
+  ],
+  bindings = [
+${Object.entries(vars).map(([k, v]) => `    (name = ${str(k)}, text = ${str(v)}),`).join('\n')}
+  ],
+  compatibilityDate = ${str(/^compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync(join(root, 'wrangler.toml'), 'utf8'))[1])},
+);
+`,
+  );
+  const workerdModule = createRequire(require.resolve('wrangler'))('workerd');
+  const bin = workerdModule.default ?? workerdModule;
+  const t0 = performance.now();
+  const server = await startProcess('workerd serve', bin, ['serve', join(workDir, 'config.capnp')], { url: `http://127.0.0.1:${port}`, readyPath: '/openapi.json', cwd: workDir, timeoutMs });
+  server.readyMs = performance.now() - t0;
+  return server;
+}
