@@ -64,6 +64,7 @@ interface IsolateState {
  * heals by itself without requests hammering a broken version meanwhile.
  */
 const DEFAULT_RETRY_FAILED_SECONDS = 15;
+
 /** Loaded models kept per isolate (the 128 MB isolate bounds this; the serving one is never evicted). */
 const MAX_LOADED = 3;
 
@@ -73,13 +74,18 @@ function failure(message: string, version?: string): Failure {
   return { version, message, at: new Date().toISOString(), atMs: Date.now() };
 }
 
+/** Throws unless the bytes hash to the manifest's sha256. */
+async function verifyChecksum(entry: FileEntry, bytes: ArrayBuffer | Uint8Array): Promise<void> {
+  const digest = await crypto.subtle.digest('SHA-256', bytes);
+  const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  if (hex !== entry.sha256) throw new Error(`blob ${entry.path} failed its checksum`);
+}
+
 async function readBlob(env: Env, entry: FileEntry): Promise<ArrayBuffer> {
   const obj = await env.EDGEREC_R2.get(blobKey(entry.sha256));
   if (!obj) throw new Error(`blob ${entry.path} (${entry.sha256.slice(0, 12)}) is missing from R2`);
   const bytes = await obj.arrayBuffer();
-  const digest = await crypto.subtle.digest('SHA-256', bytes);
-  const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-  if (hex !== entry.sha256) throw new Error(`blob ${entry.path} failed its checksum`);
+  await verifyChecksum(entry, bytes);
   return bytes;
 }
 
@@ -92,9 +98,7 @@ async function readBlobInto(env: Env, entry: FileEntry, target: Uint8Array): Pro
   const obj = await env.EDGEREC_R2.get(blobKey(entry.sha256));
   if (!obj) throw new Error(`blob ${entry.path} (${entry.sha256.slice(0, 12)}) is missing from R2`);
   await readInto(obj.body, target);
-  const digest = await crypto.subtle.digest('SHA-256', target);
-  const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-  if (hex !== entry.sha256) throw new Error(`blob ${entry.path} failed its checksum`);
+  await verifyChecksum(entry, target);
 }
 
 async function readJsonBlob(env: Env, entry: FileEntry): Promise<unknown> {
