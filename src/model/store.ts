@@ -74,6 +74,21 @@ function failure(message: string, version?: string): Failure {
   return { version, message, at: new Date().toISOString(), atMs: Date.now() };
 }
 
+/**
+ * The text tower's ORT session is created on the first search, not at load: /v1/recommend never
+ * needs it, and creating it adds 40-60 ms to a cold start. The bytes were checksummed at load.
+ */
+function lazyTextEncoder(bytes: Uint8Array): EncodeTextFn {
+  let session: Promise<EncodeTextFn> | undefined;
+  return async (tokens) => {
+    session ??= loadTextEncoder(bytes).catch((err: unknown) => {
+      session = undefined; // a failed start is tried again by the next search
+      throw err;
+    });
+    return (await session)(tokens);
+  };
+}
+
 /** Throws unless the bytes hash to the manifest's sha256. */
 async function verifyChecksum(entry: FileEntry, bytes: ArrayBuffer | Uint8Array): Promise<void> {
   const digest = await crypto.subtle.digest('SHA-256', bytes);
@@ -144,7 +159,7 @@ export async function loadModel(env: Env, version: string): Promise<LoadedModel>
   let text: LoadedModel['text'];
   if (files.textEncoder && files.vocab) {
     const [textBytes, vocab] = await Promise.all([readBlob(env, files.textEncoder), readJsonBlob(env, files.vocab)]);
-    text = { vocab: new Vocab(vocab as ConstructorParameters<typeof Vocab>[0]), encode: await loadTextEncoder(new Uint8Array(textBytes)) };
+    text = { vocab: new Vocab(vocab as ConstructorParameters<typeof Vocab>[0]), encode: lazyTextEncoder(new Uint8Array(textBytes)) };
   }
   return {
     text,
