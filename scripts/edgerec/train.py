@@ -40,6 +40,16 @@ class TrainResult:
     best_valid: dict = field(default_factory=dict)
 
 
+def cpu_threads(configured: int, current: int) -> int:
+    """`configured` if > 0; else 2 when the 1-minute load average, less our own `current` threads,
+    leaves two cores idle, otherwise 1 (capped at the core count)."""
+    if configured > 0:
+        return configured
+    cores = os.cpu_count() or 1
+    others = max(0.0, os.getloadavg()[0] - current)
+    return max(1, min(2, cores, int(cores - others + 0.5)))
+
+
 def set_seed(seed: int) -> None:
     """Seeds python, numpy and torch."""
     random.seed(seed)
@@ -93,7 +103,7 @@ def dims_of(ds: SeqDataset) -> ModelDims:
 def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet: bool = False) -> TrainResult:
     """Trains on the train part, early-stops on the validation part; returns the best model."""
     t = cfg.train
-    torch.set_num_threads(t.threads)
+    torch.set_num_threads(cpu_threads(t.threads, 0))
     set_seed(t.seed)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
@@ -162,6 +172,8 @@ def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet
     epoch = 0
     for epoch in range(1, t.epochs + 1):
         t0 = time.time()
+        if device.type == "cpu":
+            torch.set_num_threads(cpu_threads(t.threads, torch.get_num_threads()))
         train_model.train()
         batches = length_bucketed_batches(lengths, t.batch_size, rng)
         if world > 1:  # every rank must take the same number of steps: wrap around to fill the last round
@@ -187,7 +199,8 @@ def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet
                 sums[k] = sums.get(k, 0.0) + v
             if steps % 10 == 0:
                 bar.set_postfix(loss=f"{sums['loss'] / steps:.4f}")
-        entry = {"epoch": epoch, **{k: v / max(1, steps) for k, v in sums.items()}, "train_seconds": time.time() - t0}
+        entry = {"epoch": epoch, **{k: v / max(1, steps) for k, v in sums.items()}, "train_seconds": time.time() - t0,
+                 "threads": torch.get_num_threads()}
         stop = torch.zeros(1)
         if rank == 0 and (epoch % t.eval_every == 0 or epoch == t.epochs):
             res = evaluate_torch(model, ds, va, t.eval_batch_size, device, va_ex)
@@ -228,7 +241,7 @@ def format_epoch(e: dict) -> str:
     parts = " ".join(f"{k}={e[k]:.4f}" for k in ("loss", "retrieval", "user", "item", "rank", "text") if k in e)
     valid = e.get("valid")
     v = f" | valid hr@10={valid['hr@10']:.4f} ndcg@10={valid['ndcg@10']:.4f}" if valid else ""
-    return f"epoch {e['epoch']:3d} | {parts}{v} | {e['seconds']:.1f}s"
+    return f"epoch {e['epoch']:3d} | {parts}{v} | {e['seconds']:.1f}s, {e.get('threads', '?')} threads"
 
 
 def plot_curve(history: list[dict], path: Path) -> None:
