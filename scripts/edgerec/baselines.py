@@ -63,7 +63,7 @@ def sasrec_ce_config(cfg: Config) -> Config:
     return replace(
         cfg,
         model=replace(cfg.model, use_text=False, use_events=False, use_recency=False, id_dropout=0.0, id_init="random"),
-        train=replace(cfg.train, w_user=0.0, w_item=0.0, w_rank=0.0, w_text=0.0, sampled_softmax=0),
+        train=replace(cfg.train, w_user=0.0, w_item=0.0, w_rank=0.0, w_text=0.0, sampled_softmax=0)  # always the full softmax,
     )
 
 

@@ -222,6 +222,15 @@ class ModelDims:
     max_tokens: int
 
 
+def uses_sampled_softmax(cfg: Config, n_items: int) -> bool:
+    """Full softmax while one batch's logits (batch_size x max_len x items) fit in
+    `train.full_softmax_max_logits`; past that (large catalogs, long histories) sampled softmax with
+    `train.sampled_softmax` negatives, if that is fewer than the items."""
+    t = cfg.train
+    full_logits = t.batch_size * cfg.data.max_len * n_items
+    return 0 < t.sampled_softmax < n_items and full_logits > t.full_softmax_max_logits
+
+
 class EdgeRec(nn.Module):
     """Training wrapper: owns the towers and the multi-task loss (`forward(batch) -> (loss, parts)`)."""
 
@@ -237,6 +246,7 @@ class EdgeRec(nn.Module):
         self.register_buffer("item_category", item_category.long())  # (N+1,), -1 = none
         q = train_counts[1:].double() + 1.0  # smoothed unigram sampling distribution for sampled softmax
         self.register_buffer("sample_prob", (q / q.sum()).float())  # (N,)
+        self.sampled = uses_sampled_softmax(cfg, dims.n_items)
         # real (search query, item) pairs for the text loss; empty when the data has no queries
         t = item_tokens.shape[1]
         self.register_buffer("query_tokens", torch.zeros(0, t, dtype=torch.long) if query_tokens is None else query_tokens.long())
@@ -261,7 +271,7 @@ class EdgeRec(nn.Module):
         target = batch["targets"][real]  # (P,) item index
         parts: dict[str, torch.Tensor] = {}
 
-        if 0 < t.sampled_softmax < self.dims.n_items:
+        if self.sampled:
             logits, labels, cand_cols = self._sampled_logits(hr, target, table)
         else:
             logits = hr @ table[1:].T  # (P, N)

@@ -14,7 +14,7 @@ from tiny_data import write_tiny_shop
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     events, items = write_tiny_shop(tmp_path_factory.mktemp("shop"))
-    cfg = load_config(None, ["model.dim=16", "data.max_len=8", "data.min_token_count=1", "train.sampled_softmax=8"])
+    cfg = load_config(None, ["model.dim=16", "data.max_len=8", "data.min_token_count=1", "train.sampled_softmax=8", "train.full_softmax_max_logits=0"])
     ds = load_dataset(cfg.data, events=events, items=items)
     torch.manual_seed(0)
     model = build_model(cfg, dims_of(ds), ds.item_tokens, ds.item_category, ds.train_counts)
@@ -61,6 +61,7 @@ def test_sampled_softmax_step_trains(tiny):
     model.train()
     tr = split(ds, "train", cfg.data.max_len)
     batch = {k: torch.from_numpy(getattr(tr, k)[:16]) for k in ("hist_items", "hist_events", "hist_age", "targets", "target_events")}
+    assert model.sampled
     loss, parts = model(batch)
     assert set(parts) == {"retrieval", "user", "item", "rank", "text"} and torch.isfinite(loss)
     loss.backward()
