@@ -10,9 +10,12 @@ Readers
 - `import_recbole(prefix)`: RecBole atomic files `prefix.inter` (event rows or sequence rows) and
   `prefix.item`.
 
-Everything here is in memory: the event table (polars), the item table and the sequences (numpy CSR
-arrays). That is fine to tens of millions of events on one machine; past that the reader would have to
-stream per-user shards.
+Events files are read in batches (`read_events(path, batch_rows=...)`): pyarrow's streaming CSV reader,
+Parquet row groups, JSONL in chunks of lines. Only the five columns the trainer uses are kept, so a log
+bigger than memory (wide rows, extra columns) can be read as long as those columns fit. What follows
+is in memory: the cleaned event table (polars, string ids), the item table and the sequences (numpy CSR
+arrays). That is fine to tens of millions of events on one machine; past that, ids would have to be
+dictionary-encoded while reading and the sequences built per user shard.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
 
 from .config import DataConfig
 from .text import Vocab, tokenize
@@ -188,29 +192,126 @@ def _timestamps(col: pl.Series) -> pl.Series:
 # Events and items in the documented formats
 
 
-def read_events(path: str | Path) -> tuple[pl.DataFrame, dict[str, int]]:
-    """Reads an events file (columns of `RawData.events`). Rows without a user, an item or a parseable timestamp
-    are dropped and counted as `malformed`; so are unreadable lines."""
-    df, unreadable = read_table(path)
-    for req in ("user_id", "item_id"):
-        if req not in df.columns:
-            raise ValueError(f"{path}: events need a {req!r} column (have {df.columns})")
-    n = df.height
-    out = pl.DataFrame(
-        {
-            "user_id": _clean_str(df["user_id"]),
-            "item_id": _clean_str(df["item_id"]),
-            "timestamp": _timestamps(df["timestamp"]) if "timestamp" in df.columns else pl.Series([None] * n, dtype=pl.Int64),
-            "event": _clean_str(df["event"]).str.to_lowercase() if "event" in df.columns else pl.Series([None] * n, dtype=pl.String),
-            "query": _clean_str(df["query"]) if "query" in df.columns else pl.Series([None] * n, dtype=pl.String),
-            "order": pl.Series(np.arange(n, dtype=np.int64)),
-        }
-    )
+EVENT_COLUMNS = ("user_id", "item_id", "timestamp", "event", "query")
+EVENT_BATCH_ROWS = 1 << 20
+
+
+def iter_table(path: str | Path, columns: tuple[str, ...], batch_rows: int = EVENT_BATCH_ROWS):
+    """Streams a CSV, JSONL or Parquet file as polars frames of at most about `batch_rows` rows, with
+    only those of `columns` the file has. Yields `(frame, unreadable_rows)`; the first frame may be
+    empty and carries the file's columns (for JSONL: the keys seen so far)."""
+    path = Path(path)
+    ext = _suffix(path)
+    if ext == ".csv":
+        with path.open("r", encoding="utf-8") as f:
+            header = f.readline()
+        names = [h.strip().strip('"') for h in header.rstrip("\r\n").split(",")]
+        keep = [n for n in dict.fromkeys(names) if n in columns]
+        bad = [0]
+
+        def on_invalid(_row: object) -> str:
+            bad[0] += 1
+            return "skip"
+
+        reader = pcsv.open_csv(
+            path,
+            # ~100 bytes a row: a block holds about batch_rows rows
+            read_options=pcsv.ReadOptions(block_size=max(1 << 12, min(batch_rows * 100, 1 << 30))),
+            parse_options=pcsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=True),
+            convert_options=pcsv.ConvertOptions(
+                column_types={n: pa.string() for n in names}, strings_can_be_null=True, include_columns=keep
+            ),
+        )
+        yield pl.DataFrame(schema={n: pl.String for n in keep}), 0
+        for batch in reader:
+            seen, bad[0] = bad[0], 0
+            yield pl.from_arrow(pa.Table.from_batches([batch])), seen
+        if bad[0]:
+            yield pl.DataFrame(schema={n: pl.String for n in keep}), bad[0]
+        return
+    if ext in (".jsonl", ".ndjson", ".json"):
+        rows: list[dict] = []
+        bad = 0
+        with path.open("r", encoding="utf-8") as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError:
+                    bad += 1
+                    continue
+                if not isinstance(obj, dict):
+                    bad += 1
+                    continue
+                rows.append({k: v for k, v in obj.items() if k in columns})
+                if len(rows) >= batch_rows:
+                    yield _jsonl_frame(rows), bad
+                    rows, bad = [], 0
+        yield _jsonl_frame(rows), bad
+        return
+    parquet = pq.ParquetFile(path)
+    keep = [n for n in parquet.schema_arrow.names if n in columns]
+    yield pl.from_arrow(parquet.schema_arrow.empty_table().select(keep)), 0
+    for batch in parquet.iter_batches(batch_size=batch_rows, columns=keep):
+        yield pl.from_arrow(pa.Table.from_batches([batch])), 0
+
+
+def _jsonl_frame(rows: list[dict]) -> pl.DataFrame:
+    cols = sorted({k for r in rows for k in r})
+    return _frame_from_columns({c: [_jsonl_value(r.get(c)) for r in rows] for c in cols})
+
+
+def read_events(path: str | Path, batch_rows: int = EVENT_BATCH_ROWS) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Reads an events file (columns of `RawData.events`) batch by batch. Rows without a user or an
+    item are dropped and counted as `malformed`, and so are unreadable lines and, when the file has a
+    `timestamp` column, rows whose timestamp is missing or unparseable."""
+    parts, n, unreadable, seen = [], 0, 0, set()
+
+    def require(columns: set[str]) -> None:
+        for req in ("user_id", "item_id"):
+            if req not in columns:
+                raise ValueError(f"{path}: events need a {req!r} column (have {sorted(columns)})")
+
+    for i, (df, bad) in enumerate(iter_table(path, EVENT_COLUMNS, batch_rows)):
+        unreadable += bad
+        seen |= set(df.columns)
+        if i == 0 and df.height == 0:
+            require(seen)  # CSV and Parquet: the header, before any row is read
+        if df.height:
+            parts.append(_events_frame(df, n))
+            n += df.height
+    require(seen)  # JSONL: some line had the key
+    has_timestamp = "timestamp" in seen
+    out = pl.concat(parts) if parts else pl.DataFrame(schema=EVENT_SCHEMA)
     ok = pl.col("user_id").is_not_null() & pl.col("item_id").is_not_null()
-    if "timestamp" in df.columns:
+    if has_timestamp:
         ok = ok & pl.col("timestamp").is_not_null()
     kept = out.filter(ok)
     return kept, {"rows_read": n + unreadable, "malformed": unreadable + (n - kept.height)}
+
+
+EVENT_SCHEMA = {"user_id": pl.String, "item_id": pl.String, "timestamp": pl.Int64, "event": pl.String, "query": pl.String, "order": pl.Int64}
+
+
+def _events_frame(df: pl.DataFrame, first_row: int) -> pl.DataFrame:
+    """One batch in the schema of `RawData.events`; `order` continues from `first_row`."""
+    n = df.height
+
+    def col(name: str, fn) -> pl.Series:
+        return fn(df[name]) if name in df.columns else pl.Series([None] * n, dtype=EVENT_SCHEMA[name])
+
+    return pl.DataFrame(
+        {
+            "user_id": col("user_id", _clean_str),
+            "item_id": col("item_id", _clean_str),
+            "timestamp": col("timestamp", _timestamps),
+            "event": col("event", lambda c: _clean_str(c).str.to_lowercase()),
+            "query": col("query", _clean_str),
+            "order": pl.Series(np.arange(first_row, first_row + n, dtype=np.int64)),
+        },
+        schema=EVENT_SCHEMA,
+    )
 
 
 def _clean_str(col: pl.Series) -> pl.Series:

@@ -8,6 +8,8 @@ import pytest
 
 from edgerec.config import DataConfig
 from edgerec.data import (
+    EVENT_COLUMNS,
+    iter_table,
     EVENT_TYPES,
     build_dataset,
     clean,
@@ -203,3 +205,39 @@ def test_leave_one_out_split(tmp_path):
     # ages: log1p(hours before the target), the test target is 1 s after i5
     r = list(test.users).index(u1)
     assert test.hist_age[r, -1] == pytest.approx(np.log1p(1 / 3600), rel=1e-5)
+
+
+def test_events_read_in_small_batches_equal_one_batch_and_drop_unused_columns(tmp_path):
+    lines = ["user_id,item_id,timestamp,event,payload"]
+    for i in range(50):
+        lines.append(f"u{i % 7},i{i % 11},{1700000000 + (i * 37) % 23},view,{'x' * 200}")
+        if i % 9 == 0:
+            lines.append(f"u{i},i{i},{1700000000 + i},view,too,many")  # wrong number of fields
+        if i % 13 == 0:
+            lines.append(f"u{i},,{1700000000 + i},view,")  # no item
+    csv = tmp_path / "e.csv"
+    csv.write_text("\n".join(lines) + "\n")
+    whole, whole_counts = read_events(csv)
+    assert "payload" not in whole.columns and whole_counts == {"rows_read": 60, "malformed": 10}
+    df = pl.read_csv(csv, schema_overrides={"timestamp": pl.String}, truncate_ragged_lines=True)
+    jl = tmp_path / "e.jsonl"
+    jl.write_text("\n".join(json.dumps({k: v for k, v in r.items() if v is not None}) for r in df.to_dicts()) + "\n[1]\n")
+    pq = tmp_path / "e.parquet"
+    df.write_parquet(pq, row_group_size=4)
+    for path in (csv, jl, pq):
+        ref, ref_counts = read_events(path)
+        small, small_counts = read_events(path, batch_rows=3)
+        assert small_counts == ref_counts and ref.height >= 50
+        assert sum(1 for df, _ in iter_table(path, EVENT_COLUMNS, 3) if df.height) > 2  # really in batches
+        assert small.equals(ref), path
+
+
+def test_events_without_a_user_or_item_column_are_refused(tmp_path):
+    p = tmp_path / "e.csv"
+    p.write_text("user,item_id,timestamp\na,1,1\n")
+    with pytest.raises(ValueError, match="user_id"):
+        read_events(p)
+    jl = tmp_path / "e.jsonl"
+    jl.write_text('{"item_id": 1, "timestamp": 1}\n')
+    with pytest.raises(ValueError, match="user_id"):
+        read_events(jl, batch_rows=1)
