@@ -725,13 +725,14 @@ def build_dataset(raw: RawData, cfg: DataConfig) -> SeqDataset:
     item_ids = catalog["item_id"].to_list()
     index = {iid: r + 1 for r, iid in enumerate(item_ids)}
 
-    users = ev["user_id"].to_numpy()
-    change = np.flatnonzero(users[1:] != users[:-1]) + 1 if len(users) else np.array([], dtype=np.int64)
-    offsets = np.concatenate([[0], change, [len(users)]]).astype(np.int64) if len(users) else np.zeros(1, np.int64)
-    user_ids = [str(users[o]) for o in offsets[:-1]]
-    item_idx = np.fromiter((index[i] for i in ev["item_id"].to_list()), dtype=np.int64, count=ev.height)
+    # Vectorised per event (no Python object per event): user boundaries, item and event indices.
+    n_events = ev.height
+    starts = np.flatnonzero(ev["user_id"].ne_missing(ev["user_id"].shift(1)).to_numpy()) if n_events else np.zeros(0, np.int64)
+    offsets = np.append(starts, n_events).astype(np.int64)
+    user_ids = ev["user_id"].gather(starts).to_list()
+    item_idx = ev["item_id"].replace_strict(index, return_dtype=pl.Int64).to_numpy().astype(np.int64)
     ev_lookup = {e: i for i, e in enumerate(EVENT_TYPES)}
-    event_idx = np.fromiter((ev_lookup[e] for e in ev["event"].to_list()), dtype=np.int64, count=ev.height)
+    event_idx = ev["event"].replace_strict(ev_lookup, return_dtype=pl.Int64).to_numpy().astype(np.int64)
     ts = ev["timestamp"].cast(pl.Float64).fill_null(float("nan")).to_numpy().astype(np.float64)
 
     docs = item_documents(catalog)
@@ -752,13 +753,14 @@ def build_dataset(raw: RawData, cfg: DataConfig) -> SeqDataset:
     item_category[1:] = [cat_index.get(lab, -1) if lab is not None else -1 for lab in labels]
 
     train_counts = np.zeros(len(item_ids) + 1, dtype=np.int64)
-    in_train = np.zeros(len(item_idx), dtype=bool)
-    for u in range(len(user_ids)):
-        in_train[offsets[u] : offsets[u + 1] - 2] = True
+    # the training part: all but each user's last two events
+    user_end = np.repeat(offsets[1:], np.diff(offsets))
+    in_train = user_end - np.arange(n_events) > 2
     np.add.at(train_counts, item_idx[in_train], 1)
     # (query, item) pairs of training-part search events: real supervision for the text encoder
-    queries = ev["query"].to_list()
-    pairs = [(tokenize(queries[i]), item_idx[i]) for i in np.flatnonzero(in_train) if queries[i]]
+    with_query = np.flatnonzero(in_train & ev["query"].is_not_null().to_numpy())
+    queries = ev["query"].gather(with_query).to_list()
+    pairs = [(tokenize(q), item_idx[i]) for q, i in zip(queries, with_query) if q]
     query_tokens = vocab.encode([p[0] for p in pairs]) if pairs else np.zeros((0, cfg.max_tokens), np.int64)
     query_items = np.array([p[1] for p in pairs], dtype=np.int64)
     counts["category_level"] = level
