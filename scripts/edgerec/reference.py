@@ -65,6 +65,8 @@ def encode_history(art: Artifact, history: list[dict]) -> tuple[dict[str, np.nda
     known = [h for h in history if str(h.get("itemId")) in art.row_of]
     rows = [art.row_of[str(h["itemId"])] for h in known]
     kept = known[-L:]
+    if isinstance(art.session.get_inputs()[0].shape[1], str):  # exported with a free history length
+        L = max(1, len(kept))
     hist_emb = np.zeros((1, L, D), dtype=np.float32)
     hist_event = np.zeros((1, L), dtype=np.int64)
     hist_age = np.zeros((1, L), dtype=np.float32)

@@ -49,15 +49,19 @@ export interface EncoderBatch {
 
 /**
  * Builds encoder inputs for several variants of one history (variant = list of history positions to
- * keep). The most recent `maxLen` kept events go last; earlier slots stay zero (padding).
+ * keep). The most recent `maxLen` kept events go last; earlier slots stay zero (padding). With
+ * `dynamicLength` (an encoder exported with a variable history axis) the batch is only as long as its
+ * longest variant: 8 events cost 8 slots, not `maxLen`; the outputs are the same (padding is masked).
  */
 export function buildEncoderBatch(
   table: ItemTable,
   history: ResolvedHistory,
   variants: readonly (readonly number[])[],
-  opts: { maxLen: number; eventTypes: readonly string[]; nowSeconds: number },
+  opts: { maxLen: number; dynamicLength?: boolean; eventTypes: readonly string[]; nowSeconds: number },
 ): EncoderBatch {
-  const { maxLen, eventTypes, nowSeconds } = opts;
+  const { eventTypes, nowSeconds } = opts;
+  const longest = variants.reduce((m, v) => Math.max(m, v.length), 1);
+  const maxLen = opts.dynamicLength ? Math.min(opts.maxLen, longest) : opts.maxLen;
   const dim = table.dim;
   const B = variants.length;
   const histEmb = new Float32Array(B * maxLen * dim);

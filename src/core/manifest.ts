@@ -66,6 +66,17 @@ export function parseManifest(json: unknown): Manifest {
   return result.data;
 }
 
+/**
+ * Whether the user encoder takes any history length up to `maxLen`: its inputs' history axis is the
+ * symbol "L" in `tensors` (encoders exported before that have the number `maxLen` there).
+ */
+export function userEncoderDynamicLength(m: Manifest): boolean {
+  const tensors = (m as { tensors?: { userEncoder?: { inputs?: Record<string, { shape?: unknown[] }> } } }).tensors;
+  const inputs = tensors?.userEncoder?.inputs;
+  if (!inputs?.hist_emb) return false;
+  return Object.values(inputs).every((t) => typeof t.shape?.[1] === 'string');
+}
+
 /** Item metadata, columnar and row-aligned with the embedding table. */
 export const itemsFileSchema = z.object({
   ids: z.array(z.string()),

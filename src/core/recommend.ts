@@ -22,6 +22,8 @@ export interface ScoringModel {
   catalog: Catalog;
   table: ItemTable;
   maxLen: number;
+  /** The user encoder takes any history length up to maxLen (manifest tensors: "L"), not exactly maxLen. */
+  dynamicLength?: boolean;
   eventTypes: readonly string[];
   categories: readonly string[];
   encode: EncodeFn;

@@ -5,7 +5,7 @@
  * to load is never switched to.
  */
 import { Catalog } from '../core/catalog';
-import { itemsFileSchema, parseManifest, popularFileSchema, type FileEntry, type Manifest } from '../core/manifest';
+import { itemsFileSchema, parseManifest, popularFileSchema, userEncoderDynamicLength, type FileEntry, type Manifest } from '../core/manifest';
 import type { ScoringModel } from '../core/recommend';
 import type { Env } from '../env';
 import { createInt8Scanner, readInto } from '../kernel/int8-scan';
@@ -170,6 +170,7 @@ export async function loadModel(env: Env, version: string): Promise<LoadedModel>
     table,
     encode,
     maxLen: manifest.maxLen,
+    dynamicLength: userEncoderDynamicLength(manifest),
     eventTypes: manifest.eventTypes,
     categories: manifest.categories,
   };

@@ -286,6 +286,18 @@ describe('diversity and encoder inputs', () => {
             if (padding) expect(batch.histAge[slot]).toBe(0);
             else expect(batch.histAge[slot]).toBeGreaterThanOrEqual(0);
           }
+          // A free history axis: the same slots without the left padding (at least one slot).
+          const variants = [positions, positions.slice(1)];
+          const fixed = buildEncoderBatch(table, history, variants, { maxLen, eventTypes, nowSeconds: 2e9 });
+          const free = buildEncoderBatch(table, history, variants, { maxLen, dynamicLength: true, eventTypes, nowSeconds: 2e9 });
+          const L = Math.max(1, Math.min(maxLen, positions.length));
+          expect([free.batch, free.maxLen, free.histEvent.length, free.histEmb.length]).toEqual([2, L, 2 * L, 2 * L * table.dim]);
+          for (let b = 0; b < 2; b++) {
+            expect(free.histEvent.subarray(b * L, (b + 1) * L)).toEqual(fixed.histEvent.subarray((b + 1) * maxLen - L, (b + 1) * maxLen));
+            expect(free.histAge.subarray(b * L, (b + 1) * L)).toEqual(fixed.histAge.subarray((b + 1) * maxLen - L, (b + 1) * maxLen));
+            const D = table.dim;
+            expect(free.histEmb.subarray(b * L * D, (b + 1) * L * D)).toEqual(fixed.histEmb.subarray(((b + 1) * maxLen - L) * D, (b + 1) * maxLen * D));
+          }
         },
       ),
       RUNS,
