@@ -53,9 +53,9 @@ def file_entry(out_dir: Path, path: Path, **extra) -> dict:
 
 
 def tensors_block(cfg: Config, n_categories: int, max_tokens: int) -> dict:
-    """Names, dtypes and shapes of every ONNX input and output ("B"/"K" are dynamic; "L" is the history
-    length, any of 1..maxLen)."""
-    L, D = "L", cfg.model.dim
+    """Names, dtypes and shapes of every ONNX input and output ("B"/"K" are dynamic; "L", with
+    model.dynamic_length, is the history length, any of 1..maxLen)."""
+    L, D = ("L" if cfg.model.dynamic_length else cfg.data.max_len), cfg.model.dim
     f32, i64 = "float32", "int64"
     return {
         "userEncoder": {

@@ -99,11 +99,12 @@ def export_user_encoder(model: EdgeRec, out_dir: Path) -> tuple[Path, Path]:
     )
     fp32 = out_dir / "user_encoder.onnx"
     int8 = out_dir / "user_encoder.int8.onnx"
-    # B and the history length L are free: a history of 8 events runs on 8 slots, not max_len
-    # (positions count from the end and padding is masked, so the outputs do not change).
+    # B is free; with model.dynamic_length so is the history length L: 8 events run on 8 slots, not
+    # max_len (positions count from the end and padding is masked, so the outputs do not change).
     dynamic = {n: {0: "B"} for n in USER_INPUTS + USER_OUTPUTS}
-    for n in (*USER_INPUTS, "attention"):
-        dynamic[n][1] = "L"
+    if cfg.model.dynamic_length:
+        for n in (*USER_INPUTS, "attention"):
+            dynamic[n][1] = "L"
     _export(model.user, args, fp32, list(USER_INPUTS), list(USER_OUTPUTS), dynamic)
     quantize(fp32, int8)
     return fp32, int8

@@ -17,6 +17,7 @@ from edgerec.artifact import sha256_file, verify
 from edgerec.config import load_config
 from edgerec.data import load_dataset
 from edgerec.evaluate import int8_scores
+from edgerec import reference
 from edgerec.model import load_checkpoint
 from edgerec.text import Vocab
 from tiny_data import write_tiny_shop
@@ -76,8 +77,20 @@ def test_onnx_models_have_the_contract_signature_and_int8_ops(tiny):
         assert [o.name for o in sess.get_outputs()] == list(spec["outputs"])
 
 
-def test_user_encoder_takes_any_history_length(tiny):
-    """Exported with a free history axis: 3 events on 3 slots give the padded run's outputs."""
+@pytest.fixture(scope="module")
+def tiny_free(tmp_path_factory, tiny):
+    cfg = load_config(None, OVERRIDES + ["model.dynamic_length=true"])
+    out = tmp_path_factory.mktemp("tiny_free") / "artifact"
+    pipeline.run(cfg, tiny["ds"], out, quiet=True)
+    return out
+
+
+def test_user_encoder_takes_any_history_length(tiny_free, tiny):
+    """model.dynamic_length: 3 events on 3 slots give the padded run's outputs; the reference feeds
+    only as many slots as the history has."""
+    m = json.loads((tiny["dir"] / "manifest.json").read_text())
+    assert m["tensors"]["userEncoder"]["inputs"]["hist_emb"]["shape"][1] == m["maxLen"]  # default: fixed
+    tiny = {"dir": tiny_free}
     m = json.loads((tiny["dir"] / "manifest.json").read_text())
     assert m["tensors"]["userEncoder"]["inputs"]["hist_emb"]["shape"][1] == "L"
     L, D = m["maxLen"], m["dim"]
@@ -98,6 +111,9 @@ def test_user_encoder_takes_any_history_length(tiny):
     int8 = ort.InferenceSession(str(tiny["dir"] / m["files"]["userEncoder"]["path"]))
     a, b = int8.run(["user_emb"], feeds((emb, ev, age)))[0], int8.run(["user_emb"], feeds(padded))[0]
     assert np.abs(a - b).max() < 0.05 * np.abs(b).max()  # per-tensor activation scales move a little
+    ids = json.loads((tiny["dir"] / "items.json").read_text())["ids"]
+    got = reference.recommend(reference.load_artifact(tiny["dir"]), [{"itemId": ids[0], "event": "view"}, {"itemId": ids[1]}], k=3)
+    assert len(got["attention"]) == 2 and len(got["items"]) == 3  # two slots, not maxLen
 
 
 def test_parity_of_the_tiny_model(tiny):
@@ -146,9 +162,9 @@ def test_reference_command_is_the_int8_served_path(tiny):
     q = np.fromfile(d / "item_emb.int8.bin", dtype=np.int8).reshape(m["items"], m["dim"])
     scale = np.fromfile(d / "item_scale.f32.bin", dtype="<f4")
     ids = json.loads((d / "items.json").read_text())["ids"]
-    # the served path feeds as many slots as the history has (the encoder's history axis is free)
-    assert m["tensors"]["userEncoder"]["inputs"]["hist_emb"]["shape"][1] == "L"
-    L, D = 2, m["dim"]
+    # the served path feeds as many slots as the history has when the encoder's history axis is free
+    free = m["tensors"]["userEncoder"]["inputs"]["hist_emb"]["shape"][1] == "L"
+    L, D = (2 if free else m["maxLen"]), m["dim"]
     emb, ev, age = np.zeros((1, L, D), np.float32), np.zeros((1, L), np.int64), np.zeros((1, L), np.float32)
     for slot, (iid, e, a) in zip((L - 2, L - 1), (("sku-001", "view", 0.0), ("sku-005", "cart", np.log1p(2.0)))):
         r = ids.index(iid)
@@ -163,7 +179,7 @@ def test_reference_command_is_the_int8_served_path(tiny):
     np.testing.assert_allclose([x["score"] for x in got["items"]], scores[best], rtol=1e-9)
     assert abs(sum(got["interests"].values()) - 1) < 1e-5
     attn = np.array(got["attention"])
-    assert attn.shape == (2,) and abs(attn.sum() - 1) < 1e-5
+    assert attn.shape == (L,) and attn[: L - 2].sum() < 1e-6 and abs(attn.sum() - 1) < 1e-5
 
 
 def test_train_command_fails_loudly_when_parity_fails(tiny, tmp_path):
