@@ -20,13 +20,14 @@
  * --out DIR (default bench-results)  --merge FILE (an earlier run's JSON: keep its other parts; with
  * --parts none, only print and write its tables again)  --smoke.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { syntheticArtifact } from './artifact.mjs';
 import { markdown, svg, targets } from './e2e-report.mjs';
+import { writeRun } from './report.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const { values: opt } = parseArgs({
@@ -120,12 +121,6 @@ if (bundleDir) {
 if (!rerender) meta.loadAfter = loadavg();
 res.targets = targets(res);
 const md = markdown(res);
-mkdirSync(opt.out, { recursive: true });
-const stamp = res.meta.startedAt.replace(/[:.]/g, '-');
-for (const name of [`e2e-${stamp}`, 'e2e-latest']) {
-  writeFileSync(join(opt.out, `${name}.json`), JSON.stringify(res, null, 1));
-  writeFileSync(join(opt.out, `${name}.md`), `${md}\n`);
-  writeFileSync(join(opt.out, `${name}.svg`), svg(res));
-}
+const written = writeRun(opt.out, 'e2e', res.meta.startedAt, res, md, svg(res));
 console.log(md);
-log(`wrote ${join(opt.out, `e2e-${stamp}`)}.{json,md,svg} and e2e-latest.*`);
+log(`wrote ${written}.{json,md,svg} and e2e-latest.*`);

@@ -1,4 +1,6 @@
 /** Markdown table and SVG chart for the retrieval benchmark's JSON (see run.mjs). */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const fmt = (ms) => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3));
 const sizeName = (n) => (n >= 1e6 && n % 1e6 === 0 ? `${n / 1e6}M` : n >= 1e3 && n % 1e3 === 0 ? `${n / 1e3}k` : String(n));
@@ -120,3 +122,19 @@ export function svg(res) {
   out.push('</svg>');
   return out.join('\n');
 }
+
+/**
+ * Writes one run as `<prefix>-<stamp>.{json,md,svg}` and `<prefix>-latest.*` under `dir`; returns
+ * the stamped path without its extension.
+ */
+export function writeRun(dir, prefix, startedAt, res, md, svgText) {
+  mkdirSync(dir, { recursive: true });
+  const stamp = startedAt.replace(/[:.]/g, '-');
+  for (const name of [`${prefix}-${stamp}`, `${prefix}-latest`]) {
+    writeFileSync(join(dir, `${name}.json`), JSON.stringify(res, null, 1));
+    writeFileSync(join(dir, `${name}.md`), `${md}\n`);
+    writeFileSync(join(dir, `${name}.svg`), svgText);
+  }
+  return join(dir, `${prefix}-${stamp}`);
+}
+

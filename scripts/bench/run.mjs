@@ -16,14 +16,14 @@
  * --out DIR (default bench-results)  --smoke.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { makeAllowed, makeExcluded, makeQueries, makeTable } from './data.mjs';
 import { bandwidthProbe, methods } from './methods.mjs';
-import { markdown, summarize, svg } from './report.mjs';
+import { markdown, summarize, svg, writeRun } from './report.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const { values: opt } = parseArgs({
@@ -167,12 +167,6 @@ if (labels.faiss) {
 meta.loadAfter = loadavg();
 const res = { meta, config, labels, results, floor, memory };
 const md = markdown(res);
-mkdirSync(opt.out, { recursive: true });
-const stamp = meta.startedAt.replace(/[:.]/g, '-');
-for (const name of [`retrieval-${stamp}`, 'retrieval-latest']) {
-  writeFileSync(join(opt.out, `${name}.json`), JSON.stringify(res, null, 1));
-  writeFileSync(join(opt.out, `${name}.md`), `${md}\n`);
-  writeFileSync(join(opt.out, `${name}.svg`), svg(res));
-}
+const written = writeRun(opt.out, 'retrieval', meta.startedAt, res, md, svg(res));
 console.log(md);
-log(`wrote ${join(opt.out, `retrieval-${stamp}`)}.{json,md,svg} and retrieval-latest.*`);
+log(`wrote ${written}.{json,md,svg} and retrieval-latest.*`);

@@ -77,45 +77,14 @@ def _suffix(path: Path) -> str:
 
 
 def read_table(path: str | Path) -> tuple[pl.DataFrame, int]:
-    """Reads a CSV, JSONL or Parquet file. Returns the table and the number of unreadable rows
-    (CSV rows with the wrong number of fields, JSONL lines that are not a JSON object)."""
-    path = Path(path)
-    ext = _suffix(path)
-    if ext == ".csv":
-        with path.open("r", encoding="utf-8") as f:
-            header = f.readline()
-        names = [h.strip().strip('"') for h in header.rstrip("\r\n").split(",")]
-        bad = [0]
-
-        def on_invalid(_row: object) -> str:
-            bad[0] += 1
-            return "skip"
-
-        table = pcsv.read_csv(
-            path,
-            parse_options=pcsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=True),
-            convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True),
-        )
-        return pl.from_arrow(table), bad[0]
-    if ext in (".jsonl", ".ndjson", ".json"):
-        rows, bad = [], 0
-        with path.open("r", encoding="utf-8") as f:
-            for line in f:
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError:
-                    bad += 1
-                    continue
-                if not isinstance(obj, dict):
-                    bad += 1
-                    continue
-                rows.append(obj)
-        cols = sorted({k for r in rows for k in r})
-        data = {c: [_jsonl_value(r.get(c)) for r in rows] for c in cols}
-        return _frame_from_columns(data), bad
-    return pl.read_parquet(path), 0
+    """Reads a whole CSV, JSONL or Parquet file, every column. Returns the table and the number of
+    unreadable rows (CSV rows with the wrong number of fields, JSONL lines that are not a JSON object)."""
+    frames, bad = [], 0
+    for df, b in iter_table(path, None, batch_rows=1 << 40):
+        frames.append(df)
+        bad += b
+    data = [f for f in frames if f.height]
+    return (pl.concat(data) if len(data) > 1 else (data or frames)[0]), bad
 
 
 def _jsonl_value(v: object) -> object:
@@ -196,17 +165,21 @@ EVENT_COLUMNS = ("user_id", "item_id", "timestamp", "event", "query")
 EVENT_BATCH_ROWS = 1 << 20
 
 
-def iter_table(path: str | Path, columns: tuple[str, ...], batch_rows: int = EVENT_BATCH_ROWS):
+def iter_table(path: str | Path, columns: tuple[str, ...] | None, batch_rows: int = EVENT_BATCH_ROWS):
     """Streams a CSV, JSONL or Parquet file as polars frames of at most about `batch_rows` rows, with
-    only those of `columns` the file has. Yields `(frame, unreadable_rows)`; the first frame may be
-    empty and carries the file's columns (for JSONL: the keys seen so far)."""
+    only those of `columns` the file has (None: all). Yields `(frame, unreadable_rows)`; the first
+    frame may be empty and carries the file's columns (for JSONL: the keys seen so far)."""
     path = Path(path)
     ext = _suffix(path)
+
+    def wanted(name: str) -> bool:
+        return columns is None or name in columns
+
     if ext == ".csv":
         with path.open("r", encoding="utf-8") as f:
             header = f.readline()
         names = [h.strip().strip('"') for h in header.rstrip("\r\n").split(",")]
-        keep = [n for n in dict.fromkeys(names) if n in columns]
+        keep = [n for n in dict.fromkeys(names) if wanted(n)]
         bad = [0]
 
         def on_invalid(_row: object) -> str:
@@ -244,14 +217,14 @@ def iter_table(path: str | Path, columns: tuple[str, ...], batch_rows: int = EVE
                 if not isinstance(obj, dict):
                     bad += 1
                     continue
-                rows.append({k: v for k, v in obj.items() if k in columns})
+                rows.append({k: v for k, v in obj.items() if wanted(k)})
                 if len(rows) >= batch_rows:
                     yield _jsonl_frame(rows), bad
                     rows, bad = [], 0
         yield _jsonl_frame(rows), bad
         return
     parquet = pq.ParquetFile(path)
-    keep = [n for n in parquet.schema_arrow.names if n in columns]
+    keep = [n for n in parquet.schema_arrow.names if wanted(n)]
     yield pl.from_arrow(parquet.schema_arrow.empty_table().select(keep)), 0
     for batch in parquet.iter_batches(batch_size=batch_rows, columns=keep):
         yield pl.from_arrow(pa.Table.from_batches([batch])), 0
@@ -753,9 +726,7 @@ def build_dataset(raw: RawData, cfg: DataConfig) -> SeqDataset:
     item_category[1:] = [cat_index.get(lab, -1) if lab is not None else -1 for lab in labels]
 
     train_counts = np.zeros(len(item_ids) + 1, dtype=np.int64)
-    # the training part: all but each user's last two events
-    user_end = np.repeat(offsets[1:], np.diff(offsets))
-    in_train = user_end - np.arange(n_events) > 2
+    in_train = training_part(offsets)
     np.add.at(train_counts, item_idx[in_train], 1)
     # (query, item) pairs of training-part search events: real supervision for the text encoder
     with_query = np.flatnonzero(in_train & ev["query"].is_not_null().to_numpy())
@@ -881,12 +852,15 @@ def history_items(ds: SeqDataset, arrays: SplitArrays, rows: np.ndarray) -> tupl
     return np.concatenate(rr), np.concatenate(cols)
 
 
+def training_part(offsets: np.ndarray) -> np.ndarray:
+    """(E,) True for events in the training part of CSR sequences: each user's events but the last two."""
+    user_end = np.repeat(offsets[1:], np.diff(offsets))
+    return user_end - np.arange(offsets[-1]) > 2
+
+
 def train_mask(ds: SeqDataset) -> np.ndarray:
     """(E,) True for events in the training part (each user's events but the last two)."""
-    mask = np.zeros(len(ds.items), dtype=bool)
-    for u in range(ds.num_users):
-        mask[ds.offsets[u] : ds.offsets[u + 1] - 2] = True
-    return mask
+    return training_part(ds.offsets)
 
 
 def following_pairs(ds: SeqDataset, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
