@@ -97,19 +97,21 @@ export async function benchComputeOne(dir, { reps = 60, rounds = 6, warmup = 5, 
   const bodies = requestBodies(itemsFile, manifest.categories);
   const encodeNative = await nativeEncoder(readFileSync(join(dir, manifest.files.userEncoder.path)));
   const retrieveNative = await nativeRetrieval(worker.table, [10, 50]);
-  const variants = { web: instrument(worker), native: instrument({ ...worker, encode: encodeNative }) };
+  // The same Worker code with USER_TOWER=onnx: the user tower in onnxruntime-web instead of the kernel.
+  const ortWeb = await loadModel({ ...env, USER_TOWER: 'onnx' }, manifest.version);
+  const variants = { web: instrument(worker), ortweb: instrument(ortWeb), native: instrument({ ...worker, encode: encodeNative }) };
   const request = (body) => ({ history: body.history, k: body.k, filters: body.filters, excludeSeen: true, diversity: body.diversity ?? 0, explain: body.explain ?? false, nowSeconds: 1_800_000_000 });
 
   const results = {};
   for (const kind of kinds) {
     const list = bodies[kind];
-    const times = { web: [], native: [], nativeAll: [] };
-    const parts = { web: { enc: [], scan: [], rest: [] }, native: { enc: [], scan: [], rest: [], ortScan: [] } };
-    const answers = { web: [], native: [] };
+    const times = { web: [], ortweb: [], native: [], nativeAll: [] };
+    const parts = { web: { enc: [], scan: [], rest: [] }, ortweb: { enc: [], scan: [], rest: [] }, native: { enc: [], scan: [], rest: [], ortScan: [] } };
+    const answers = { web: [], ortweb: [], native: [] };
     let q = 0;
     for (let round = 0; round < rounds; round++) {
       const count = Math.floor(reps / rounds) + (round < reps % rounds ? 1 : 0);
-      const order = round % 2 ? ['native', 'web'] : ['web', 'native'];
+      const order = [['web', 'ortweb', 'native'], ['native', 'web', 'ortweb'], ['ortweb', 'native', 'web']][round % 3];
       for (const id of order) {
         const v = variants[id];
         for (let i = 0; i < (round === 0 ? warmup : 0); i++) await recommend(v.model, request(list[i % list.length]));
@@ -141,15 +143,17 @@ export async function benchComputeOne(dir, { reps = 60, rounds = 6, warmup = 5, 
     const pairs = answers.web.map((a, j) => [a, answers.native[j]]).filter(([a, b]) => a && b);
     results[kind] = {
       web: summarize(times.web),
+      ortweb: summarize(times.ortweb),
       native: summarize(times.native),
       nativeAll: summarize(times.nativeAll),
       parts: Object.fromEntries(Object.entries(parts).map(([id, p]) => [id, Object.fromEntries(Object.entries(p).map(([n, a]) => [n, summarize(a).median]))])),
       sameTopK: pairs.filter(([a, b]) => same(a, b)).length / pairs.length,
+      sameTopKOrtWeb: answers.web.filter((a, j) => a && answers.ortweb[j] && same(a, answers.ortweb[j])).length / pairs.length,
       maxScoreDiff: Math.max(...pairs.map(([a, b]) => maxScoreDiff(a, b))),
       ms: times,
     };
     const r = results[kind];
-    log(`${manifest.items} items, ${kind}: web ${r.web.median.toFixed(3)} ms, native ${r.native.median.toFixed(3)} ms, all-native ${r.nativeAll.median.toFixed(3)} ms (ratio ${(r.web.median / r.native.median).toFixed(2)} / ${(r.web.median / r.nativeAll.median).toFixed(2)}), same top-k ${r.sameTopK}`);
+    log(`${manifest.items} items, ${kind}: web ${r.web.median.toFixed(3)} ms, ORT-web tower ${r.ortweb.median.toFixed(3)} ms, native ${r.native.median.toFixed(3)} ms, all-native ${r.nativeAll.median.toFixed(3)} ms (ratio ${(r.web.median / r.native.median).toFixed(2)} / ${(r.web.median / r.nativeAll.median).toFixed(2)}), same top-k ${r.sameTopK}`);
   }
   return { items: manifest.items, version: manifest.version, loadMs, load: loadavg(), results };
 }

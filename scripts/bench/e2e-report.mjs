@@ -14,23 +14,23 @@ function computeMarkdown(b) {
   const lines = [
     `Median ms per request in Node (p10–p90 small), ${b.config.reps} requests per cell in ${b.config.rounds} alternating rounds; load average ${load(b.loadBefore)} before, ${load(b.loadAfter)} after.`,
     '',
-    '| items | request | Worker path (ORT-web WASM + kernel) | native user tower + kernel | all native (ORT-node tower + ORT-node retrieval) | **ratio Worker / native tower** | same, of the p10s | ratio Worker / all native | same top-k as native tower |',
-    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| items | request | Worker path (tower kernel + scan kernel) | Worker path, ORT-web tower (`USER_TOWER=onnx`) | native user tower + scan kernel | all native (ORT-node tower + ORT-node retrieval) | **ratio Worker / native tower** | same, of the p10s | ratio Worker / all native | same top-k as native tower / as ORT-web tower |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   const cell = (s) => `${fmt(s.median)} <sub>${fmt(s.p10)}–${fmt(s.p90)}</sub>`;
   for (const a of b.artifacts) {
     for (const [kind, r] of Object.entries(a.results)) {
       lines.push(
-        `| ${sizeName(a.items)} | ${KIND_LABELS[kind]} | ${cell(r.web)} | ${cell(r.native)} | ${cell(r.nativeAll)} | **${(r.web.median / r.native.median).toFixed(2)}** | ${(r.web.p10 / r.native.p10).toFixed(2)} | ${(r.web.median / r.nativeAll.median).toFixed(2)} | ${(r.sameTopK * 100).toFixed(0)}% |`,
+        `| ${sizeName(a.items)} | ${KIND_LABELS[kind]} | ${cell(r.web)} | ${r.ortweb ? cell(r.ortweb) : '–'} | ${cell(r.native)} | ${cell(r.nativeAll)} | **${(r.web.median / r.native.median).toFixed(2)}** | ${(r.web.p10 / r.native.p10).toFixed(2)} | ${(r.web.median / r.nativeAll.median).toFixed(2)} | ${(r.sameTopK * 100).toFixed(0)}% / ${r.sameTopKOrtWeb === undefined ? '–' : `${(r.sameTopKOrtWeb * 100).toFixed(0)}%`} |`,
       );
     }
   }
   lines.push('', 'Where the time goes (medians, ms): user tower, retrieval scan, everything else in `recommend()` (history, filters, MMR, explanations, item views).', '');
-  lines.push('| items | request | tower ORT-web | tower ORT-node | scan: kernel | scan: ORT-node int8 | rest |', '| ---: | --- | ---: | ---: | ---: | ---: | ---: |');
+  lines.push('| items | request | tower: kernel | tower: ORT-web | tower: ORT-node | scan: kernel | scan: ORT-node int8 | rest |', '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const a of b.artifacts) {
     for (const [kind, r] of Object.entries(a.results)) {
       const p = r.parts;
-      lines.push(`| ${sizeName(a.items)} | ${KIND_LABELS[kind]} | ${fmt(p.web.enc)} | ${fmt(p.native.enc)} | ${fmt(p.web.scan)} | ${fmt(p.native.ortScan)} | ${fmt(p.web.rest)} |`);
+      lines.push(`| ${sizeName(a.items)} | ${KIND_LABELS[kind]} | ${fmt(p.web.enc)} | ${fmt(p.ortweb?.enc)} | ${fmt(p.native.enc)} | ${fmt(p.web.scan)} | ${fmt(p.native.ortScan)} | ${fmt(p.web.rest)} |`);
     }
   }
   return lines;
@@ -206,7 +206,7 @@ export function targets(res) {
   return out;
 }
 
-const COLORS = { web: '#d62728', native: '#1f77b4', nativeAll: '#aec7e8', wrangler: '#ff9896', bare: '#d62728', 'bare-no-liftoff': '#8c564b', python: '#2ca02c' };
+const COLORS = { web: '#d62728', ortweb: '#ff7f0e', native: '#1f77b4', nativeAll: '#aec7e8', wrangler: '#ff9896', bare: '#d62728', 'bare-no-liftoff': '#8c564b', python: '#2ca02c' };
 
 /** Two panels: part b medians (log ms) and part c requests/s (POST /v1/recommend) by concurrency. */
 export function svg(res) {
@@ -223,7 +223,7 @@ export function svg(res) {
   if (b) {
     const x0 = 60;
     const pw = 380;
-    const series = [['web', 'Worker path (ORT-web + kernel)'], ['native', 'native tower + kernel'], ['nativeAll', 'all native']];
+    const series = [['web', 'Worker path (tower + scan kernels)'], ['ortweb', 'Worker path, ORT-web tower'], ['native', 'native tower + scan kernel'], ['nativeAll', 'all native']];
     const vals = b.artifacts.flatMap((a) => series.map(([id]) => a.results.plain?.[id]?.median)).filter((v) => v > 0);
     const lo = Math.floor(Math.log10(Math.min(...vals)));
     const hi = Math.ceil(Math.log10(Math.max(...vals)));

@@ -7,7 +7,8 @@
  *
  * importMs: evaluating the Worker modules, which compiles the .wasm files (wrangler hands workerd
  * these precompiled); loadMs: `loadModel` (manifest, blobs read and sha256-checked, table streamed into
- * kernel memory, catalog parsed, ORT initialised, user and text tower sessions created); firstMs and
+ * kernel memory, catalog parsed, the user and text tower kernels built, or ORT sessions for artifacts
+ * without kernel files); firstMs and
  * warmMs: the first and the median of the next `recommend()` calls. Memory: every WebAssembly.Memory
  * created (the kernel's and ORT's heap), V8 heap and RSS before and after the load.
  */
@@ -119,11 +120,31 @@ async function breakdown(env, manifest) {
     const parse = (b) => JSON.parse(new TextDecoder().decode(b));
     return new Catalog(itemsFileSchema.parse(parse(items)), popularFileSchema.parse(parse(popular)));
   });
+  // What loadModel runs: the tower kernels on user_tower.bin / text_tower.bin (when the artifact has
+  // them); then, for comparison, what it would run without them (ORT-web sessions, first one
+  // initialising ORT), which serving no longer does on the cold path.
+  const towerModule = (await import(`${root}src/kernel/tower.wasm`)).default;
+  if (manifest.files.userTower) {
+    const { createUserTower } = await import(`${root}src/kernel/tower.ts`);
+    const bytes = await blob(manifest.files.userTower);
+    await step('user tower: kernel (user_tower.bin, sha256, dequantize)', async () => {
+      await crypto.subtle.digest('SHA-256', bytes);
+      return createUserTower(towerModule, bytes);
+    });
+  }
+  if (manifest.files.textTower) {
+    const { createTextTower } = await import(`${root}src/kernel/text-tower.ts`);
+    const bytes = await blob(manifest.files.textTower);
+    await step('text tower: kernel (text_tower.bin)', async () => {
+      await crypto.subtle.digest('SHA-256', bytes);
+      return createTextTower(towerModule, bytes);
+    });
+  }
   const userBytes = await blob(manifest.files.userEncoder);
-  await step('user tower: ORT init + session', () => loadUserEncoder(userBytes));
+  await step('user tower: ORT init + session (fallback)', () => loadUserEncoder(userBytes));
   if (manifest.files.textEncoder) {
     const textBytes = await blob(manifest.files.textEncoder);
-    await step('text tower session', () => loadTextEncoder(textBytes));
+    await step('text tower: ORT session (fallback)', () => loadTextEncoder(textBytes));
   }
   return steps;
 }

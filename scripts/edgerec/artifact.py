@@ -94,11 +94,13 @@ def write(out_dir: str | Path, ds: SeqDataset, cfg: Config, paths: dict[str, Pat
     files = {
         "userEncoder": file_entry(out_dir, paths["userEncoder"]),
         "userEncoderFp32": file_entry(out_dir, paths["userEncoderFp32"]),
+        "userTower": file_entry(out_dir, paths["userTower"]),
         "itemEmbeddings": file_entry(out_dir, paths["itemEmbeddings"], dtype="int8", shape=[n, d]),
         "itemScales": file_entry(out_dir, paths["itemScales"], dtype="float32", shape=[n]),
         "items": file_entry(out_dir, items_path),
         "popular": file_entry(out_dir, popular_path),
         "textEncoder": file_entry(out_dir, paths["textEncoder"]),
+        "textTower": file_entry(out_dir, paths["textTower"]),
         "vocab": file_entry(out_dir, vocab_path),
         "ranker": file_entry(out_dir, paths["ranker"]),
     }
@@ -119,8 +121,10 @@ def write(out_dir: str | Path, ds: SeqDataset, cfg: Config, paths: dict[str, Pat
         "dataset": ds.stats(),
         "config": cfg.to_dict(),
         "quantization": {
-            "userEncoder": "dynamic-int8-matmulinteger",
-            "textEncoder": "dynamic-int8-matmulinteger",
+            "userEncoder": "int8-weight-only-per-channel",
+            "userTower": "int8-weight-only-per-channel",
+            "textEncoder": "int8-weight-only-per-channel",
+            "textTower": "int8-weight-only-per-channel",
             "ranker": "dynamic-int8-matmulinteger",
             "itemEmbeddings": "int8-symmetric-per-row",
         },

@@ -48,12 +48,10 @@ class ModelConfig:
     use_events: bool = True  # event-type embedding in the user tower
     use_recency: bool = True  # log1p(hours) projection in the user tower
     ranker_hidden: int = 64
-    # Export the user encoder with a free history axis ("L" in the manifest's tensors): the Worker then
-    # runs 8 events on 8 slots instead of max_len (about 3.5x less tower time for short histories in
-    # onnxruntime-web). Off by default: fp32 outputs are identical, but int8 activations are quantized
-    # per tensor, so one rounding flip can move a score by ~1e-4 relative between onnxruntime-web and
-    # native, past the Worker parity test's tolerance.
-    dynamic_length: bool = False
+    # Export the user encoder with a free history axis ("L" in the manifest's tensors): onnxruntime then
+    # runs 8 events on 8 slots instead of max_len. Exact: padding slots are masked keys and the int8
+    # user tower is weight-only (fp32 activations), so the outputs do not depend on the padding.
+    dynamic_length: bool = True
 
 
 @dataclass(frozen=True)

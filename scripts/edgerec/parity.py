@@ -13,6 +13,7 @@ import torch
 from .config import ParityConfig
 from .data import SplitArrays
 from .evaluate import session_feeds, EvalResult, dequantized_table
+from . import tower
 from .model import EdgeRec
 
 
@@ -26,6 +27,8 @@ class ParityReport:
 
     max_abs_user_emb_diff_fp32: float  # torch vs ONNX fp32, same (dequantized int8) history rows
     max_abs_user_emb_diff_int8: float  # torch vs ONNX int8, same inputs (informative)
+    max_abs_user_tower_diff: float  # user_tower.bin (the Worker's tower kernel, in numpy) vs ONNX int8
+    max_abs_text_tower_diff: float  # text_tower.bin (the Worker's text kernel, in numpy) vs ONNX int8
     max_abs_interest_diff_fp32: float
     max_abs_attention_diff_fp32: float
     max_abs_text_emb_diff_fp32: float
@@ -46,6 +49,8 @@ class ParityReport:
             "ndcg10RelativeDrop": self.ndcg10_relative_drop,
             "maxAbsUserEmbDiff": self.max_abs_user_emb_diff_fp32,
             "maxAbsUserEmbDiffInt8": self.max_abs_user_emb_diff_int8,
+            "maxAbsUserTowerDiff": self.max_abs_user_tower_diff,
+            "maxAbsTextTowerDiff": self.max_abs_text_tower_diff,
             "maxAbsInterestDiff": self.max_abs_interest_diff_fp32,
             "maxAbsAttentionDiff": self.max_abs_attention_diff_fp32,
             "maxAbsTextEmbDiff": self.max_abs_text_emb_diff_fp32,
@@ -83,11 +88,20 @@ def run(cfg: ParityConfig, model: EdgeRec, paths: dict, q: np.ndarray, scale: np
     t_user, t_int, t_att = (x.numpy() for x in model.user(*(torch.from_numpy(v) for v in feeds.values())))
     fp32_session, int8_session = _session(paths["userEncoderFp32"]), _session(paths["userEncoder"])
     o_user, o_int, o_att = fp32_session.run(None, session_feeds(fp32_session, feeds))
-    q_user = int8_session.run(["user_emb"], session_feeds(int8_session, feeds))[0]
+    q_user, q_int, q_att = int8_session.run(None, session_feeds(int8_session, feeds))
+    tower_diff = 0.0
+    if paths.get("userTower"):
+        m = min(n, 256)
+        k_out = tower.run(*tower.read_tower(paths["userTower"]), *(v[:m] for v in feeds.values()))
+        tower_diff = max(_max_abs(a, b[:m]) for a, b in zip(k_out, (q_user, q_int, q_att)))
 
     tokens = model.items.tokens[1 : n + 1].numpy()
     t_text = model.items.text(torch.from_numpy(tokens)).numpy()
     o_text = _session(paths["textEncoderFp32"]).run(None, {"tokens": tokens})[0]
+    text_diff = 0.0
+    if paths.get("textTower"):
+        q_text = _session(paths["textEncoder"]).run(None, {"tokens": tokens})[0]
+        text_diff = _max_abs(tower.run_text(tower.read_tower(paths["textTower"], tower.TEXT_FORMAT)[1], tokens), q_text)
 
     cand = table[test.hist_items[:n, -5:]]  # (n, 5, D): any 5 item rows per user
     t_rank = model.ranker(torch.from_numpy(t_user), torch.from_numpy(cand)).numpy()
@@ -97,6 +111,8 @@ def run(cfg: ParityConfig, model: EdgeRec, paths: dict, q: np.ndarray, scale: np
     rep = ParityReport(
         max_abs_user_emb_diff_fp32=_max_abs(t_user, o_user),
         max_abs_user_emb_diff_int8=_max_abs(t_user, q_user),
+        max_abs_user_tower_diff=tower_diff,
+        max_abs_text_tower_diff=text_diff,
         max_abs_interest_diff_fp32=_max_abs(t_int, o_int),
         max_abs_attention_diff_fp32=_max_abs(t_att, o_att),
         max_abs_text_emb_diff_fp32=_max_abs(t_text, o_text),
@@ -117,6 +133,10 @@ def run(cfg: ParityConfig, model: EdgeRec, paths: dict, q: np.ndarray, scale: np
     for name, diff in fp32_diffs.items():
         if not diff <= cfg.max_fp32_abs_diff:
             rep.failures.append(f"ONNX fp32 {name} differs from torch by {diff:.3g} > {cfg.max_fp32_abs_diff:g}")
+    if not rep.max_abs_user_tower_diff <= cfg.max_fp32_abs_diff:
+        rep.failures.append(f"user_tower.bin differs from ONNX int8 by {rep.max_abs_user_tower_diff:.3g} > {cfg.max_fp32_abs_diff:g}")
+    if not rep.max_abs_text_tower_diff <= cfg.max_fp32_abs_diff:
+        rep.failures.append(f"text_tower.bin differs from ONNX int8 by {rep.max_abs_text_tower_diff:.3g} > {cfg.max_fp32_abs_diff:g}")
     if not rep.top10_agreement >= cfg.min_top10_agreement:
         rep.failures.append(f"top-10 agreement fp32 vs served int8 is {rep.top10_agreement:.3f} < {cfg.min_top10_agreement:g}")
     if not rep.ndcg10_relative_drop <= cfg.max_ndcg10_relative_drop:

@@ -111,6 +111,9 @@ export const modelSummarySchema = z
     metrics: z.record(z.string(), z.unknown()),
     quantization: z.record(z.string(), z.string()),
     categories: z.number().int(),
+    runtime: z
+      .object({ userTower: z.enum(['wasm-kernel', 'onnxruntime-web']).openapi({ description: 'What runs the user tower in this isolate' }) })
+      .optional(),
   })
   .openapi('ModelSummary');
 

@@ -6,10 +6,13 @@
  */
 import { Catalog } from '../core/catalog';
 import { itemsFileSchema, parseManifest, popularFileSchema, userEncoderDynamicLength, type FileEntry, type Manifest } from '../core/manifest';
-import type { ScoringModel } from '../core/recommend';
+import type { EncodeFn, ScoringModel } from '../core/recommend';
 import type { Env } from '../env';
 import { createInt8Scanner, readInto } from '../kernel/int8-scan';
 import int8ScanWasm from '../kernel/int8_scan.wasm';
+import { createTextTower } from '../kernel/text-tower';
+import { createUserTower } from '../kernel/tower';
+import towerWasm from '../kernel/tower.wasm';
 import { Vocab } from '../core/tokenizer';
 import { loadTextEncoder, loadUserEncoder, type EncodeTextFn } from './encoder';
 
@@ -25,6 +28,8 @@ export interface LoadedModel extends ScoringModel {
   manifest: Manifest;
   /** The text tower and its tokenizer, when the artifact has them (search, cold items). */
   text?: { vocab: Vocab; encode: EncodeTextFn };
+  /** What runs the user tower: the WASM kernel on `user_tower.bin`, or onnxruntime-web on the ONNX. */
+  userTower: 'wasm-kernel' | 'onnxruntime-web';
 }
 
 /** What serving has to work with right now. */
@@ -87,6 +92,71 @@ function lazyTextEncoder(bytes: Uint8Array): EncodeTextFn {
     });
     return (await session)(tokens);
   };
+}
+
+/** The ONNX user encoder's ORT session, created on first use and retried after a failed start. */
+function lazyUserEncoder(bytes: Uint8Array): EncodeFn {
+  let session: Promise<EncodeFn> | undefined;
+  return async (batch) => {
+    session ??= loadUserEncoder(bytes).catch((err: unknown) => {
+      session = undefined;
+      throw err;
+    });
+    return (await session)(batch);
+  };
+}
+
+/**
+ * The user tower. With `user_tower.bin` (trainers since the weight-only int8 tower) it runs in the
+ * WASM kernel (src/kernel/tower.ts): same outputs as the ONNX graph, several times faster, and no ORT
+ * start on the cold path. Otherwise, or with USER_TOWER=onnx, onnxruntime-web runs the ONNX encoder,
+ * which also stands behind the kernel: a tower file the kernel rejects, or an encode that throws,
+ * is served by ORT instead of failing the request.
+ */
+async function userTower(env: Env, files: Manifest['files'], onnxBytes: Uint8Array): Promise<{ encode: EncodeFn; runtime: LoadedModel['userTower'] }> {
+  const entry = files.userTower;
+  if (entry && env.USER_TOWER !== 'onnx') {
+    const onnx = lazyUserEncoder(onnxBytes);
+    try {
+      const tower = createUserTower(towerWasm, new Uint8Array(await readBlob(env, entry)));
+      let warned = false;
+      const encode: EncodeFn = async (batch) => {
+        try {
+          return tower.encode(batch);
+        } catch (err) {
+          if (!warned) console.error(`edgerec: user tower kernel failed, onnxruntime-web serves instead: ${err instanceof Error ? err.message : String(err)}`);
+          warned = true;
+          return onnx(batch);
+        }
+      };
+      return { encode, runtime: 'wasm-kernel' };
+    } catch (err) {
+      console.error(`edgerec: ${entry.path} not usable, onnxruntime-web runs the user tower: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  // Started at load, so a broken encoder fails the load (and the popularity fallback serves).
+  return { encode: await loadUserEncoder(onnxBytes), runtime: 'onnxruntime-web' };
+}
+
+/** The text tower: the WASM kernel on `text_tower.bin` when there is one, onnxruntime-web behind it. */
+async function textTower(env: Env, files: Manifest['files'], onnxBytes: Uint8Array): Promise<EncodeTextFn> {
+  const onnx = lazyTextEncoder(onnxBytes);
+  const entry = files.textTower;
+  if (!entry || env.USER_TOWER === 'onnx') return onnx;
+  try {
+    const tower = createTextTower(towerWasm, new Uint8Array(await readBlob(env, entry)));
+    return async (tokens) => {
+      try {
+        return tower.encode(tokens);
+      } catch (err) {
+        console.error(`edgerec: text tower kernel failed, onnxruntime-web serves instead: ${err instanceof Error ? err.message : String(err)}`);
+        return onnx(tokens);
+      }
+    };
+  } catch (err) {
+    console.error(`edgerec: ${entry.path} not usable, onnxruntime-web runs the text tower: ${err instanceof Error ? err.message : String(err)}`);
+    return onnx;
+  }
 }
 
 /** Throws unless the bytes hash to the manifest's sha256. */
@@ -155,11 +225,11 @@ export async function loadModel(env: Env, version: string): Promise<LoadedModel>
   if (failed) throw failed.reason;
   const catalog = (parts[0] as PromiseFulfilledResult<Catalog>).value;
   const encoderBytes = (parts[3] as PromiseFulfilledResult<ArrayBuffer>).value;
-  const encode = await loadUserEncoder(new Uint8Array(encoderBytes));
+  const { encode, runtime } = await userTower(env, files, new Uint8Array(encoderBytes));
   let text: LoadedModel['text'];
   if (files.textEncoder && files.vocab) {
     const [textBytes, vocab] = await Promise.all([readBlob(env, files.textEncoder), readJsonBlob(env, files.vocab)]);
-    text = { vocab: new Vocab(vocab as ConstructorParameters<typeof Vocab>[0]), encode: lazyTextEncoder(new Uint8Array(textBytes)) };
+    text = { vocab: new Vocab(vocab as ConstructorParameters<typeof Vocab>[0]), encode: await textTower(env, files, new Uint8Array(textBytes)) };
   }
   return {
     text,
@@ -169,6 +239,7 @@ export async function loadModel(env: Env, version: string): Promise<LoadedModel>
     catalog,
     table,
     encode,
+    userTower: runtime,
     maxLen: manifest.maxLen,
     dynamicLength: userEncoderDynamicLength(manifest),
     eventTypes: manifest.eventTypes,

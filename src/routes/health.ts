@@ -52,6 +52,7 @@ health.openapi(
         metrics: m.metrics,
         quantization: m.quantization,
         categories: m.categories.length,
+        runtime: { userTower: s.model.userTower },
       },
       200,
     );

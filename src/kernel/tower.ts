@@ -1,0 +1,428 @@
+/**
+ * The user tower without onnxruntime: the trainer's `user_tower.bin` (the int8 weights of
+ * `user_encoder.int8.onnx`, same values, in a flat layout; docs/ARTIFACTS.md) run by a small WASM SIMD
+ * kernel (tower.wat: the dense layers) and TypeScript (layer norm, causal attention, GELU, softmax).
+ *
+ * It computes what onnxruntime computes on the ONNX file, float32 throughout with weights dequantized
+ * once at load (`q * scale`, the DequantizeLinear product), up to summation order (~1e-6): the int8
+ * tower is weight-only, so there is no activation rounding step that two runtimes could take
+ * differently. And it does less work than the graph:
+ *  - only real history slots run. Padding slots are masked keys, so they cannot change a real slot's
+ *    output; the graph runs every slot it is given (50 for a fixed-length export).
+ *  - in the last block only the final slot's query runs (keys and values need every slot; the
+ *    attention, projection and feed-forward of the other slots' last layer feed nothing).
+ *
+ * Pure: imports nothing from hono, `cloudflare:*` or onnxruntime-web; the compiled kernel is injected
+ * (workerd: `import tower from './tower.wasm'`, Node: `new WebAssembly.Module(readFileSync(...))`).
+ */
+import type { EncoderBatch } from '../core/history';
+import type { EncoderOutput } from '../core/recommend';
+
+export const TOWER_FORMAT = 'edgerec-tower/1';
+const MAGIC = 0x57545245; // "ERTW" little-endian
+
+export interface TensorSpec {
+  dtype: 'int8' | 'float32';
+  shape: number[];
+  offset: number;
+}
+
+/** The JSON header of `user_tower.bin`. */
+export interface TowerHeader {
+  format: string;
+  dim: number;
+  heads: number;
+  layers: number;
+  ffn: number;
+  maxLen: number;
+  categories: number;
+  eps: number;
+  lnfEps: number;
+  events: boolean;
+  recency: boolean;
+  gelu: string;
+  tensors: Record<string, TensorSpec>;
+  dataBytes: number;
+}
+
+export interface UserTower {
+  readonly header: TowerHeader;
+  /** Bytes of WebAssembly memory held (dequantized weights and activation buffers). */
+  readonly memoryBytes: number;
+  /** Same inputs and outputs as the ONNX user encoder (EncodeFn), synchronously. */
+  encode(batch: EncoderBatch): EncoderOutput;
+}
+
+interface KernelExports {
+  linear(x: number, w: number, b: number, y: number, n: number, k: number, m: number): void;
+  dots(q: number, k: number, stride: number, rows: number, first: number, dh: number, s: number, sStride: number): void;
+  mix(p: number, pStride: number, v: number, stride: number, rows: number, first: number, dh: number, o: number, oStride: number): void;
+}
+
+interface Linear {
+  w: number; // byte offset of the float32 [k, m] weights in kernel memory
+  b: number; // byte offset of the float32 [m] bias
+  k: number;
+  m: number;
+}
+
+interface Block {
+  ln1w: Float32Array;
+  ln1b: Float32Array;
+  ln2w: Float32Array;
+  ln2b: Float32Array;
+  qkv: Linear;
+  out: Linear;
+  ffn1: Linear;
+  ffn2: Linear;
+}
+
+const PAGE = 65536;
+const align16 = (n: number) => (n + 15) & ~15;
+
+/**
+ * The container of the trainer's kernel files (`user_tower.bin`, `text_tower.bin`): checks the magic,
+ * the JSON header, its format and every tensor's bounds; returns the header and the data section (a
+ * fresh, aligned copy).
+ */
+export function readKernelFile<H extends { format: string; tensors: Record<string, TensorSpec>; dataBytes: number }>(
+  bytes: Uint8Array,
+  file: string,
+  format: string,
+): { header: H; data: ArrayBuffer; fail: (why: string) => never } {
+  const fail = (why: string): never => {
+    throw new Error(`${file}: ${why}`);
+  };
+  if (bytes.byteLength < 8) fail('too short');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint32(0, true) !== MAGIC) fail('not an edgerec kernel file (bad magic)');
+  const headLen = view.getUint32(4, true);
+  if (8 + headLen > bytes.byteLength) fail('truncated header');
+  let header: H;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headLen))) as H;
+  } catch {
+    return fail('header is not JSON');
+  }
+  if (header.format !== format) fail(`format ${String(header.format)}, this Worker reads ${format}`);
+  const start = align16(8 + headLen);
+  if (start + header.dataBytes !== bytes.byteLength) fail(`${bytes.byteLength} bytes, the header says ${start + header.dataBytes}`);
+  for (const [name, t] of Object.entries(header.tensors ?? {})) {
+    const size = t.shape.reduce((a, b) => a * b, 1) * (t.dtype === 'int8' ? 1 : 4);
+    if (!(t.offset % 16 === 0 && t.offset >= 0 && t.offset + size <= header.dataBytes)) fail(`tensor ${name} lies outside the data`);
+  }
+  return { header, data: bytes.slice(start).buffer, fail };
+}
+
+/** Checks a tensor's dtype and shape (-1: any size). */
+export function expectTensor(header: { tensors: Record<string, TensorSpec> }, name: string, dtype: string, shape: number[], fail: (why: string) => never): void {
+  const t = header.tensors?.[name];
+  if (!t) fail(`tensor ${name} is missing`);
+  if (t!.dtype !== dtype || t!.shape.length !== shape.length || shape.some((s, j) => s >= 0 && t!.shape[j] !== s)) {
+    fail(`tensor ${name} is ${t!.dtype} [${t!.shape}], expected ${dtype} [${shape.map((s) => (s < 0 ? '*' : s))}]`);
+  }
+}
+
+/** Reads and checks `user_tower.bin`; returns its header and data section. */
+export function parseTower(bytes: Uint8Array): { header: TowerHeader; data: ArrayBuffer } {
+  const { header, data, fail } = readKernelFile<TowerHeader>(bytes, 'user_tower.bin', TOWER_FORMAT);
+  const { dim: d, heads, layers, ffn, maxLen, categories: c } = header;
+  const ints = { dim: d, heads, layers: layers + 1, ffn, maxLen, categories: c + 1 };
+  for (const [k, v] of Object.entries(ints)) if (!Number.isInteger(v) || v < 1) fail(`bad ${k}`);
+  if (d % heads !== 0) fail(`dim ${d} is not a multiple of heads ${heads}`);
+  if (header.gelu !== 'erf') fail(`GELU "${header.gelu}" is not supported`);
+  const want: Record<string, [string, number[]]> = {
+    event_emb: ['float32', [-1, d]],
+    age_w: ['float32', [d]],
+    age_b: ['float32', [d]],
+    pos_emb: ['float32', [maxLen, d]],
+    'lnf.w': ['float32', [d]],
+    'lnf.b': ['float32', [d]],
+    'interest.w': ['float32', [d, c]],
+    'interest.b': ['float32', [c]],
+  };
+  for (let i = 0; i < layers; i++) {
+    for (const ln of ['ln1', 'ln2']) for (const p of ['w', 'b']) want[`b${i}.${ln}.${p}`] = ['float32', [d]];
+    for (const [name, k, m] of [['qkv', d, 3 * d], ['out', d, d], ['ffn1', d, ffn], ['ffn2', ffn, d]] as const) {
+      want[`b${i}.${name}.w`] = ['int8', [k, m]];
+      want[`b${i}.${name}.s`] = ['float32', [m]];
+      want[`b${i}.${name}.b`] = ['float32', [m]];
+    }
+  }
+  for (const [name, [dtype, shape]] of Object.entries(want)) expectTensor(header, name, dtype, shape, fail);
+  return { header, data };
+}
+
+/** A float32 view of a tensor in the data section. */
+function f32(header: TowerHeader, data: ArrayBuffer, name: string): Float32Array {
+  const t = header.tensors[name]!;
+  return new Float32Array(data, t.offset, t.shape.reduce((a, b) => a * b, 1));
+}
+
+/** erf(x), Abramowitz & Stegun 7.1.26 refined to double precision by one Newton step on erfc. */
+export function erf(x: number): number {
+  const ax = Math.abs(x);
+  if (ax > 6) return Math.sign(x);
+  const t = 1 / (1 + 0.5 * ax);
+  // Numerical Recipes erfc (fractional error < 1.2e-7 everywhere).
+  const r =
+    t *
+    Math.exp(
+      -ax * ax -
+        1.26551223 +
+        t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
+  return x >= 0 ? 1 - r : r - 1;
+}
+
+/**
+ * Builds the tower: one WebAssembly.Memory sized exactly (weights + buffers for maxLen slots), never
+ * grown. Synchronous; throws a clear error on a malformed or unsupported `user_tower.bin`.
+ */
+export function createUserTower(module: WebAssembly.Module, bytes: Uint8Array): UserTower {
+  const { header: h, data } = parseTower(bytes);
+  const d = h.dim;
+  const heads = h.heads;
+  const dh = d / heads;
+  const L = h.maxLen;
+  const C = h.categories;
+  const wide = Math.max(3 * d, h.ffn);
+
+  // Memory plan: weights, then activation buffers for L rows.
+  let at = 64;
+  const take = (floats: number) => {
+    const p = at;
+    at = align16(at + floats * 4);
+    return p;
+  };
+  const plan = (name: string, k: number, m: number): Linear => ({ w: take(k * m), b: take(m), k, m });
+  const blocks: Block[] = [];
+  for (let i = 0; i < h.layers; i++) {
+    blocks.push({
+      ln1w: f32(h, data, `b${i}.ln1.w`),
+      ln1b: f32(h, data, `b${i}.ln1.b`),
+      ln2w: f32(h, data, `b${i}.ln2.w`),
+      ln2b: f32(h, data, `b${i}.ln2.b`),
+      qkv: plan(`b${i}.qkv`, d, 3 * d),
+      out: plan(`b${i}.out`, d, d),
+      ffn1: plan(`b${i}.ffn1`, d, h.ffn),
+      ffn2: plan(`b${i}.ffn2`, h.ffn, d),
+    });
+  }
+  const X = take(L * d); // residual stream
+  const H = take(L * d); // layer-norm output
+  const Q = take(L * wide); // qkv, then the feed-forward hidden layer
+  const A = take(L * d); // attention output (heads concatenated)
+  const O = take(L * d); // projection / feed-forward output
+  const S = take(L * L); // attention scores, then weights, of one head
+  const pages = Math.ceil(at / PAGE);
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+  const kernel = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
+  const mem = new Float32Array(memory.buffer);
+
+  // Dequantize the int8 weights once: W[k, m] = q[k, m] * scale[m] (one float32 rounding, as
+  // DequantizeLinear), biases copied.
+  blocks.forEach((block, i) => {
+    for (const name of ['qkv', 'out', 'ffn1', 'ffn2'] as const) {
+      const lin = block[name];
+      const t = h.tensors[`b${i}.${name}.w`]!;
+      const q = new Int8Array(data, t.offset, lin.k * lin.m);
+      const s = f32(h, data, `b${i}.${name}.s`);
+      const w = mem.subarray(lin.w / 4, lin.w / 4 + lin.k * lin.m);
+      for (let r = 0; r < lin.k; r++) for (let c = 0; c < lin.m; c++) w[r * lin.m + c] = q[r * lin.m + c]! * s[c]!;
+      mem.set(f32(h, data, `b${i}.${name}.b`), lin.b / 4);
+    }
+  });
+  const eventEmb = f32(h, data, 'event_emb');
+  const nEvents = h.tensors.event_emb!.shape[0]!;
+  const ageW = f32(h, data, 'age_w');
+  const ageB = f32(h, data, 'age_b');
+  const pos = f32(h, data, 'pos_emb');
+  const lnfW = f32(h, data, 'lnf.w');
+  const lnfB = f32(h, data, 'lnf.b');
+  const interestW = f32(h, data, 'interest.w');
+  const interestB = f32(h, data, 'interest.b');
+  const scores = new Float64Array(L);
+  const probs = new Float64Array(L);
+  const acc = new Float64Array(dh);
+
+  /** y = x @ W + b for n rows, in the kernel (or here for widths that are not a multiple of 4). */
+  const linear = (lin: Linear, x: number, y: number, n: number) => {
+    if (lin.m % 4 === 0) return kernel.linear(x, lin.w, lin.b, y, n, lin.k, lin.m);
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < lin.m; c++) {
+        let acc = mem[lin.b / 4 + c]!;
+        for (let r = 0; r < lin.k; r++) acc = Math.fround(acc + Math.fround(mem[x / 4 + i * lin.k + r]! * mem[lin.w / 4 + r * lin.m + c]!));
+        mem[y / 4 + i * lin.m + c] = acc;
+      }
+    }
+  };
+
+  /** Layer norm of n rows of width d from `src` into `dst` (float32 offsets in floats). */
+  const layerNorm = (src: number, dst: number, n: number, w: Float32Array, b: Float32Array, eps: number) => {
+    for (let i = 0; i < n; i++) {
+      const s = src + i * d;
+      let mean = 0;
+      for (let j = 0; j < d; j++) mean += mem[s + j]!;
+      mean /= d;
+      let v = 0;
+      for (let j = 0; j < d; j++) v += (mem[s + j]! - mean) ** 2;
+      const inv = 1 / Math.sqrt(v / d + eps);
+      for (let j = 0; j < d; j++) mem[dst + i * d + j] = (mem[s + j]! - mean) * inv * w[j]! + b[j]!;
+    }
+  };
+
+  /**
+   * Causal self-attention for query slots [first, n) over keys [0, i], from the qkv rows in Q into A
+   * (row i - first). `att`, when given, receives the final query's weights averaged over heads.
+   */
+  function attend(first: number, n: number, att: Float32Array | undefined): void {
+    if (dh % 4 === 0) return attendKernel(first, n, att);
+    const scale = 1 / Math.sqrt(dh);
+    const q3 = Q / 4;
+    const stride = 3 * d;
+    for (let i = first; i < n; i++) {
+      const a = A / 4 + (i - first) * d;
+      for (let hd = 0; hd < heads; hd++) {
+        const q = q3 + i * stride + hd * dh;
+        let max = -Infinity;
+        for (let j = 0; j <= i; j++) {
+          const k = q3 + j * stride + d + hd * dh;
+          let dot = 0;
+          for (let e = 0; e < dh; e++) dot += mem[q + e]! * mem[k + e]!;
+          const sc = Math.fround(dot) * scale;
+          scores[j] = sc;
+          if (sc > max) max = sc;
+        }
+        let sum = 0;
+        for (let j = 0; j <= i; j++) {
+          const p = Math.exp(scores[j]! - max);
+          probs[j] = p;
+          sum += p;
+        }
+        const out = a + hd * dh;
+        for (let e = 0; e < dh; e++) acc[e] = 0;
+        for (let j = 0; j <= i; j++) {
+          const pj = Math.fround(probs[j]! / sum);
+          const v = q3 + j * stride + 2 * d + hd * dh;
+          for (let e = 0; e < dh; e++) acc[e] = acc[e]! + pj * mem[v + e]!;
+          if (att && i === n - 1) att[j] = att[j]! + pj / heads;
+        }
+        for (let e = 0; e < dh; e++) mem[out + e] = acc[e]!;
+      }
+    }
+  }
+
+  /** attend() with the dot products and the weighted sums in the kernel, the softmax here. */
+  function attendKernel(first: number, n: number, att: Float32Array | undefined): void {
+    const scale = 1 / Math.sqrt(dh);
+    const rows = n - first;
+    for (let hd = 0; hd < heads; hd++) {
+      kernel.dots(Q + hd * dh * 4, Q + (d + hd * dh) * 4, 3 * d, rows, first, dh, S, L);
+      for (let i = 0; i < rows; i++) {
+        const keys = first + i + 1;
+        const row = S / 4 + i * L;
+        let max = -Infinity;
+        for (let j = 0; j < keys; j++) {
+          const sc = mem[row + j]! * scale;
+          scores[j] = sc;
+          if (sc > max) max = sc;
+        }
+        let sum = 0;
+        for (let j = 0; j < keys; j++) {
+          const p = Math.exp(scores[j]! - max);
+          probs[j] = p;
+          sum += p;
+        }
+        for (let j = 0; j < keys; j++) mem[row + j] = probs[j]! / sum;
+        if (att && keys === n) for (let j = 0; j < keys; j++) att[j] = att[j]! + mem[row + j]! / heads;
+      }
+      kernel.mix(S, L, Q + (2 * d + hd * dh) * 4, 3 * d, rows, first, dh, A + hd * dh * 4, d);
+    }
+  }
+
+  /** GELU (erf form) in place on `count` floats from float offset `at`. */
+  function gelu(at: number, count: number): void {
+    for (let j = at; j < at + count; j++) {
+      const v = mem[j]!;
+      mem[j] = 0.5 * v * (1 + erf(v * Math.SQRT1_2));
+    }
+  }
+
+  const encode = (batch: EncoderBatch): EncoderOutput => {
+    const { batch: B, maxLen: Lb } = batch;
+    if (batch.dim !== d) throw new Error(`user tower: batch dim ${batch.dim}, the tower has ${d}`);
+    if (Lb > L) throw new Error(`user tower: ${Lb} history slots, the tower has ${L} positions`);
+    const userEmb = new Float32Array(B * d);
+    const interests = new Float32Array(B * C);
+    const attention = new Float32Array(B * Lb);
+    const x = X / 4;
+    for (let bi = 0; bi < B; bi++) {
+      // Real slots (event > 0) are a suffix: the batch is left-padded.
+      let s0 = Lb;
+      while (s0 > 0 && batch.histEvent[bi * Lb + s0 - 1]! > 0n) s0--;
+      for (let j = 0; j < s0; j++) if (batch.histEvent[bi * Lb + j]! > 0n) throw new Error('user tower: history slots must be left-padded');
+      const empty = s0 === Lb;
+      // No event at all: every slot is an identical zero row attending uniformly to all of them,
+      // which is one zero row attending to itself.
+      const n = empty ? 1 : Lb - s0;
+      for (let t = 0; t < n; t++) {
+        const row = x + t * d;
+        if (empty) {
+          mem.fill(0, row, row + d);
+          continue;
+        }
+        const slot = bi * Lb + s0 + t;
+        const ev = Number(batch.histEvent[slot]!);
+        if (h.events && ev >= nEvents) throw new Error(`user tower: event index ${ev} out of range`);
+        const age = batch.histAge[slot]!;
+        const p = (n - 1 - t) * d; // positions count from the most recent slot
+        for (let j = 0; j < d; j++) {
+          let v = batch.histEmb[slot * d + j]!;
+          if (h.events) v = Math.fround(v + eventEmb[ev * d + j]!);
+          if (h.recency) v = Math.fround(v + Math.fround(Math.fround(age * ageW[j]!) + ageB[j]!));
+          mem[row + j] = v + pos[p + j]!;
+        }
+      }
+      let last = x + (n - 1) * d; // the final slot's residual row
+      for (let l = 0; l < blocks.length; l++) {
+        const block = blocks[l]!;
+        const final = l === blocks.length - 1;
+        layerNorm(x, H / 4, n, block.ln1w, block.ln1b, h.eps);
+        linear(block.qkv, H, Q, n);
+        // Queries: every slot, or only the final one in the last block.
+        const first = final ? n - 1 : 0;
+        attend(first, n, final && !empty ? attention.subarray(bi * Lb + s0, bi * Lb + Lb) : undefined);
+        const rows = n - first;
+        linear(block.out, A, O, rows);
+        const xr = x + first * d;
+        for (let j = 0; j < rows * d; j++) mem[xr + j] = mem[xr + j]! + mem[O / 4 + j]!;
+        layerNorm(xr, H / 4, rows, block.ln2w, block.ln2b, h.eps);
+        linear(block.ffn1, H, Q, rows);
+        gelu(Q / 4, rows * h.ffn);
+        linear(block.ffn2, Q, O, rows);
+        for (let j = 0; j < rows * d; j++) mem[xr + j] = mem[xr + j]! + mem[O / 4 + j]!;
+        last = x + (n - 1) * d;
+      }
+      if (empty && blocks.length) for (let j = 0; j < Lb; j++) attention[bi * Lb + j] = 1 / Lb;
+      // Final layer norm of the last slot -> user_emb; interests = softmax(user_emb @ W + b).
+      layerNorm(last, H / 4, 1, lnfW, lnfB, h.lnfEps);
+      const u = userEmb.subarray(bi * d, (bi + 1) * d);
+      u.set(mem.subarray(H / 4, H / 4 + d));
+      let max = -Infinity;
+      const logits = new Float64Array(C);
+      for (let c = 0; c < C; c++) {
+        let acc = 0;
+        for (let j = 0; j < d; j++) acc += u[j]! * interestW[j * C + c]!;
+        logits[c] = Math.fround(acc + interestB[c]!);
+        if (logits[c]! > max) max = logits[c]!;
+      }
+      let sum = 0;
+      for (let c = 0; c < C; c++) sum += logits[c] = Math.exp(logits[c]! - max);
+      for (let c = 0; c < C; c++) interests[bi * C + c] = logits[c]! / sum;
+    }
+    return { userEmb, interests, attention };
+  };
+
+  return { header: h, memoryBytes: memory.buffer.byteLength, encode };
+}
