@@ -52,7 +52,7 @@ export function artifactEnv(dir) {
  */
 export function syntheticArtifact(base, rows, out, { meta = 'full', seed = 7 } = {}) {
   const baseManifest = JSON.parse(readFileSync(join(base, 'manifest.json'), 'utf8'));
-  const recipe = `synthetic/2 rows=${rows} meta=${meta} seed=${seed} base=${baseManifest.version}`;
+  const recipe = `synthetic/3 rows=${rows} meta=${meta} seed=${seed} base=${baseManifest.version}`;
   const doneFile = join(out, '.recipe');
   if (existsSync(doneFile) && readFileSync(doneFile, 'utf8') === recipe) return JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
 
@@ -97,7 +97,7 @@ export function syntheticArtifact(base, rows, out, { meta = 'full', seed = 7 } =
     files[name] = { path, sha256: sha256(bytes), bytes: bytes.byteLength, ...extra };
   };
   put('userEncoder', baseManifest.files.userEncoder.path, readFileSync(join(base, baseManifest.files.userEncoder.path)));
-  for (const name of ['textEncoder', 'vocab']) {
+  for (const name of ['userTower', 'textEncoder', 'textTower', 'vocab']) {
     const f = baseManifest.files[name];
     if (f) put(name, f.path, readFileSync(join(base, f.path)));
   }

@@ -42,6 +42,9 @@ export async function nodeColdLoads(dir, { trials = 3, log = () => {} } = {}) {
       kernelBytes: m.kernelBytes,
       ortHeapBytes: m.ortHeapBytes,
       heapUsedDelta: m.afterLoad.heapUsed - m.afterImport.heapUsed,
+      // ArrayBuffers (not in V8's heap; WebAssembly memories are counted above): the catalog's typed
+      // arrays, after the first requests and a full GC, so transient load buffers are gone.
+      arrayBuffersDelta: m.afterRequests.arrayBuffers - m.afterImport.arrayBuffers,
       rssDelta: m.afterLoad.rss - m.afterImport.rss,
       rssAfterRequests: m.afterRequests.rss,
     },

@@ -94,7 +94,7 @@ async function breakdown(env, manifest) {
   const { readManifest } = await import(`${root}src/model/store.ts`);
   const { createInt8Scanner, readInto } = await import(`${root}src/kernel/int8-scan.ts`);
   const { Catalog } = await import(`${root}src/core/catalog.ts`);
-  const { itemsFileSchema, popularFileSchema } = await import(`${root}src/core/manifest.ts`);
+  const { popularFileSchema } = await import(`${root}src/core/manifest.ts`);
   const { loadUserEncoder, loadTextEncoder } = await import(`${root}src/model/encoder.ts`);
   const kernelModule = (await import(`${root}src/kernel/int8_scan.wasm`)).default;
   const blob = async (entry) => new Uint8Array(await (await env.EDGEREC_R2.get(`blobs/sha256/${entry.sha256}`)).arrayBuffer());
@@ -118,7 +118,7 @@ async function breakdown(env, manifest) {
     const [items, popular] = [await blob(manifest.files.items), await blob(manifest.files.popular)];
     await crypto.subtle.digest('SHA-256', items);
     const parse = (b) => JSON.parse(new TextDecoder().decode(b));
-    return new Catalog(itemsFileSchema.parse(parse(items)), popularFileSchema.parse(parse(popular)));
+    return new Catalog(parse(items), popularFileSchema.parse(parse(popular)));
   });
   // What loadModel runs: the tower kernels on user_tower.bin / text_tower.bin (when the artifact has
   // them); then, for comparison, what it would run without them (ORT-web sessions, first one
