@@ -66,14 +66,16 @@ app.get('/openapi.json', (c) => {
   return c.json(openApiDocument);
 });
 
+/** The routes as patterns, compiled once (every /v1 request asks). */
+let routePatterns: { pattern: RegExp; method: string }[] | undefined;
+
 /** Paths that exist, to tell "wrong method" (405) from "no such route" (404). */
 function allowedMethods(path: string): string[] {
+  routePatterns ??= app.routes
+    .filter((r) => r.method !== 'ALL')
+    .map((r) => ({ pattern: new RegExp('^' + r.path.replace(/:[^/]+/g, '[^/]+') + '$'), method: r.method }));
   const methods = new Set<string>();
-  for (const r of app.routes) {
-    if (r.method === 'ALL') continue;
-    const pattern = new RegExp('^' + r.path.replace(/:[^/]+/g, '[^/]+') + '$');
-    if (pattern.test(path)) methods.add(r.method);
-  }
+  for (const r of routePatterns) if (r.pattern.test(path)) methods.add(r.method);
   return [...methods];
 }
 
