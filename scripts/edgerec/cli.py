@@ -48,9 +48,32 @@ def cmd_train(args: argparse.Namespace) -> int:
     from . import pipeline
 
     started = time.time()
-    cfg = _config(args)
-    ds = _dataset(args, cfg)
-    res = pipeline.run(cfg, ds, args.out, quiet=args.quiet, started=started)
+    trained = None
+    if args.from_checkpoint:
+        # An earlier run's model, exported, evaluated and checked again (a newer exporter, say): its
+        # own config applies, and the data must be the data it was trained on.
+        import shutil
+        from pathlib import Path
+
+        from .model import load_checkpoint
+        from .train import TrainResult
+
+        model, ck = load_checkpoint(args.from_checkpoint)
+        cfg = model.cfg
+        ds = _dataset(args, cfg)
+        if ds.num_items != model.dims.n_items:
+            print(f"edgerec: {args.from_checkpoint} was trained on {model.dims.n_items} items, the data has {ds.num_items}", file=sys.stderr)
+            return 2
+        report = Path(args.out) / "report"
+        report.mkdir(parents=True, exist_ok=True)
+        if Path(args.from_checkpoint).resolve() != (report / "checkpoint.pt").resolve():
+            shutil.copyfile(args.from_checkpoint, report / "checkpoint.pt")
+        trained = TrainResult(model, best_epoch=int(ck.get("epoch", 0)), epochs=int(ck.get("epochs", ck.get("epoch", 0))),
+                              seconds=float(ck.get("train_seconds", 0.0)), device="cpu")
+    else:
+        cfg = _config(args)
+        ds = _dataset(args, cfg)
+    res = pipeline.run(cfg, ds, args.out, quiet=args.quiet, started=started, trained=trained)
     if res is None:  # a torchrun worker other than rank 0
         return 0
     m = res.manifest
@@ -96,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     _data_args(p)
     p.add_argument("--out", required=True, help="artifact directory to write")
     p.add_argument("--quiet", action="store_true", help="no per-epoch log or progress bar")
+    p.add_argument("--from-checkpoint", metavar="PATH",
+                   help="skip training: export, evaluate and check the model of an earlier run (its report/checkpoint.pt) "
+                        "on the same data, e.g. after an exporter change; its own config applies")
     p.set_defaults(fn=cmd_train)
     p = sub.add_parser("reference", help="served-path top-k for one history, as JSON")
     p.add_argument("--artifact", required=True)

@@ -29,10 +29,12 @@ class PipelineResult:
     train: train.TrainResult
 
 
-def run(cfg: Config, ds: SeqDataset, out_dir: str | Path, quiet: bool = False, started: float | None = None) -> PipelineResult | None:
-    """Trains on `ds` and writes the artifact directory `out_dir` (replacing its artifact files).
-    Does not raise on a parity failure: the caller decides (the CLI exits non-zero). Under torchrun
-    every rank trains; only rank 0 evaluates and writes (the others return None)."""
+def run(cfg: Config, ds: SeqDataset, out_dir: str | Path, quiet: bool = False, started: float | None = None,
+        trained: train.TrainResult | None = None) -> PipelineResult | None:
+    """Trains on `ds` (or takes `trained`, a model trained earlier) and writes the artifact directory
+    `out_dir` (replacing its artifact files). Does not raise on a parity failure: the caller decides
+    (the CLI exits non-zero). Under torchrun every rank trains; only rank 0 evaluates and writes (the
+    others return None)."""
     logging.getLogger().setLevel(logging.ERROR)  # quantize_dynamic's "consider pre-processing" warning
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -44,7 +46,7 @@ def run(cfg: Config, ds: SeqDataset, out_dir: str | Path, quiet: bool = False, s
     t_start = time.time()
 
     say(f"edgerec: {ds.name}: {ds.num_users} users, {ds.num_items} items, {len(ds.items)} events; cleaning {ds.counts}")
-    result = train.run(cfg, ds, report, quiet=quiet)
+    result = trained or train.run(cfg, ds, report, quiet=quiet)
     if int(os.environ.get("RANK", "0")) != 0:
         return None
     say(f"edgerec: trained {result.epochs} epochs in {result.seconds:.0f}s on {result.device}, best epoch {result.best_epoch}")

@@ -157,6 +157,7 @@ export class Catalog {
   private readonly brands: string[];
   private readonly priceCodes?: Uint16Array | Uint32Array;
   private readonly prices: number[];
+  private byPath?: { starts: Uint32Array; rows: Uint32Array };
 
   /**
    * From the parsed items.json (docs/ARTIFACTS.md), validated while it is packed: the JSON objects
@@ -259,21 +260,42 @@ export class Catalog {
     const mask = new Uint8Array(this.rows);
     if (cats?.length) {
       const wanted = cats.map((c) => c.toLowerCase());
-      // Per path code (0 = no categories): does any level match?
-      const pathAllowed = Uint8Array.from([0, ...this.pathLevels.map((levels) => (wanted.some((c) => levels.has(c)) ? 1 : 0))]);
-      const codes = this.pathCodes;
-      if (codes) for (let r = 0; r < this.rows; r++) mask[r] = pathAllowed[codes[r]!]!;
+      const { starts, rows } = this.rowsByPath();
+      for (let i = 0; i < this.pathLevels.length; i++) {
+        const levels = this.pathLevels[i]!;
+        if (!wanted.some((c) => levels.has(c))) continue;
+        for (let j = starts[i + 1]!, end = starts[i + 2]!; j < end; j++) mask[rows[j]!] = 1;
+      }
     } else {
       mask.fill(1);
     }
     if (priceMin !== undefined || priceMax !== undefined) {
-      for (let r = 0; r < this.rows; r++) {
-        if (mask[r] !== 1) continue;
-        const p = this.priceOf(r);
-        if (p === undefined || (priceMin !== undefined && p < priceMin) || (priceMax !== undefined && p > priceMax)) mask[r] = 0;
-      }
+      // Per price code (0 = no price): inside the range? Then one pass over the rows still allowed.
+      const ok = Uint8Array.from([0, ...this.prices.map((p) => ((priceMin === undefined || p >= priceMin) && (priceMax === undefined || p <= priceMax) ? 1 : 0))]);
+      const codes = this.priceCodes;
+      if (!codes) mask.fill(0);
+      else for (let r = 0; r < this.rows; r++) if (mask[r] === 1) mask[r] = ok[codes[r]!]!;
     }
     return mask;
+  }
+
+  /**
+   * Rows grouped by category path code (a counting sort, built on the first category filter): the
+   * rows of code c are rows[starts[c]..starts[c + 1]), code 0 being "no categories". 4 bytes a row.
+   */
+  private rowsByPath(): { starts: Uint32Array; rows: Uint32Array } {
+    if (this.byPath) return this.byPath;
+    const starts = new Uint32Array(this.paths.length + 2);
+    const rows = new Uint32Array(this.pathCodes ? this.rows : 0);
+    const codes = this.pathCodes;
+    if (codes) {
+      for (let r = 0; r < this.rows; r++) starts[codes[r]! + 1]!++;
+      for (let c = 1; c < starts.length; c++) starts[c]! += starts[c - 1]!;
+      const next = starts.slice(0, -1);
+      for (let r = 0; r < this.rows; r++) rows[next[codes[r]!]!++] = r;
+    }
+    this.byPath = { starts, rows };
+    return this.byPath;
   }
 
   /** Rows of the given item ids that exist in the catalog. */

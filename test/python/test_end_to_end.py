@@ -208,3 +208,23 @@ def test_baselines_table(tiny, capsys):
     out = capsys.readouterr().out
     for name in ("popularity", "item-to-item co-occurrence", "SASRec-CE (ids only)"):
         assert f"| {name} |" in out
+
+
+def test_train_from_checkpoint_rebuilds_the_same_artifact(tiny, tmp_path):
+    """`train --from-checkpoint`: no training, the same model exported, evaluated and checked again."""
+    out = tmp_path / "again"
+    args = ["train", "--events", str(tiny["data"] / "events.csv"), "--items", str(tiny["data"] / "items.csv"),
+            "--out", str(out), "--quiet", "--from-checkpoint", str(tiny["dir"] / "report" / "checkpoint.pt")]
+    with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
+        assert cli.main(args) == 0
+    a = json.loads((tiny["dir"] / "manifest.json").read_text())
+    b = json.loads((out / "manifest.json").read_text())
+    assert b["metrics"]["int8"] == a["metrics"]["int8"] and b["metrics"]["fp32"] == a["metrics"]["fp32"]
+    for role in ("itemEmbeddings", "userTower", "textTower"):
+        assert b["files"][role]["sha256"] == a["files"][role]["sha256"], role
+    assert b["training"]["bestEpoch"] == a["training"]["bestEpoch"]
+    events, items = write_tiny_shop(tmp_path / "other-data", items=30)
+    args[2], args[4] = str(events), str(items)
+    with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()) as err:
+        assert cli.main(args) == 2  # a checkpoint meets data it was not trained on: refused
+    assert "was trained on 40 items" in err.getvalue()
