@@ -49,7 +49,10 @@ def run(cfg: Config, ds: SeqDataset, out_dir: str | Path, quiet: bool = False, s
     result = trained or train.run(cfg, ds, report, quiet=quiet)
     if int(os.environ.get("RANK", "0")) != 0:
         return None
-    say(f"edgerec: trained {result.epochs} epochs in {result.seconds:.0f}s on {result.device}, best epoch {result.best_epoch}")
+    if trained:
+        say(f"edgerec: model from a checkpoint (best epoch {result.best_epoch}), not trained again")
+    else:
+        say(f"edgerec: trained {result.epochs} epochs in {result.seconds:.0f}s on {result.device}, best epoch {result.best_epoch}")
 
     t0 = time.time()
     test = split(ds, "test", cfg.data.max_len)

@@ -78,6 +78,8 @@ interface Block {
 }
 
 const PAGE = 65536;
+/** Rows (history slots, over all histories of a batch) run together. */
+const ROWS = 256;
 const align16 = (n: number) => (n + 15) & ~15;
 
 /**
@@ -209,11 +211,15 @@ export function createUserTower(module: WebAssembly.Module, bytes: Uint8Array): 
       ffn2: plan(`b${i}.ffn2`, h.ffn, d),
     });
   }
-  const X = take(L * d); // residual stream
-  const H = take(L * d); // layer-norm output
-  const Q = take(L * wide); // qkv, then the feed-forward hidden layer
-  const A = take(L * d); // attention output (heads concatenated)
-  const O = take(L * d); // projection / feed-forward output
+  // Several histories (an explained request's leave-one-out variants) run together, up to R rows: one
+  // dense-layer call per layer for all of them.
+  const R = Math.max(L, ROWS);
+  const X = take(R * d); // residual stream
+  const H = take(R * d); // layer-norm output
+  const Q = take(R * wide); // qkv, then the feed-forward hidden layer
+  const A = take(R * d); // attention output (heads concatenated)
+  const O = take(R * d); // projection / feed-forward output
+  const XL = take(R * d); // the last block's final slots, one per history
   const S = take(L * L); // attention scores, then weights, of one head
   const pages = Math.ceil(at / PAGE);
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
@@ -273,16 +279,17 @@ export function createUserTower(module: WebAssembly.Module, bytes: Uint8Array): 
   };
 
   /**
-   * Causal self-attention for query slots [first, n) over keys [0, i], from the qkv rows in Q into A
-   * (row i - first). `att`, when given, receives the final query's weights averaged over heads.
+   * Causal self-attention within one history: its n slots are the qkv rows [base, base + n) of Q;
+   * queries [first, n) over keys [0, i] write A rows out, out + 1, ... `att`, when given, receives the
+   * final query's weights averaged over heads.
    */
-  function attend(first: number, n: number, att: Float32Array | undefined): void {
-    if (dh % 4 === 0) return attendKernel(first, n, att);
+  function attend(base: number, first: number, n: number, out: number, att: Float32Array | undefined): void {
+    if (dh % 4 === 0) return attendKernel(base, first, n, out, att);
     const scale = 1 / Math.sqrt(dh);
-    const q3 = Q / 4;
+    const q3 = Q / 4 + base * 3 * d;
     const stride = 3 * d;
     for (let i = first; i < n; i++) {
-      const a = A / 4 + (i - first) * d;
+      const a = A / 4 + (out + i - first) * d;
       for (let hd = 0; hd < heads; hd++) {
         const q = q3 + i * stride + hd * dh;
         let max = -Infinity;
@@ -314,11 +321,12 @@ export function createUserTower(module: WebAssembly.Module, bytes: Uint8Array): 
   }
 
   /** attend() with the dot products and the weighted sums in the kernel, the softmax here. */
-  function attendKernel(first: number, n: number, att: Float32Array | undefined): void {
+  function attendKernel(base: number, first: number, n: number, out: number, att: Float32Array | undefined): void {
     const scale = 1 / Math.sqrt(dh);
     const rows = n - first;
+    const q = Q + base * 3 * d * 4;
     for (let hd = 0; hd < heads; hd++) {
-      kernel.dots(Q + hd * dh * 4, Q + (d + hd * dh) * 4, 3 * d, rows, first, dh, S, L);
+      kernel.dots(q + hd * dh * 4, q + (d + hd * dh) * 4, 3 * d, rows, first, dh, S, L);
       for (let i = 0; i < rows; i++) {
         const keys = first + i + 1;
         const row = S / 4 + i * L;
@@ -337,7 +345,7 @@ export function createUserTower(module: WebAssembly.Module, bytes: Uint8Array): 
         for (let j = 0; j < keys; j++) mem[row + j] = probs[j]! / sum;
         if (att && keys === n) for (let j = 0; j < keys; j++) att[j] = att[j]! + mem[row + j]! / heads;
       }
-      kernel.mix(S, L, Q + (2 * d + hd * dh) * 4, 3 * d, rows, first, dh, A + hd * dh * 4, d);
+      kernel.mix(S, L, q + (2 * d + hd * dh) * 4, 3 * d, rows, first, dh, A + (out * d + hd * dh) * 4, d);
     }
   }
 
@@ -349,34 +357,35 @@ export function createUserTower(module: WebAssembly.Module, bytes: Uint8Array): 
     }
   }
 
-  const encode = (batch: EncoderBatch): EncoderOutput => {
-    const { batch: B, maxLen: Lb } = batch;
-    if (batch.dim !== d) throw new Error(`user tower: batch dim ${batch.dim}, the tower has ${d}`);
-    if (Lb > L) throw new Error(`user tower: ${Lb} history slots, the tower has ${L} positions`);
-    const userEmb = new Float32Array(B * d);
-    const interests = new Float32Array(B * C);
-    const attention = new Float32Array(B * Lb);
+  interface Segment {
+    bi: number; // the history's index in the batch
+    s0: number; // its first real slot
+    n: number; // rows it runs (real slots, or 1 for an empty history)
+    empty: boolean;
+    start: number; // its first row in X
+  }
+
+  /** The histories of `group` (consecutive rows of X), through every block; user_emb etc. into `out`. */
+  const run = (batch: EncoderBatch, group: Segment[], out: EncoderOutput) => {
+    const Lb = batch.maxLen;
     const x = X / 4;
-    for (let bi = 0; bi < B; bi++) {
-      // Real slots (event > 0) are a suffix: the batch is left-padded.
-      let s0 = Lb;
-      while (s0 > 0 && batch.histEvent[bi * Lb + s0 - 1]! > 0n) s0--;
-      for (let j = 0; j < s0; j++) if (batch.histEvent[bi * Lb + j]! > 0n) throw new Error('user tower: history slots must be left-padded');
-      const empty = s0 === Lb;
-      // No event at all: every slot is an identical zero row attending uniformly to all of them,
-      // which is one zero row attending to itself.
-      const n = empty ? 1 : Lb - s0;
-      for (let t = 0; t < n; t++) {
-        const row = x + t * d;
-        if (empty) {
+    let total = 0;
+    for (const seg of group) {
+      seg.start = total;
+      total += seg.n;
+      for (let t = 0; t < seg.n; t++) {
+        const row = x + (seg.start + t) * d;
+        if (seg.empty) {
+          // No event at all: every slot is an identical zero row attending uniformly to all of them,
+          // which is one zero row attending to itself.
           mem.fill(0, row, row + d);
           continue;
         }
-        const slot = bi * Lb + s0 + t;
+        const slot = seg.bi * Lb + seg.s0 + t;
         const ev = Number(batch.histEvent[slot]!);
         if (h.events && ev >= nEvents) throw new Error(`user tower: event index ${ev} out of range`);
         const age = batch.histAge[slot]!;
-        const p = (n - 1 - t) * d; // positions count from the most recent slot
+        const p = (seg.n - 1 - t) * d; // positions count from the most recent slot
         for (let j = 0; j < d; j++) {
           let v = batch.histEmb[slot * d + j]!;
           if (h.events) v = Math.fround(v + eventEmb[ev * d + j]!);
@@ -384,33 +393,52 @@ export function createUserTower(module: WebAssembly.Module, bytes: Uint8Array): 
           mem[row + j] = v + pos[p + j]!;
         }
       }
-      let last = x + (n - 1) * d; // the final slot's residual row
-      for (let l = 0; l < blocks.length; l++) {
-        const block = blocks[l]!;
-        const final = l === blocks.length - 1;
-        layerNorm(x, H / 4, n, block.ln1w, block.ln1b, h.eps);
-        linear(block.qkv, H, Q, n);
-        // Queries: every slot, or only the final one in the last block.
-        const first = final ? n - 1 : 0;
-        attend(first, n, final && !empty ? attention.subarray(bi * Lb + s0, bi * Lb + Lb) : undefined);
-        const rows = n - first;
-        linear(block.out, A, O, rows);
-        const xr = x + first * d;
-        for (let j = 0; j < rows * d; j++) mem[xr + j] = mem[xr + j]! + mem[O / 4 + j]!;
-        layerNorm(xr, H / 4, rows, block.ln2w, block.ln2b, h.eps);
-        linear(block.ffn1, H, Q, rows);
-        gelu(Q / 4, rows * h.ffn);
-        linear(block.ffn2, Q, O, rows);
-        for (let j = 0; j < rows * d; j++) mem[xr + j] = mem[xr + j]! + mem[O / 4 + j]!;
-        last = x + (n - 1) * d;
+    }
+    const G = group.length;
+    const xl = XL / 4;
+    // Without blocks, the final slots are the embeddings themselves.
+    if (!blocks.length) group.forEach((seg, g) => mem.copyWithin(xl + g * d, x + (seg.start + seg.n - 1) * d, x + (seg.start + seg.n) * d));
+    for (let l = 0; l < blocks.length; l++) {
+      const block = blocks[l]!;
+      const final = l === blocks.length - 1;
+      layerNorm(x, H / 4, total, block.ln1w, block.ln1b, h.eps);
+      linear(block.qkv, H, Q, total);
+      if (!final) {
+        for (const seg of group) attend(seg.start, 0, seg.n, seg.start, undefined);
+        linear(block.out, A, O, total);
+        for (let j = 0; j < total * d; j++) mem[x + j] = mem[x + j]! + mem[O / 4 + j]!;
+        layerNorm(x, H / 4, total, block.ln2w, block.ln2b, h.eps);
+        linear(block.ffn1, H, Q, total);
+        gelu(Q / 4, total * h.ffn);
+        linear(block.ffn2, Q, O, total);
+        for (let j = 0; j < total * d; j++) mem[x + j] = mem[x + j]! + mem[O / 4 + j]!;
+        continue;
       }
-      if (empty && blocks.length) for (let j = 0; j < Lb; j++) attention[bi * Lb + j] = 1 / Lb;
-      // Final layer norm of the last slot -> user_emb; interests = softmax(user_emb @ W + b).
-      layerNorm(last, H / 4, 1, lnfW, lnfB, h.lnfEps);
-      const u = userEmb.subarray(bi * d, (bi + 1) * d);
-      u.set(mem.subarray(H / 4, H / 4 + d));
+      // The last block: only each history's final slot goes on (keys and values need every slot).
+      group.forEach((seg, g) => {
+        const att = seg.empty ? undefined : out.attention.subarray(seg.bi * Lb + seg.s0, (seg.bi + 1) * Lb);
+        attend(seg.start, seg.n - 1, seg.n, g, att);
+      });
+      linear(block.out, A, O, G);
+      group.forEach((seg, g) => {
+        const from = x + (seg.start + seg.n - 1) * d;
+        for (let j = 0; j < d; j++) mem[xl + g * d + j] = mem[from + j]! + mem[O / 4 + g * d + j]!;
+      });
+      layerNorm(xl, H / 4, G, block.ln2w, block.ln2b, h.eps);
+      linear(block.ffn1, H, Q, G);
+      gelu(Q / 4, G * h.ffn);
+      linear(block.ffn2, Q, O, G);
+      for (let j = 0; j < G * d; j++) mem[xl + j] = mem[xl + j]! + mem[O / 4 + j]!;
+    }
+    // Final layer norm of each last slot -> user_emb; interests = softmax(user_emb @ W + b).
+    layerNorm(xl, H / 4, G, lnfW, lnfB, h.lnfEps);
+    const logits = new Float64Array(C);
+    group.forEach((seg, g) => {
+      const bi = seg.bi;
+      if (seg.empty && blocks.length) out.attention.fill(1 / Lb, bi * Lb, (bi + 1) * Lb);
+      const u = out.userEmb.subarray(bi * d, (bi + 1) * d);
+      u.set(mem.subarray(H / 4 + g * d, H / 4 + (g + 1) * d));
       let max = -Infinity;
-      const logits = new Float64Array(C);
       for (let c = 0; c < C; c++) {
         let acc = 0;
         for (let j = 0; j < d; j++) acc += u[j]! * interestW[j * C + c]!;
@@ -419,9 +447,34 @@ export function createUserTower(module: WebAssembly.Module, bytes: Uint8Array): 
       }
       let sum = 0;
       for (let c = 0; c < C; c++) sum += logits[c] = Math.exp(logits[c]! - max);
-      for (let c = 0; c < C; c++) interests[bi * C + c] = logits[c]! / sum;
+      for (let c = 0; c < C; c++) out.interests[bi * C + c] = logits[c]! / sum;
+    });
+  };
+
+  const encode = (batch: EncoderBatch): EncoderOutput => {
+    const { batch: B, maxLen: Lb } = batch;
+    if (batch.dim !== d) throw new Error(`user tower: batch dim ${batch.dim}, the tower has ${d}`);
+    if (Lb > L) throw new Error(`user tower: ${Lb} history slots, the tower has ${L} positions`);
+    const out: EncoderOutput = { userEmb: new Float32Array(B * d), interests: new Float32Array(B * C), attention: new Float32Array(B * Lb) };
+    let group: Segment[] = [];
+    let rows = 0;
+    for (let bi = 0; bi < B; bi++) {
+      // Real slots (event > 0) are a suffix: the batch is left-padded.
+      let s0 = Lb;
+      while (s0 > 0 && batch.histEvent[bi * Lb + s0 - 1]! > 0n) s0--;
+      for (let j = 0; j < s0; j++) if (batch.histEvent[bi * Lb + j]! > 0n) throw new Error('user tower: history slots must be left-padded');
+      const empty = s0 === Lb;
+      const n = empty ? 1 : Lb - s0;
+      if (rows + n > R) {
+        run(batch, group, out);
+        group = [];
+        rows = 0;
+      }
+      group.push({ bi, s0, n, empty, start: 0 });
+      rows += n;
     }
-    return { userEmb, interests, attention };
+    if (group.length) run(batch, group, out);
+    return out;
   };
 
   return { header: h, memoryBytes: memory.buffer.byteLength, encode };
