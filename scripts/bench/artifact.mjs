@@ -52,7 +52,7 @@ export function artifactEnv(dir) {
  */
 export function syntheticArtifact(base, rows, out, { meta = 'full', seed = 7 } = {}) {
   const baseManifest = JSON.parse(readFileSync(join(base, 'manifest.json'), 'utf8'));
-  const recipe = `synthetic/3 rows=${rows} meta=${meta} seed=${seed} base=${baseManifest.version}`;
+  const recipe = `synthetic/4 rows=${rows} meta=${meta} seed=${seed} base=${baseManifest.version}`;
   const doneFile = join(out, '.recipe');
   if (existsSync(doneFile) && readFileSync(doneFile, 'utf8') === recipe) return JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
 
@@ -104,6 +104,7 @@ export function syntheticArtifact(base, rows, out, { meta = 'full', seed = 7 } =
   put('itemEmbeddings', 'item_emb.int8.bin', new Uint8Array(q.buffer), { dtype: 'int8', shape: [rows, dim] });
   put('itemScales', 'item_scale.f32.bin', new Uint8Array(scales.buffer), { dtype: 'float32', shape: [rows] });
   put('items', 'items.json', Buffer.from(JSON.stringify(items)));
+  put('itemsColumnar', 'items.bin', columnarItems(items));
   put('popular', 'popular.json', Buffer.from(JSON.stringify(popular)));
   const tag = sha256(Buffer.from(Object.values(files).map((f) => f.sha256).join(''))).slice(0, 8);
   const manifest = {
@@ -119,6 +120,57 @@ export function syntheticArtifact(base, rows, out, { meta = 'full', seed = 7 } =
   writeFileSync(`${doneFile}.tmp`, recipe);
   renameSync(`${doneFile}.tmp`, doneFile);
   return manifest;
+}
+
+/**
+ * items.json's content as `items.bin` (docs/ARTIFACTS.md), what the trainer writes
+ * (scripts/edgerec/artifact.py `items_columnar`): ids packed, categories and prices as codes.
+ */
+export function columnarItems(items) {
+  const rows = items.ids.length;
+  const tensors = {};
+  const header = { format: 'edgerec-items/1', rows };
+  const chunks = items.ids.map((id) => Buffer.from(id, 'utf8'));
+  const offsets = new Uint32Array(rows + 1);
+  chunks.forEach((c, r) => (offsets[r + 1] = offsets[r] + c.length));
+  tensors['ids.bytes'] = ['uint8', [offsets[rows]], Buffer.concat(chunks)];
+  tensors['ids.offsets'] = ['uint32', [rows + 1], Buffer.from(offsets.buffer)];
+  const codes = (values, key) => {
+    const distinct = [];
+    const seen = new Map();
+    const out = new Uint32Array(rows);
+    values.forEach((v, r) => {
+      const k = key(v);
+      if (k === undefined) return;
+      if (!seen.has(k)) seen.set(k, distinct.push(v));
+      out[r] = seen.get(k);
+    });
+    return distinct.length < 0x10000 ? ['uint16', Uint16Array.from(out), distinct] : ['uint32', out, distinct];
+  };
+  for (const [name, values, key] of [
+    ['paths', items.categories, (v) => (v?.length ? JSON.stringify(v) : undefined)],
+    ['prices', items.prices, (v) => (v == null ? undefined : v)],
+  ]) {
+    if (!values) continue;
+    const [dtype, array, distinct] = codes(values, key);
+    header[name] = distinct;
+    tensors[`${name}.codes`] = [dtype, [rows], Buffer.from(array.buffer, array.byteOffset, array.byteLength)];
+  }
+  const layout = {};
+  let offset = 0;
+  for (const [name, [dtype, shape, bytes]] of Object.entries(tensors)) {
+    offset = (offset + 15) & ~15;
+    layout[name] = { dtype, shape, offset };
+    offset += bytes.length;
+  }
+  const head = Buffer.from(JSON.stringify({ ...header, tensors: layout, dataBytes: offset }));
+  const start = (8 + head.length + 15) & ~15;
+  const out = Buffer.alloc(start + offset);
+  out.write('ERTW', 0, 'latin1');
+  out.writeUInt32LE(head.length, 4);
+  head.copy(out, 8);
+  for (const [name, [, , bytes]] of Object.entries(tensors)) bytes.copy(out, start + layout[name].offset);
+  return out;
 }
 
 /** Copies the files of an artifact's manifest (and the manifest) into `out`. */

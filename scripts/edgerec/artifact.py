@@ -10,7 +10,10 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
+
 from .config import Config
+from .export import write_kernel_file
 from .data import ACTION_TYPES, EVENT_TYPES, SeqDataset, popular_lists
 from .metrics import METRIC_KEYS
 
@@ -45,6 +48,54 @@ def items_json(ds: SeqDataset) -> dict:
         "brands": ds.brands,
         "prices": [_clean_float(p) for p in ds.prices],
     }
+
+
+ITEMS_FORMAT = "edgerec-items/1"
+
+
+def _packed(values: list, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Strings as one UTF-8 buffer and row offsets (uint32, rows + 1); `missing` marks None."""
+    enc = [(v or "").encode("utf-8") if v is not None else b"" for v in (values[r] if r < len(values) else None for r in range(rows))]
+    offsets = np.zeros(rows + 1, dtype=np.uint32)
+    offsets[1:] = np.cumsum([len(b) for b in enc], dtype=np.uint64)
+    missing = np.array([(values[r] if r < len(values) else None) is None for r in range(rows)], dtype=np.uint8)
+    return np.frombuffer(b"".join(enc), dtype=np.uint8).copy(), offsets, (missing if missing.any() else None)
+
+
+def _codes(values: list, rows: int, key) -> tuple[np.ndarray, list]:
+    """Dictionary codes (0 = none, i + 1 = distinct[i]); uint16 while they fit, else uint32."""
+    distinct, seen = [], {}
+    codes = np.zeros(rows, dtype=np.uint32)
+    for r in range(rows):
+        v = values[r] if r < len(values) else None
+        k = key(v)
+        if k is None:
+            continue
+        if k not in seen:
+            distinct.append(v)
+            seen[k] = len(distinct)
+        codes[r] = seen[k]
+    return (codes.astype(np.uint16) if len(distinct) < 0x10000 else codes), distinct
+
+
+def items_columnar(items: dict) -> tuple[dict, dict[str, np.ndarray]]:
+    """items.json's content in the Worker catalog's own layout (`items.bin`, docs/ARTIFACTS.md): the
+    Worker reads it without parsing JSON or creating an object per item."""
+    rows = len(items["ids"])
+    header: dict = {"format": ITEMS_FORMAT, "rows": rows}
+    tensors: dict[str, np.ndarray] = {}
+    tensors["ids.bytes"], tensors["ids.offsets"], _ = _packed(items["ids"], rows)
+    if items.get("titles") is not None:
+        tensors["titles.bytes"], tensors["titles.offsets"], missing = _packed(items["titles"], rows)
+        if missing is not None:
+            tensors["titles.missing"] = missing
+    if items.get("categories") is not None:
+        tensors["paths.codes"], header["paths"] = _codes(items["categories"], rows, lambda v: tuple(v) if v else None)
+    if items.get("brands") is not None:
+        tensors["brands.codes"], header["brands"] = _codes(items["brands"], rows, lambda v: v)
+    if items.get("prices") is not None:
+        tensors["prices.codes"], header["prices"] = _codes(items["prices"], rows, lambda v: None if v is None else float(v))
+    return header, tensors
 
 
 def file_entry(out_dir: Path, path: Path, **extra) -> dict:
@@ -88,7 +139,10 @@ def write(out_dir: str | Path, ds: SeqDataset, cfg: Config, paths: dict[str, Pat
     out_dir = Path(out_dir)
     now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
     n, d = ds.num_items, cfg.model.dim
-    items_path = _write_json(out_dir / "items.json", items_json(ds))
+    items = items_json(ds)
+    items_path = _write_json(out_dir / "items.json", items)
+    items_bin_path = out_dir / "items.bin"
+    write_kernel_file(items_bin_path, *items_columnar(items))
     popular_path = _write_json(out_dir / "popular.json", popular_lists(ds, 1000, cfg.data.trending_fraction))
     vocab_path = _write_json(out_dir / "vocab.json", ds.vocab.to_json())
     files = {
@@ -98,6 +152,7 @@ def write(out_dir: str | Path, ds: SeqDataset, cfg: Config, paths: dict[str, Pat
         "itemEmbeddings": file_entry(out_dir, paths["itemEmbeddings"], dtype="int8", shape=[n, d]),
         "itemScales": file_entry(out_dir, paths["itemScales"], dtype="float32", shape=[n]),
         "items": file_entry(out_dir, items_path),
+        "itemsColumnar": file_entry(out_dir, items_bin_path),
         "popular": file_entry(out_dir, popular_path),
         "textEncoder": file_entry(out_dir, paths["textEncoder"]),
         "textTower": file_entry(out_dir, paths["textTower"]),

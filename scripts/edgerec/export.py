@@ -134,13 +134,16 @@ def tower_weights(user: UserEncoder) -> dict[str, np.ndarray]:
 
 
 def write_kernel_file(path: Path, header: dict, tensors: dict[str, np.ndarray]) -> None:
-    """The Worker kernels' container (`user_tower.bin`, `text_tower.bin`): b"ERTW", uint32 header
-    length, the JSON header (with every tensor's dtype, shape and offset), then the tensors, each
-    16-byte aligned, little-endian."""
+    """The Worker's binary container (`user_tower.bin`, `text_tower.bin`, `items.bin`): b"ERTW", uint32
+    header length, the JSON header (with every tensor's dtype, shape and offset), then the tensors,
+    each 16-byte aligned, little-endian. Tensors are int8, uint8, uint16, uint32 or (anything else)
+    float32."""
+    kept = {np.dtype(np.int8): "int8", np.dtype(np.uint8): "uint8", np.dtype(np.uint16): "uint16", np.dtype(np.uint32): "uint32"}
+    tensors = {name: t if t.dtype in kept else np.asarray(t, dtype=np.float32) for name, t in tensors.items()}
     layout, offset = {}, 0
     for name, t in tensors.items():
         offset = (offset + 15) & ~15
-        layout[name] = {"dtype": "int8" if t.dtype == np.int8 else "float32", "shape": list(t.shape), "offset": offset}
+        layout[name] = {"dtype": kept.get(t.dtype, "float32"), "shape": list(t.shape), "offset": offset}
         offset += t.nbytes
     head = json.dumps({**header, "tensors": layout, "dataBytes": offset}, separators=(",", ":")).encode()
     start = (8 + len(head) + 15) & ~15
@@ -150,7 +153,7 @@ def write_kernel_file(path: Path, header: dict, tensors: dict[str, np.ndarray]) 
     data[8:8 + len(head)] = head
     for name, t in tensors.items():
         at = start + layout[name]["offset"]
-        raw = np.ascontiguousarray(t, dtype="<f4" if t.dtype != np.int8 else np.int8).tobytes()
+        raw = np.ascontiguousarray(t, dtype=t.dtype.newbyteorder("<")).tobytes()
         data[at:at + len(raw)] = raw
     path.write_bytes(bytes(data))
 

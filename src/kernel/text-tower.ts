@@ -7,7 +7,8 @@
  *
  * Pure: the compiled kernel (tower.wasm) is injected, as for the user tower.
  */
-import { erf, expectTensor, readKernelFile, type TensorSpec } from './tower';
+import { expectTensor, readKernelFile, type TensorSpec } from '../core/binary-file';
+import { erf } from './tower';
 
 export const TEXT_FORMAT = 'edgerec-text/1';
 

@@ -15,17 +15,11 @@
  * Pure: imports nothing from hono, `cloudflare:*` or onnxruntime-web; the compiled kernel is injected
  * (workerd: `import tower from './tower.wasm'`, Node: `new WebAssembly.Module(readFileSync(...))`).
  */
+import { expectTensor, readKernelFile, type TensorSpec } from '../core/binary-file';
 import type { EncoderBatch } from '../core/history';
 import type { EncoderOutput } from '../core/recommend';
 
 export const TOWER_FORMAT = 'edgerec-tower/1';
-const MAGIC = 0x57545245; // "ERTW" little-endian
-
-export interface TensorSpec {
-  dtype: 'int8' | 'float32';
-  shape: number[];
-  offset: number;
-}
 
 /** The JSON header of `user_tower.bin`. */
 export interface TowerHeader {
@@ -81,49 +75,6 @@ const PAGE = 65536;
 /** Rows (history slots, over all histories of a batch) run together. */
 const ROWS = 256;
 const align16 = (n: number) => (n + 15) & ~15;
-
-/**
- * The container of the trainer's kernel files (`user_tower.bin`, `text_tower.bin`): checks the magic,
- * the JSON header, its format and every tensor's bounds; returns the header and the data section (a
- * fresh, aligned copy).
- */
-export function readKernelFile<H extends { format: string; tensors: Record<string, TensorSpec>; dataBytes: number }>(
-  bytes: Uint8Array,
-  file: string,
-  format: string,
-): { header: H; data: ArrayBuffer; fail: (why: string) => never } {
-  const fail = (why: string): never => {
-    throw new Error(`${file}: ${why}`);
-  };
-  if (bytes.byteLength < 8) fail('too short');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getUint32(0, true) !== MAGIC) fail('not an edgerec kernel file (bad magic)');
-  const headLen = view.getUint32(4, true);
-  if (8 + headLen > bytes.byteLength) fail('truncated header');
-  let header: H;
-  try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headLen))) as H;
-  } catch {
-    return fail('header is not JSON');
-  }
-  if (header.format !== format) fail(`format ${String(header.format)}, this Worker reads ${format}`);
-  const start = align16(8 + headLen);
-  if (start + header.dataBytes !== bytes.byteLength) fail(`${bytes.byteLength} bytes, the header says ${start + header.dataBytes}`);
-  for (const [name, t] of Object.entries(header.tensors ?? {})) {
-    const size = t.shape.reduce((a, b) => a * b, 1) * (t.dtype === 'int8' ? 1 : 4);
-    if (!(t.offset % 16 === 0 && t.offset >= 0 && t.offset + size <= header.dataBytes)) fail(`tensor ${name} lies outside the data`);
-  }
-  return { header, data: bytes.slice(start).buffer, fail };
-}
-
-/** Checks a tensor's dtype and shape (-1: any size). */
-export function expectTensor(header: { tensors: Record<string, TensorSpec> }, name: string, dtype: string, shape: number[], fail: (why: string) => never): void {
-  const t = header.tensors?.[name];
-  if (!t) fail(`tensor ${name} is missing`);
-  if (t!.dtype !== dtype || t!.shape.length !== shape.length || shape.some((s, j) => s >= 0 && t!.shape[j] !== s)) {
-    fail(`tensor ${name} is ${t!.dtype} [${t!.shape}], expected ${dtype} [${shape.map((s) => (s < 0 ? '*' : s))}]`);
-  }
-}
 
 /** Reads and checks `user_tower.bin`; returns its header and data section. */
 export function parseTower(bytes: Uint8Array): { header: TowerHeader; data: ArrayBuffer } {

@@ -199,11 +199,24 @@ export async function readManifest(env: Env, version: string): Promise<Manifest>
   return manifest;
 }
 
+/**
+ * The catalog: from `items.bin` (the catalog's own columnar layout, no JSON parse) when the artifact
+ * has it, else, or when it is unusable, from items.json (validated while it is packed; a zod parse
+ * would copy a 1M-item file first).
+ */
 async function loadCatalog(env: Env, manifest: Manifest): Promise<Catalog> {
-  const [items, popular] = await Promise.all([readJsonBlob(env, manifest.files.items), readJsonBlob(env, manifest.files.popular)]);
-  // The Catalog validates items.json while packing it (a zod parse would copy a 1M-item file first).
-  const catalog = new Catalog(items as ItemsFile, popularFileSchema.parse(popular));
-  if (catalog.rows !== manifest.items) throw new Error(`items.json has ${catalog.rows} items, the manifest says ${manifest.items}`);
+  const popular = popularFileSchema.parse(await readJsonBlob(env, manifest.files.popular));
+  const columnar = manifest.files.itemsColumnar;
+  let catalog: Catalog | undefined;
+  if (columnar) {
+    try {
+      catalog = Catalog.fromColumnar(new Uint8Array(await readBlob(env, columnar)), popular);
+    } catch (err) {
+      console.error(`edgerec: ${columnar.path} not usable, reading items.json: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  catalog ??= new Catalog((await readJsonBlob(env, manifest.files.items)) as ItemsFile, popular);
+  if (catalog.rows !== manifest.items) throw new Error(`the catalog has ${catalog.rows} items, the manifest says ${manifest.items}`);
   return catalog;
 }
 

@@ -63,6 +63,23 @@ def test_item_tables_follow_the_quantization_formula(tiny):
     np.testing.assert_allclose(q * scale[:, None], e, atol=float(scale.max()) / 2 + 1e-7)
 
 
+def test_items_bin_holds_items_json(tiny):
+    """items.bin (the Worker catalog's layout) decodes to exactly items.json."""
+    from edgerec.artifact import ITEMS_FORMAT
+    from edgerec.tower import read_tower
+
+    m = json.loads((tiny["dir"] / "manifest.json").read_text())
+    items = json.loads((tiny["dir"] / "items.json").read_text())
+    header, t = read_tower(tiny["dir"] / m["files"]["itemsColumnar"]["path"], ITEMS_FORMAT)
+    assert header["rows"] == len(items["ids"]) == m["items"]
+    raw, off = t["ids.bytes"].tobytes(), t["ids.offsets"]
+    assert [raw[off[r]:off[r + 1]].decode() for r in range(header["rows"])] == items["ids"]
+    paths = [list(header["paths"][c - 1]) if c else [] for c in t["paths.codes"]]
+    assert paths == [list(c) for c in items["categories"]]
+    assert [header["prices"][c - 1] if c else None for c in t["prices.codes"]] == items["prices"]
+    assert [header["brands"][c - 1] if c else None for c in t["brands.codes"]] == items["brands"]
+
+
 def test_onnx_models_have_the_contract_signature_and_int8_ops(tiny):
     m = json.loads((tiny["dir"] / "manifest.json").read_text())
     for role in ("userEncoder", "textEncoder", "ranker"):

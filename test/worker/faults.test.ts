@@ -115,7 +115,9 @@ describe('a missing or corrupt blob', () => {
     const bad = new TextEncoder().encode('{"ids": [');
     const sha = await sha256Hex(bad);
     await testEnv.EDGEREC_R2.put(blobKey(sha), bad);
-    await publishArtifact(MODEL, { overrides: { version: 'v-bad-catalog', files: { ...base.files, items: { ...base.files.items, sha256: sha } } } });
+    // Both copies of the catalog: items.bin (unusable: the Worker then reads items.json) and items.json.
+    const files = { ...base.files, items: { ...base.files.items, sha256: sha }, itemsColumnar: { ...base.files.itemsColumnar, sha256: sha, bytes: bad.byteLength } };
+    await publishArtifact(MODEL, { overrides: { version: 'v-bad-catalog', files } });
     for (let i = 0; i < 3; i++) {
       const { body } = await recommend();
       expect(body.model.version).toBe(base.version);
@@ -124,6 +126,21 @@ describe('a missing or corrupt blob', () => {
     const h = await health();
     expect(h).toMatchObject({ status: 'degraded', model: { version: base.version, activeVersion: 'v-bad-catalog' } });
     expect(h.error.version).toBe('v-bad-catalog');
+  });
+});
+
+describe('an unusable items.bin', () => {
+  it('the catalog comes from items.json instead and the version serves', async () => {
+    const junk = new TextEncoder().encode('ERTW not a catalog');
+    const sha = await sha256Hex(junk);
+    const files = { ...base.files, itemsColumnar: { ...base.files.itemsColumnar, sha256: sha, bytes: junk.byteLength } };
+    await publishArtifact(MODEL, { overrides: { version: 'v-junk-items-bin', files } });
+    await testEnv.EDGEREC_R2.put(blobKey(sha), junk); // after the helper uploaded the real file under that key
+    resetModel();
+    const { body } = await recommend();
+    expect(body.model.version).toBe('v-junk-items-bin');
+    expect(body.fallback).toBeUndefined();
+    expect(body.items.length).toBeGreaterThan(0);
   });
 });
 

@@ -251,7 +251,9 @@ async function publishMarkupVariant(): Promise<{ row: number }> {
   const sha256 = await sha256Hex(bytes);
   await testEnv.EDGEREC_R2.put(blobKey(sha256), bytes);
   const version = `${manifest.version}-markup`;
-  const variant = { ...manifest, version, files: { ...manifest.files, items: { ...manifest.files.items, sha256, bytes: bytes.byteLength } } };
+  // Without items.bin, so the Worker reads this items.json.
+  const { itemsColumnar: _, ...files } = manifest.files;
+  const variant = { ...manifest, version, files: { ...files, items: { ...manifest.files.items, sha256, bytes: bytes.byteLength } } };
   await testEnv.EDGEREC_R2.put(manifestKey(version), JSON.stringify(variant));
   await testEnv.EDGEREC_KV.put('active', JSON.stringify({ version }));
   return { row };
