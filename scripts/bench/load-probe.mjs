@@ -114,10 +114,16 @@ async function breakdown(env, manifest) {
       await crypto.subtle.digest('SHA-256', target);
     }
   });
-  await step('catalog (items.json, popular.json)', async () => {
-    const [items, popular] = [await blob(manifest.files.items), await blob(manifest.files.popular)];
-    await crypto.subtle.digest('SHA-256', items);
+  await step(manifest.files.itemsColumnar ? 'catalog (items.bin, popular.json)' : 'catalog (items.json, popular.json)', async () => {
+    const popular = await blob(manifest.files.popular);
     const parse = (b) => JSON.parse(new TextDecoder().decode(b));
+    if (manifest.files.itemsColumnar) {
+      const bytes = await blob(manifest.files.itemsColumnar);
+      await crypto.subtle.digest('SHA-256', bytes);
+      return Catalog.fromColumnar(bytes, popularFileSchema.parse(parse(popular)));
+    }
+    const items = await blob(manifest.files.items);
+    await crypto.subtle.digest('SHA-256', items);
     return new Catalog(parse(items), popularFileSchema.parse(parse(popular)));
   });
   // What loadModel runs: the tower kernels on user_tower.bin / text_tower.bin (when the artifact has
