@@ -67,10 +67,16 @@ export class PackedStrings {
 }
 
 /** FNV-1a over bytes. */
-function fnv1a(bytes: Uint8Array, start: number, end: number): number {
+function hashBytes(bytes: Uint8Array, start: number, end: number): number {
   let h = 0x811c9dc5;
   for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
   return h >>> 0;
+}
+
+/** Whether bytes[a, a + n) equal key[s, s + n). */
+function sameBytes(bytes: Uint8Array, a: number, key: Uint8Array, s: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (bytes[a + i] !== key[s + i]) return false;
+  return true;
 }
 
 /** Row lookup by id: open addressing (linear probing) over the packed id bytes, load <= 0.5. */
@@ -82,35 +88,34 @@ class IdIndex {
   constructor(private readonly ids: PackedStrings, rows: number) {
     let cap = 16;
     while (cap < rows * 2) cap *= 2;
-    this.slots = new Int32Array(cap).fill(-1);
-    this.mask = cap - 1;
+    const slots = (this.slots = new Int32Array(cap).fill(-1));
+    const mask = (this.mask = cap - 1);
     const { bytes, offsets } = ids;
     for (let r = 0; r < rows; r++) {
       const s = offsets[r]!;
-      const e = offsets[r + 1]!;
-      let i = fnv1a(bytes, s, e) & this.mask;
+      const n = offsets[r + 1]! - s;
+      let i = hashBytes(bytes, s, s + n) & mask;
       for (;;) {
-        const other = this.slots[i]!;
+        const other = slots[i]!;
         if (other < 0) break;
-        if (this.equal(other, bytes, s, e)) break; // a repeated id: the last row wins
-        i = (i + 1) & this.mask;
+        const a = offsets[other]!;
+        if (offsets[other + 1]! - a === n && sameBytes(bytes, a, bytes, s, n)) break; // a repeated id: the last row wins
+        i = (i + 1) & mask;
       }
-      this.slots[i] = r;
+      slots[i] = r;
     }
   }
 
   private equal(row: number, key: Uint8Array, s: number, e: number): boolean {
     const { bytes, offsets } = this.ids;
     const a = offsets[row]!;
-    if (offsets[row + 1]! - a !== e - s) return false;
-    for (let i = 0; i < e - s; i++) if (bytes[a + i] !== key[s + i]) return false;
-    return true;
+    return offsets[row + 1]! - a === e - s && sameBytes(bytes, a, key, s, e - s);
   }
 
   get(id: string): number | undefined {
     if (id.length * 3 > this.scratch.length) this.scratch = new Uint8Array(id.length * 3);
     const n = encoder.encodeInto(id, this.scratch).written;
-    let i = fnv1a(this.scratch, 0, n) & this.mask;
+    let i = hashBytes(this.scratch, 0, n) & this.mask;
     for (;;) {
       const row = this.slots[i]!;
       if (row < 0) return undefined;
