@@ -17,7 +17,7 @@ const kernel = new ModuleFromBytes(readFileSync(`${root}src/kernel/tower.wasm`))
 type Tensors = Record<string, { dtype: 'int8' | 'float32'; shape: number[]; data: Int8Array | Float32Array }>;
 
 /** A random model of the given shape, and its user_tower.bin. */
-function randomTower(d: number, heads: number, layers: number, ffn: number, L: number, C: number, seed: number) {
+function randomTower(d: number, heads: number, layers: number, ffn: number, L: number, C: number, seed: number, flags = { events: true, recency: true }) {
   const r = rng(seed);
   const t: Tensors = {};
   const f = (name: string, shape: number[], scale = 0.3) => {
@@ -54,7 +54,7 @@ function randomTower(d: number, heads: number, layers: number, ffn: number, L: n
     layout[name] = { dtype: x.dtype, shape: x.shape, offset };
     offset += x.data.byteLength;
   }
-  const header = { format: 'edgerec-tower/1', dim: d, heads, layers, ffn, maxLen: L, categories: C, eps: 1e-5, lnfEps: 1e-5, events: true, recency: true, gelu: 'erf', tensors: layout, dataBytes: offset };
+  const header = { format: 'edgerec-tower/1', dim: d, heads, layers, ffn, maxLen: L, categories: C, eps: 1e-5, lnfEps: 1e-5, ...flags, gelu: 'erf', tensors: layout, dataBytes: offset };
   const head = new TextEncoder().encode(JSON.stringify(header));
   const start = (8 + head.length + 15) & ~15;
   const bytes = new Uint8Array(start + offset);
@@ -66,7 +66,7 @@ function randomTower(d: number, heads: number, layers: number, ffn: number, L: n
 }
 
 /** The model in float64, one history at a time (real slots only, as the ONNX graph's last slot sees them). */
-function reference(t: Tensors, d: number, heads: number, layers: number, C: number, b: EncoderBatch, bi: number) {
+function reference(t: Tensors, d: number, heads: number, layers: number, C: number, b: EncoderBatch, bi: number, flags = { events: true, recency: true }) {
   const L = b.maxLen;
   const get = (n: string) => t[n]!.data;
   const W = (n: string) => {
@@ -88,7 +88,9 @@ function reference(t: Tensors, d: number, heads: number, layers: number, C: numb
   let x = n === 0 ? [new Array(d).fill(0)] : real.map((slot, i) => Array.from({ length: d }, (_, j) => {
     const ev = Number(b.histEvent[bi * L + slot]!);
     const age = b.histAge[bi * L + slot]!;
-    return b.histEmb[(bi * L + slot) * d + j]! + get('event_emb')[ev * d + j]! + (age * get('age_w')[j]! + get('age_b')[j]!) + get('pos_emb')[(n - 1 - i) * d + j]!;
+    const event = flags.events ? get('event_emb')[ev * d + j]! : 0;
+    const recency = flags.recency ? age * get('age_w')[j]! + get('age_b')[j]! : 0;
+    return b.histEmb[(bi * L + slot) * d + j]! + event + recency + get('pos_emb')[(n - 1 - i) * d + j]!;
   }));
   const dh = d / heads;
   let attLast: number[] = [];
@@ -109,7 +111,7 @@ function reference(t: Tensors, d: number, heads: number, layers: number, C: numb
         const sum = ex.reduce((a, v) => a + v, 0);
         ex.forEach((p, j) => {
           for (let e = 0; e < dh; e++) y[i]![hd * dh + e] += (p / sum) * qkv[j]![2 * d + hd * dh + e]!;
-          if (i === x.length - 1) attLast[j] += p / sum / heads;
+          if (i === x.length - 1) attLast[j] = attLast[j]! + p / sum / heads;
         });
       }
     }
@@ -145,21 +147,23 @@ function batch(d: number, L: number, lengths: number[], seed: number): EncoderBa
 
 describe('user tower kernel vs a float64 reference', () => {
   it.each([
-    // d, heads, layers, ffn: WASM paths (multiples of 4) and JavaScript ones (odd widths, head size 9)
-    [64, 2, 2, 64],
-    [18, 2, 2, 22],
-    [30, 3, 1, 30],
-    [12, 1, 3, 48],
-    [16, 4, 0, 16],
-  ])('d=%i heads=%i layers=%i ffn=%i', (d, heads, layers, ffn) => {
+    // d, heads, layers, ffn, event types, recency: WASM paths (multiples of 4) and JavaScript ones
+    // (odd widths, head size 9), with and without the event and recency inputs
+    [64, 2, 2, 64, true, true],
+    [18, 2, 2, 22, true, true],
+    [30, 3, 1, 30, false, true],
+    [12, 1, 3, 48, true, false],
+    [16, 4, 0, 16, false, false],
+  ])('d=%i heads=%i layers=%i ffn=%i events=%s recency=%s', (d, heads, layers, ffn, events, recency) => {
     const L = 12;
     const C = 5;
-    const { bytes, t } = randomTower(d, heads, layers, ffn, L, C, d * 31 + layers);
+    const flags = { events, recency };
+    const { bytes, t } = randomTower(d, heads, layers, ffn, L, C, d * 31 + layers, flags);
     const tower = createUserTower(kernel, bytes);
     const b = batch(d, L, [12, 5, 1, 0, 7], d + heads);
     const got = tower.encode(b);
     for (let bi = 0; bi < b.batch; bi++) {
-      const want = reference(t, d, heads, layers, C, b, bi);
+      const want = reference(t, d, heads, layers, C, b, bi, flags);
       want.u.forEach((v, j) => expect(Math.abs(got.userEmb[bi * d + j]! - v)).toBeLessThan(1e-4 * Math.max(1, Math.abs(v))));
       want.interests.forEach((v, c) => expect(Math.abs(got.interests[bi * C + c]! - v)).toBeLessThan(1e-5));
       want.attention.forEach((v, s) => expect(Math.abs(got.attention[bi * L + s]! - v)).toBeLessThan(1e-5));

@@ -245,3 +245,16 @@ def test_train_from_checkpoint_rebuilds_the_same_artifact(tiny, tmp_path):
     with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()) as err:
         assert cli.main(args) == 2  # a checkpoint meets data it was not trained on: refused
     assert "was trained on 40 items" in err.getvalue()
+
+
+def test_kernel_files_follow_the_model_options(tiny, tmp_path):
+    """Without event types and recency, with a head size of 9: user_tower.bin says so and still
+    computes what the int8 ONNX computes (the parity step checks it on test users)."""
+    from edgerec.tower import read_tower
+
+    cfg = load_config(None, OVERRIDES + ["model.dim=18", "model.heads=2", "model.use_events=false", "model.use_recency=false"])
+    res = pipeline.run(cfg, tiny["ds"], tmp_path / "a", quiet=True)
+    header, _ = read_tower(tmp_path / "a" / "user_tower.bin")
+    assert (header["dim"], header["heads"], header["events"], header["recency"]) == (18, 2, False, False)
+    assert 0 < res.parity.max_abs_user_tower_diff < 1e-4 and 0 < res.parity.max_abs_text_tower_diff < 1e-4
+    assert res.parity.passed, res.parity.failures
