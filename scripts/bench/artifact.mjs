@@ -52,7 +52,7 @@ export function artifactEnv(dir) {
  */
 export function syntheticArtifact(base, rows, out, { meta = 'full', seed = 7 } = {}) {
   const baseManifest = JSON.parse(readFileSync(join(base, 'manifest.json'), 'utf8'));
-  const recipe = `synthetic/4 rows=${rows} meta=${meta} seed=${seed} base=${baseManifest.version}`;
+  const recipe = `synthetic/5 rows=${rows} meta=${meta} seed=${seed} base=${baseManifest.version}`;
   const doneFile = join(out, '.recipe');
   if (existsSync(doneFile) && readFileSync(doneFile, 'utf8') === recipe) return JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
 
@@ -135,6 +135,9 @@ export function columnarItems(items) {
   chunks.forEach((c, r) => (offsets[r + 1] = offsets[r] + c.length));
   tensors['ids.bytes'] = ['uint8', [offsets[rows]], Buffer.concat(chunks)];
   tensors['ids.offsets'] = ['uint32', [rows + 1], Buffer.from(offsets.buffer)];
+  // Rows in id byte order (stable: a repeated id's rows stay in row order).
+  const order = Uint32Array.from(chunks.map((_, r) => r).sort((a, b) => Buffer.compare(chunks[a], chunks[b]) || a - b));
+  tensors['ids.order'] = ['uint32', [rows], Buffer.from(order.buffer)];
   const codes = (values, key) => {
     const distinct = [];
     const seen = new Map();

@@ -85,6 +85,9 @@ def items_columnar(items: dict) -> tuple[dict, dict[str, np.ndarray]]:
     header: dict = {"format": ITEMS_FORMAT, "rows": rows}
     tensors: dict[str, np.ndarray] = {}
     tensors["ids.bytes"], tensors["ids.offsets"], _ = _packed(items["ids"], rows)
+    # Rows in the byte order of their UTF-8 ids (Python's str order is code point order, the same), so
+    # the Worker finds an id by binary search instead of building a hash index over every id at load.
+    tensors["ids.order"] = np.array(sorted(range(rows), key=lambda r: items["ids"][r]), dtype=np.uint32)
     if items.get("titles") is not None:
         tensors["titles.bytes"], tensors["titles.offsets"], missing = _packed(items["titles"], rows)
         if missing is not None:

@@ -125,6 +125,47 @@ class IdIndex {
   }
 }
 
+/** Bytewise comparison of bytes[a, a + n) with key[s, s + m): negative, 0 or positive. */
+function compareBytes(bytes: Uint8Array, a: number, n: number, key: Uint8Array, s: number, m: number): number {
+  const len = Math.min(n, m);
+  for (let i = 0; i < len; i++) {
+    const d = bytes[a + i]! - key[s + i]!;
+    if (d !== 0) return d;
+  }
+  return n - m;
+}
+
+/**
+ * Row lookup by id through the rows in id byte order (`ids.order` of items.bin, written by the
+ * trainer): a binary search, so nothing is built at load. A repeated id resolves to its last row.
+ */
+class SortedIdIndex {
+  private scratch = new Uint8Array(256);
+
+  constructor(
+    private readonly ids: PackedStrings,
+    private readonly order: Uint32Array,
+  ) {}
+
+  get(id: string): number | undefined {
+    if (id.length * 3 > this.scratch.length) this.scratch = new Uint8Array(id.length * 3);
+    const m = encoder.encodeInto(id, this.scratch).written;
+    const { bytes, offsets } = this.ids;
+    const cmp = (row: number) => compareBytes(bytes, offsets[row]!, offsets[row + 1]! - offsets[row]!, this.scratch, 0, m);
+    // The first position whose id is greater than `id`; the one before it holds the last equal row.
+    let lo = 0;
+    let hi = this.order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cmp(this.order[mid]!) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === 0) return undefined;
+    const row = this.order[lo - 1]!;
+    return cmp(row) === 0 ? row : undefined;
+  }
+}
+
 /**
  * Per-row values drawn from a (usually) small set: codes into a list of distinct values, 0 = none.
  * Codes are 16-bit while there are fewer than 65,536 distinct values, 32-bit beyond; undefined when
@@ -154,6 +195,8 @@ function dictionary<K, T>(values: readonly unknown[] | undefined, rows: number, 
 export interface CatalogColumns {
   rows: number;
   ids: PackedStrings;
+  /** Rows in id byte order: lookups by binary search (else a hash index is built). */
+  idOrder?: Uint32Array;
   titles?: PackedStrings;
   pathCodes?: Uint16Array | Uint32Array;
   paths: string[][];
@@ -233,7 +276,7 @@ function columnsOf(file: ItemsFile): CatalogColumns {
 export class Catalog {
   readonly rows: number;
   private readonly ids: PackedStrings;
-  private readonly index: IdIndex;
+  private readonly index: IdIndex | SortedIdIndex;
   private readonly titles?: PackedStrings;
   private readonly pathCodes?: Uint16Array | Uint32Array;
   private readonly paths: string[][];
@@ -257,7 +300,7 @@ export class Catalog {
     const c = isColumns(source) ? source : columnsOf(source);
     this.rows = c.rows;
     this.ids = c.ids;
-    this.index = new IdIndex(this.ids, this.rows);
+    this.index = c.idOrder ? new SortedIdIndex(this.ids, c.idOrder) : new IdIndex(this.ids, this.rows);
     this.titles = c.titles;
     this.pathCodes = c.pathCodes;
     this.paths = c.paths;
@@ -294,6 +337,12 @@ export class Catalog {
       }
       return new PackedStrings(bytesOf, offsets, missing);
     };
+    let idOrder: Uint32Array | undefined;
+    if (t('ids.order')) {
+      expectTensor(h, 'ids.order', 'uint32', [rows], fail);
+      idOrder = new Uint32Array(data, t('ids.order')!.offset, rows);
+      for (let i = 0; i < rows; i++) if (idOrder[i]! >= rows) fail(`ids.order[${i}] is not a row`);
+    }
     const codes = (name: string, distinct: unknown[] | undefined): Uint16Array | Uint32Array | undefined => {
       const spec = t(`${name}.codes`);
       if (!spec) return undefined;
@@ -312,6 +361,7 @@ export class Catalog {
       {
         rows,
         ids: strings('ids', false)!,
+        idOrder,
         titles: strings('titles', true),
         pathCodes: codes('paths', h.paths),
         paths,

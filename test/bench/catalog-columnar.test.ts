@@ -11,6 +11,16 @@ import type { ItemsFile } from '../../src/core/manifest';
 import { columnarItems } from '../../scripts/bench/artifact.mjs';
 
 const root = `${resolve(import.meta.dirname, '../..')}/`;
+
+/** A valid items.bin whose ids.order names a row that does not exist. */
+function orderPastRows(): Uint8Array {
+  const bytes = new Uint8Array(columnarItems({ ids: ['a', 'b'] }));
+  const len = new DataView(bytes.buffer).getUint32(4, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + len)));
+  const start = (8 + len + 15) & ~15;
+  new DataView(bytes.buffer).setUint32(start + header.tensors['ids.order'].offset, 7, true);
+  return bytes;
+}
 const popular = { popular: [], trending: [] };
 
 function expectSameCatalog(a: Catalog, b: Catalog, file: ItemsFile) {
@@ -45,6 +55,14 @@ describe('items.bin', () => {
     expectSameCatalog(new Catalog(file, popular), bin, file);
   });
 
+  it('finds ids by binary search over ids.order; a repeated id resolves to its last row, as with items.json', () => {
+    const file: ItemsFile = { ids: ['b', 'a', 'c', 'a', 'ab', ''] };
+    const bin = Catalog.fromColumnar(new Uint8Array(columnarItems(file)), popular);
+    expect(['b', 'a', 'c', 'ab', ''].map((id) => bin.rowOf(id))).toEqual([0, 3, 2, 4, 5]);
+    expect(['a', 'b', 'c', 'ab', ''].map((id) => bin.rowOf(id))).toEqual(['a', 'b', 'c', 'ab', ''].map((id) => new Catalog(file, popular).rowOf(id)));
+    for (const missing of ['aa', 'bb', 'd', ' ', 'A']) expect(bin.rowOf(missing)).toBeUndefined();
+  });
+
   const good = new Uint8Array(columnarItems({ ids: ['a', 'b'], prices: [1, 2] }));
   const edit = (mutate: (header: any) => void) => {
     const len = new DataView(good.buffer).getUint32(4, true);
@@ -61,6 +79,7 @@ describe('items.bin', () => {
     ['a dictionary shorter than its codes', edit((h) => (h.prices = [1])), /prices\.codes\[1\] is past its dictionary/],
     ['another format', edit((h) => (h.format = 'edgerec-items/0')), /format edgerec-items\/0/],
     ['truncated', good.slice(0, good.length - 4), /bytes, the header says/],
+    ['an id order past the rows', orderPastRows(), /ids\.order\[\d\] is not a row/],
   ])('rejects %s with a clear error', (_name, bytes, message) => {
     expect(() => Catalog.fromColumnar(bytes as Uint8Array, popular)).toThrow(message);
   });

@@ -74,6 +74,7 @@ def test_items_bin_holds_items_json(tiny):
     assert header["rows"] == len(items["ids"]) == m["items"]
     raw, off = t["ids.bytes"].tobytes(), t["ids.offsets"]
     assert [raw[off[r]:off[r + 1]].decode() for r in range(header["rows"])] == items["ids"]
+    assert [items["ids"][r] for r in t["ids.order"]] == sorted(items["ids"])  # the Worker's binary search
     paths = [list(header["paths"][c - 1]) if c else [] for c in t["paths.codes"]]
     assert paths == [list(c) for c in items["categories"]]
     assert [header["prices"][c - 1] if c else None for c in t["prices.codes"]] == items["prices"]
