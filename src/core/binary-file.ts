@@ -16,9 +16,10 @@ export interface TensorSpec {
 }
 
 /**
- * The container of the trainer's binary files (`user_tower.bin`, `text_tower.bin`, `items.bin`): checks the magic,
- * the JSON header, its format and every tensor's bounds; returns the header and the data section (a
- * fresh, aligned copy).
+ * The container of the trainer's binary files (`user_tower.bin`, `text_tower.bin`, `items.bin`):
+ * checks the magic, the JSON header, its format and every tensor's bounds. Returns the header, with
+ * every tensor's `offset` made relative to the start of `data`, and `data`: the bytes' own buffer
+ * when the data section lies 16-byte aligned in it (no copy of a large catalog), else an aligned copy.
  */
 export function readKernelFile<H extends { format: string; tensors: Record<string, TensorSpec>; dataBytes: number }>(
   bytes: Uint8Array,
@@ -48,7 +49,14 @@ export function readKernelFile<H extends { format: string; tensors: Record<strin
     const size = t.shape.reduce((a, b) => a * b, 1) * width!;
     if (!(t.offset % 16 === 0 && t.offset >= 0 && t.offset + size <= header.dataBytes)) fail(`tensor ${name} lies outside the data`);
   }
-  return { header, data: bytes.slice(start).buffer, fail };
+  let base = bytes.byteOffset + start;
+  let data = bytes.buffer as ArrayBuffer;
+  if (base % 16 !== 0 || !(data instanceof ArrayBuffer)) {
+    data = bytes.slice(start).buffer;
+    base = 0;
+  }
+  for (const t of Object.values(header.tensors ?? {})) t.offset += base;
+  return { header, data, fail };
 }
 
 /** Checks a tensor's dtype and shape (-1: any size). */

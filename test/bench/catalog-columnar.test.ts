@@ -63,6 +63,17 @@ describe('items.bin', () => {
     for (const missing of ['aa', 'bb', 'd', ' ', 'A']) expect(bin.rowOf(missing)).toBeUndefined();
   });
 
+  it('reads the file in place when its data section is aligned in the buffer, and from a copy when not', () => {
+    const file: ItemsFile = { ids: ['x1', 'x2', 'x3'], categories: [['A'], ['B'], ['A']], prices: [1, 2, 3] };
+    const bytes = new Uint8Array(columnarItems(file));
+    const want = new Catalog(file, popular);
+    for (const at of [0, 16, 3, 5]) {
+      const host = new Uint8Array(bytes.length + 32);
+      host.set(bytes, at);
+      expectSameCatalog(want, Catalog.fromColumnar(host.subarray(at, at + bytes.length), popular), file);
+    }
+  });
+
   const good = new Uint8Array(columnarItems({ ids: ['a', 'b'], prices: [1, 2] }));
   const edit = (mutate: (header: any) => void) => {
     const len = new DataView(good.buffer).getUint32(4, true);
