@@ -1,16 +1,18 @@
 /**
  * The user tower without onnxruntime: the trainer's `user_tower.bin` (the int8 weights of
  * `user_encoder.int8.onnx`, same values, in a flat layout; docs/ARTIFACTS.md) run by a small WASM SIMD
- * kernel (tower.wat: the dense layers) and TypeScript (layer norm, causal attention, GELU, softmax).
+ * kernel (tower.wat: the dense layers and attention's dot products) and TypeScript (layer norm,
+ * softmax, GELU).
  *
  * It computes what onnxruntime computes on the ONNX file, float32 throughout with weights dequantized
- * once at load (`q * scale`, the DequantizeLinear product), up to summation order (~1e-6): the int8
+ * once at load (`q * scale`, the graph's Cast + Mul), up to summation order (~1e-6): the int8
  * tower is weight-only, so there is no activation rounding step that two runtimes could take
  * differently. And it does less work than the graph:
  *  - only real history slots run. Padding slots are masked keys, so they cannot change a real slot's
  *    output; the graph runs every slot it is given (50 for a fixed-length export).
  *  - in the last block only the final slot's query runs (keys and values need every slot; the
  *    attention, projection and feed-forward of the other slots' last layer feed nothing).
+ *  - a batch's histories (an explained request's leave-one-out variants) share each dense-layer call.
  *
  * Pure: imports nothing from hono, `cloudflare:*` or onnxruntime-web; the compiled kernel is injected
  * (workerd: `import tower from './tower.wasm'`, Node: `new WebAssembly.Module(readFileSync(...))`).
