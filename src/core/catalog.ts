@@ -337,6 +337,7 @@ export class Catalog {
       }
       return new PackedStrings(bytesOf, offsets, missing);
     };
+    if (t('ids.missing')) fail('every item needs an id (ids.missing is not allowed)');
     let idOrder: Uint32Array | undefined;
     if (t('ids.order')) {
       expectTensor(h, 'ids.order', 'uint32', [rows], fail);

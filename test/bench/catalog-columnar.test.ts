@@ -75,15 +75,19 @@ describe('items.bin', () => {
   });
 
   const good = new Uint8Array(columnarItems({ ids: ['a', 'b'], prices: [1, 2] }));
+  /** `good` with its JSON header changed (and the data section moved to the header's new end). */
   const edit = (mutate: (header: any) => void) => {
     const len = new DataView(good.buffer).getUint32(4, true);
     const header = JSON.parse(new TextDecoder().decode(good.subarray(8, 8 + len)));
     mutate(header);
     const text = new TextEncoder().encode(JSON.stringify(header));
-    if (text.length > len) throw new Error('the edited header must not grow');
-    const out = good.slice();
+    const data = good.subarray((8 + len + 15) & ~15);
+    const start = (8 + text.length + 15) & ~15;
+    const out = new Uint8Array(start + data.length);
+    out.set(good.subarray(0, 4));
+    new DataView(out.buffer).setUint32(4, text.length, true);
     out.set(text, 8);
-    out.fill(0x20, 8 + text.length, 8 + len); // JSON allows trailing spaces
+    out.set(data, start);
     return out;
   };
   it.each([
@@ -91,6 +95,7 @@ describe('items.bin', () => {
     ['another format', edit((h) => (h.format = 'edgerec-items/0')), /format edgerec-items\/0/],
     ['truncated', good.slice(0, good.length - 4), /bytes, the header says/],
     ['an id order past the rows', orderPastRows(), /ids\.order\[\d\] is not a row/],
+    ['items without ids', edit((h) => (h.tensors['ids.missing'] = h.tensors['ids.order'])), /every item needs an id/],
   ])('rejects %s with a clear error', (_name, bytes, message) => {
     expect(() => Catalog.fromColumnar(bytes as Uint8Array, popular)).toThrow(message);
   });
