@@ -159,12 +159,21 @@ export function columnarItems(items) {
     header[name] = distinct;
     tensors[`${name}.codes`] = [dtype, [rows], Buffer.from(array.buffer, array.byteOffset, array.byteLength)];
   }
+  return binaryFile(header, tensors);
+}
+
+/**
+ * The binary container of docs/ARTIFACTS.md (`ERTW`, header length, JSON header, 16-byte aligned
+ * tensors), what scripts/edgerec/export.py `write_kernel_file` writes. `tensors`: name -> [dtype,
+ * shape, bytes] (a Buffer or a typed array).
+ */
+export function binaryFile(header, tensors) {
   const layout = {};
   let offset = 0;
   for (const [name, [dtype, shape, bytes]] of Object.entries(tensors)) {
     offset = (offset + 15) & ~15;
     layout[name] = { dtype, shape, offset };
-    offset += bytes.length;
+    offset += bytes.byteLength;
   }
   const head = Buffer.from(JSON.stringify({ ...header, tensors: layout, dataBytes: offset }));
   const start = (8 + head.length + 15) & ~15;
@@ -172,7 +181,7 @@ export function columnarItems(items) {
   out.write('ERTW', 0, 'latin1');
   out.writeUInt32LE(head.length, 4);
   head.copy(out, 8);
-  for (const [name, [, , bytes]] of Object.entries(tensors)) bytes.copy(out, start + layout[name].offset);
+  for (const [name, [, , bytes]] of Object.entries(tensors)) out.set(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), start + layout[name].offset);
   return out;
 }
 

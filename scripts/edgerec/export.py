@@ -100,6 +100,10 @@ def quantize(fp32_path: Path, int8_path: Path) -> None:
         raise RuntimeError(f"{int8_path}: quantize_dynamic produced no MatMulInteger (ops: {sorted(ops)})")
 
 
+def _f32(t: torch.Tensor) -> np.ndarray:
+    return t.detach().cpu().float().numpy().astype(np.float32)
+
+
 def quantize_columns(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Symmetric per-column int8 of a (K, N) weight: scale[n] = max|w[:, n]| / 127 (1 for a zero
     column), q = round(w / scale) clipped to [-127, 127]. Dequantized: q * scale (float32)."""
@@ -113,23 +117,20 @@ def quantize_columns(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def tower_weights(user: UserEncoder) -> dict[str, np.ndarray]:
     """The user tower's tensors by the names of docs/ARTIFACTS.md ("user_tower.bin"). Linear weights are
     stored input-major (K, N), as x @ W; the transformer blocks' are int8 + per-column scales."""
-    def f32(t: torch.Tensor) -> np.ndarray:
-        return t.detach().cpu().float().numpy().astype(np.float32)
-
     out: dict[str, np.ndarray] = {
-        "event_emb": f32(user.event_emb.weight),
-        "age_w": f32(user.age_proj.weight[:, 0]),
-        "age_b": f32(user.age_proj.bias),
-        "pos_emb": f32(user.pos_emb.weight),
+        "event_emb": _f32(user.event_emb.weight),
+        "age_w": _f32(user.age_proj.weight[:, 0]),
+        "age_b": _f32(user.age_proj.bias),
+        "pos_emb": _f32(user.pos_emb.weight),
     }
     for i, block in enumerate(user.blocks):
-        out[f"b{i}.ln1.w"], out[f"b{i}.ln1.b"] = f32(block.ln1.weight), f32(block.ln1.bias)
-        out[f"b{i}.ln2.w"], out[f"b{i}.ln2.b"] = f32(block.ln2.weight), f32(block.ln2.bias)
+        out[f"b{i}.ln1.w"], out[f"b{i}.ln1.b"] = _f32(block.ln1.weight), _f32(block.ln1.bias)
+        out[f"b{i}.ln2.w"], out[f"b{i}.ln2.b"] = _f32(block.ln2.weight), _f32(block.ln2.bias)
         for name, lin in (("qkv", block.attn.qkv), ("out", block.attn.out), ("ffn1", block.ffn[0]), ("ffn2", block.ffn[2])):
-            q, scale = quantize_columns(f32(lin.weight).T)
-            out[f"b{i}.{name}.w"], out[f"b{i}.{name}.s"], out[f"b{i}.{name}.b"] = q, scale, f32(lin.bias)
-    out["lnf.w"], out["lnf.b"] = f32(user.ln_f.weight), f32(user.ln_f.bias)
-    out["interest.w"], out["interest.b"] = f32(user.interest_head.weight).T.copy(), f32(user.interest_head.bias)
+            q, scale = quantize_columns(_f32(lin.weight).T)
+            out[f"b{i}.{name}.w"], out[f"b{i}.{name}.s"], out[f"b{i}.{name}.b"] = q, scale, _f32(lin.bias)
+    out["lnf.w"], out["lnf.b"] = _f32(user.ln_f.weight), _f32(user.ln_f.bias)
+    out["interest.w"], out["interest.b"] = _f32(user.interest_head.weight).T.copy(), _f32(user.interest_head.bias)
     return out
 
 
@@ -176,14 +177,11 @@ def write_tower(user: UserEncoder, max_len: int, path: Path) -> dict[str, np.nda
 def text_weights(text: TextEncoder) -> dict[str, np.ndarray]:
     """The text tower's tensors ("text_tower.bin"): the token table int8 per row (`tok.w`, `tok.s`,
     row 0 = padding), the residual MLP's Linears int8 per column, input-major."""
-    def f32(t: torch.Tensor) -> np.ndarray:
-        return t.detach().cpu().float().numpy().astype(np.float32)
-
-    q, scale = quantize_rows(f32(text.tok.weight))
+    q, scale = quantize_rows(_f32(text.tok.weight))
     out = {"tok.w": q, "tok.s": scale}
     for name, lin in (("mlp1", text.mlp[0]), ("mlp2", text.mlp[2])):
-        out[f"{name}.w"], out[f"{name}.s"] = quantize_columns(f32(lin.weight).T)
-        out[f"{name}.b"] = f32(lin.bias)
+        out[f"{name}.w"], out[f"{name}.s"] = quantize_columns(_f32(lin.weight).T)
+        out[f"{name}.b"] = _f32(lin.bias)
     return out
 
 

@@ -59,6 +59,15 @@ export function readKernelFile<H extends { format: string; tensors: Record<strin
   return { header, data, fail };
 }
 
+const ARRAYS = { int8: Int8Array, uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array, float32: Float32Array };
+type ArrayOf<D extends TensorSpec['dtype']> = InstanceType<(typeof ARRAYS)[D]>;
+
+/** A typed view of a tensor of a file read by `readKernelFile` (its dtype checked by the caller). */
+export function tensorView<D extends TensorSpec['dtype'] = TensorSpec['dtype']>(header: { tensors: Record<string, TensorSpec> }, data: ArrayBuffer, name: string): ArrayOf<D> {
+  const t = header.tensors[name]!;
+  return new ARRAYS[t.dtype](data, t.offset, t.shape.reduce((a, b) => a * b, 1)) as ArrayOf<D>;
+}
+
 /** Checks a tensor's dtype and shape (-1: any size). */
 export function expectTensor(header: { tensors: Record<string, TensorSpec> }, name: string, dtype: string, shape: number[], fail: (why: string) => never): void {
   const t = header.tensors?.[name];

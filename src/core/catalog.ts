@@ -7,7 +7,7 @@
  * distinct values (32-bit past 65,535 of them). Strings are decoded only for the items a response returns. (As JavaScript objects
  * the same catalog took 63 MiB for 1M ids and 206 MiB with categories and prices.)
  */
-import { expectTensor, readKernelFile, type TensorSpec } from './binary-file';
+import { expectTensor, readKernelFile, tensorView, type TensorSpec } from './binary-file';
 import type { ItemsFile, PopularFile } from './manifest';
 
 export interface ItemView {
@@ -73,17 +73,29 @@ function hashBytes(bytes: Uint8Array, start: number, end: number): number {
   return h >>> 0;
 }
 
-/** Whether bytes[a, a + n) equal key[s, s + n). */
-function sameBytes(bytes: Uint8Array, a: number, key: Uint8Array, s: number, n: number): boolean {
-  for (let i = 0; i < n; i++) if (bytes[a + i] !== key[s + i]) return false;
-  return true;
+
+/** Bytewise comparison of bytes[a, a + n) with key[s, s + m): negative, 0 or positive. */
+function compareBytes(bytes: Uint8Array, a: number, n: number, key: Uint8Array, s: number, m: number): number {
+  const len = Math.min(n, m);
+  for (let i = 0; i < len; i++) {
+    const d = bytes[a + i]! - key[s + i]!;
+    if (d !== 0) return d;
+  }
+  return n - m;
+}
+
+let keyScratch = new Uint8Array(256);
+
+/** An id's UTF-8 bytes, in a buffer reused by every lookup: valid until the next call. */
+function keyBytes(id: string): { key: Uint8Array; n: number } {
+  if (id.length * 3 > keyScratch.length) keyScratch = new Uint8Array(id.length * 3);
+  return { key: keyScratch, n: encoder.encodeInto(id, keyScratch).written };
 }
 
 /** Row lookup by id: open addressing (linear probing) over the packed id bytes, load <= 0.5. */
 class IdIndex {
   private readonly slots: Int32Array;
   private readonly mask: number;
-  private scratch = new Uint8Array(256);
 
   constructor(private readonly ids: PackedStrings, rows: number) {
     let cap = 16;
@@ -99,59 +111,41 @@ class IdIndex {
         const other = slots[i]!;
         if (other < 0) break;
         const a = offsets[other]!;
-        if (offsets[other + 1]! - a === n && sameBytes(bytes, a, bytes, s, n)) break; // a repeated id: the last row wins
+        if (compareBytes(bytes, a, offsets[other + 1]! - a, bytes, s, n) === 0) break; // a repeated id: the last row wins
         i = (i + 1) & mask;
       }
       slots[i] = r;
     }
   }
 
-  private equal(row: number, key: Uint8Array, s: number, e: number): boolean {
-    const { bytes, offsets } = this.ids;
-    const a = offsets[row]!;
-    return offsets[row + 1]! - a === e - s && sameBytes(bytes, a, key, s, e - s);
-  }
-
   get(id: string): number | undefined {
-    if (id.length * 3 > this.scratch.length) this.scratch = new Uint8Array(id.length * 3);
-    const n = encoder.encodeInto(id, this.scratch).written;
-    let i = hashBytes(this.scratch, 0, n) & this.mask;
+    const { key, n } = keyBytes(id);
+    const { bytes, offsets } = this.ids;
+    let i = hashBytes(key, 0, n) & this.mask;
     for (;;) {
       const row = this.slots[i]!;
       if (row < 0) return undefined;
-      if (this.equal(row, this.scratch, 0, n)) return row;
+      if (compareBytes(bytes, offsets[row]!, offsets[row + 1]! - offsets[row]!, key, 0, n) === 0) return row;
       i = (i + 1) & this.mask;
     }
   }
 }
 
-/** Bytewise comparison of bytes[a, a + n) with key[s, s + m): negative, 0 or positive. */
-function compareBytes(bytes: Uint8Array, a: number, n: number, key: Uint8Array, s: number, m: number): number {
-  const len = Math.min(n, m);
-  for (let i = 0; i < len; i++) {
-    const d = bytes[a + i]! - key[s + i]!;
-    if (d !== 0) return d;
-  }
-  return n - m;
-}
 
 /**
  * Row lookup by id through the rows in id byte order (`ids.order` of items.bin, written by the
  * trainer): a binary search, so nothing is built at load. A repeated id resolves to its last row.
  */
 class SortedIdIndex {
-  private scratch = new Uint8Array(256);
-
   constructor(
     private readonly ids: PackedStrings,
     private readonly order: Uint32Array,
   ) {}
 
   get(id: string): number | undefined {
-    if (id.length * 3 > this.scratch.length) this.scratch = new Uint8Array(id.length * 3);
-    const m = encoder.encodeInto(id, this.scratch).written;
+    const { key, n } = keyBytes(id);
     const { bytes, offsets } = this.ids;
-    const cmp = (row: number) => compareBytes(bytes, offsets[row]!, offsets[row + 1]! - offsets[row]!, this.scratch, 0, m);
+    const cmp = (row: number) => compareBytes(bytes, offsets[row]!, offsets[row + 1]! - offsets[row]!, key, 0, n);
     // The first position whose id is greater than `id`; the one before it holds the last equal row.
     let lo = 0;
     let hi = this.order.length;
@@ -321,13 +315,13 @@ export class Catalog {
     const rows = h.rows;
     if (!Number.isInteger(rows) || rows < 0) fail('bad rows');
     const t = (name: string) => h.tensors[name];
-    const u8 = (name: string) => new Uint8Array(data, t(name)!.offset, t(name)!.shape[0]);
+    const u8 = (name: string) => tensorView<'uint8'>(h, data, name);
     const strings = (name: string, optional: boolean): PackedStrings | undefined => {
       if (!t(`${name}.bytes`)) return optional ? undefined : fail(`${name} are missing`);
       expectTensor(h, `${name}.bytes`, 'uint8', [-1], fail);
       expectTensor(h, `${name}.offsets`, 'uint32', [rows + 1], fail);
       const bytesOf = u8(`${name}.bytes`);
-      const offsets = new Uint32Array(data, t(`${name}.offsets`)!.offset, rows + 1);
+      const offsets = tensorView<'uint32'>(h, data, `${name}.offsets`);
       if (offsets[0] !== 0 || offsets[rows] !== bytesOf.length) fail(`${name}.offsets do not span ${name}.bytes`);
       for (let r = 0; r < rows; r++) if (offsets[r + 1]! < offsets[r]!) fail(`${name}.offsets decrease at row ${r}`);
       let missing: Uint8Array | undefined;
@@ -341,7 +335,7 @@ export class Catalog {
     let idOrder: Uint32Array | undefined;
     if (t('ids.order')) {
       expectTensor(h, 'ids.order', 'uint32', [rows], fail);
-      idOrder = new Uint32Array(data, t('ids.order')!.offset, rows);
+      idOrder = tensorView<'uint32'>(h, data, 'ids.order');
       for (let i = 0; i < rows; i++) if (idOrder[i]! >= rows) fail(`ids.order[${i}] is not a row`);
     }
     const codes = (name: string, distinct: unknown[] | undefined): Uint16Array | Uint32Array | undefined => {
@@ -350,7 +344,7 @@ export class Catalog {
       if (!Array.isArray(distinct)) fail(`${name}: codes without a dictionary`);
       if (spec.dtype !== 'uint16' && spec.dtype !== 'uint32') fail(`${name}.codes is ${spec.dtype}, expected uint16 or uint32`);
       expectTensor(h, `${name}.codes`, spec.dtype, [rows], fail);
-      const out = spec.dtype === 'uint16' ? new Uint16Array(data, spec.offset, rows) : new Uint32Array(data, spec.offset, rows);
+      const out = tensorView<'uint16' | 'uint32'>(h, data, `${name}.codes`);
       for (let r = 0; r < rows; r++) if (out[r]! > distinct!.length) fail(`${name}.codes[${r}] is past its dictionary`);
       return out;
     };

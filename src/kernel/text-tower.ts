@@ -7,8 +7,8 @@
  *
  * Pure: the compiled kernel (tower.wasm) is injected, as for the user tower.
  */
-import { expectTensor, readKernelFile, type TensorSpec } from '../core/binary-file';
-import { erf } from './tower';
+import { expectTensor, readKernelFile, tensorView, type TensorSpec } from '../core/binary-file';
+import { DenseMemory, MemoryPlan } from './dense';
 
 export const TEXT_FORMAT = 'edgerec-text/1';
 
@@ -28,12 +28,6 @@ export interface TextTower {
   encode(tokens: BigInt64Array): Float32Array;
 }
 
-interface KernelExports {
-  linear(x: number, w: number, b: number, y: number, n: number, k: number, m: number): void;
-}
-
-const PAGE = 65536;
-
 export function createTextTower(module: WebAssembly.Module, bytes: Uint8Array): TextTower {
   const { header: h, data, fail } = readKernelFile<TextTowerHeader>(bytes, 'text_tower.bin', TEXT_FORMAT);
   const d = h.dim;
@@ -46,40 +40,20 @@ export function createTextTower(module: WebAssembly.Module, bytes: Uint8Array): 
     expectTensor(h, `${name}.s`, 'float32', [d], fail);
     expectTensor(h, `${name}.b`, 'float32', [d], fail);
   }
-  const view = (name: string) => new Float32Array(data, h.tensors[name]!.offset, h.tensors[name]!.shape.reduce((a, b) => a * b, 1));
-  const tokQ = new Int8Array(data, h.tensors['tok.w']!.offset, h.vocab * d);
-  const tokS = view('tok.s');
+  const f32 = (name: string) => tensorView<'float32'>(h, data, name);
+  const tokQ = tensorView<'int8'>(h, data, 'tok.w');
+  const tokS = f32('tok.s');
 
-  // Kernel memory: two dequantized d x d weights with biases, and three d-float rows.
-  const align16 = (n: number) => (n + 15) & ~15;
-  let at = 64;
-  const take = (floats: number) => {
-    const p = at;
-    at = align16(at + floats * 4);
-    return p;
-  };
-  const lin = ['mlp1', 'mlp2'].map((name) => ({ name, w: take(d * d), b: take(d) }));
-  const X = take(d);
-  const Hd = take(d);
-  const Y = take(d);
-  const pages = Math.ceil(at / PAGE);
-  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-  const kernel = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
-  const mem = new Float32Array(memory.buffer);
-  for (const l of lin) {
-    const q = new Int8Array(data, h.tensors[`${l.name}.w`]!.offset, d * d);
-    const s = view(`${l.name}.s`);
-    for (let r = 0; r < d; r++) for (let c = 0; c < d; c++) mem[l.w / 4 + r * d + c] = q[r * d + c]! * s[c]!;
-    mem.set(view(`${l.name}.b`), l.b / 4);
-  }
-  const linear = (l: (typeof lin)[number], x: number, y: number) => {
-    if (d % 4 === 0) return kernel.linear(x, l.w, l.b, y, 1, d, d);
-    for (let c = 0; c < d; c++) {
-      let acc = mem[l.b / 4 + c]!;
-      for (let r = 0; r < d; r++) acc = Math.fround(acc + Math.fround(mem[x / 4 + r]! * mem[l.w / 4 + r * d + c]!));
-      mem[y / 4 + c] = acc;
-    }
-  };
+  // Kernel memory: the two Linears (dequantized once) and three rows of d floats.
+  const plan = new MemoryPlan();
+  const [mlp1, mlp2] = [plan.linear(d, d), plan.linear(d, d)] as const;
+  const X = plan.floats(d);
+  const Hd = plan.floats(d);
+  const Y = plan.floats(d);
+  const dense = new DenseMemory(module, plan);
+  const { mem } = dense;
+  dense.load(mlp1, tensorView<'int8'>(h, data, 'mlp1.w'), f32('mlp1.s'), f32('mlp1.b'));
+  dense.load(mlp2, tensorView<'int8'>(h, data, 'mlp2.w'), f32('mlp2.s'), f32('mlp2.b'));
   const pooledRow = new Float64Array(d);
 
   const encode = (tokens: BigInt64Array): Float32Array => {
@@ -97,12 +71,9 @@ export function createTextTower(module: WebAssembly.Module, bytes: Uint8Array): 
     if (count === 0) return out; // no tokens: the zero vector, as the model
     const x = X / 4;
     for (let j = 0; j < d; j++) mem[x + j] = pooledRow[j]! / count;
-    linear(lin[0]!, X, Hd);
-    for (let j = Hd / 4; j < Hd / 4 + d; j++) {
-      const v = mem[j]!;
-      mem[j] = 0.5 * v * (1 + erf(v * Math.SQRT1_2));
-    }
-    linear(lin[1]!, Hd, Y);
+    dense.linear(mlp1, X, Hd, 1);
+    dense.gelu(Hd / 4, d);
+    dense.linear(mlp2, Hd, Y, 1);
     for (let j = 0; j < d; j++) out[j] = mem[x + j]! + mem[Y / 4 + j]!;
     return out;
   };

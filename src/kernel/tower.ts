@@ -17,9 +17,12 @@
  * Pure: imports nothing from hono, `cloudflare:*` or onnxruntime-web; the compiled kernel is injected
  * (workerd: `import tower from './tower.wasm'`, Node: `new WebAssembly.Module(readFileSync(...))`).
  */
-import { expectTensor, readKernelFile, type TensorSpec } from '../core/binary-file';
+import { expectTensor, readKernelFile, tensorView, type TensorSpec } from '../core/binary-file';
 import type { EncoderBatch } from '../core/history';
 import type { EncoderOutput } from '../core/recommend';
+import { DenseMemory, MemoryPlan, type Linear } from './dense';
+
+export { erf } from './dense';
 
 export const TOWER_FORMAT = 'edgerec-tower/1';
 
@@ -49,19 +52,6 @@ export interface UserTower {
   encode(batch: EncoderBatch): EncoderOutput;
 }
 
-interface KernelExports {
-  linear(x: number, w: number, b: number, y: number, n: number, k: number, m: number): void;
-  dots(q: number, k: number, stride: number, rows: number, first: number, dh: number, s: number, sStride: number): void;
-  mix(p: number, pStride: number, v: number, stride: number, rows: number, first: number, dh: number, o: number, oStride: number): void;
-}
-
-interface Linear {
-  w: number; // byte offset of the float32 [k, m] weights in kernel memory
-  b: number; // byte offset of the float32 [m] bias
-  k: number;
-  m: number;
-}
-
 interface Block {
   ln1w: Float32Array;
   ln1b: Float32Array;
@@ -73,10 +63,8 @@ interface Block {
   ffn2: Linear;
 }
 
-const PAGE = 65536;
 /** Rows (history slots, over all histories of a batch) run together. */
 const ROWS = 256;
-const align16 = (n: number) => (n + 15) & ~15;
 
 /** Reads and checks `user_tower.bin`; returns its header and data section. */
 export function parseTower(bytes: Uint8Array): { header: TowerHeader; data: ArrayBuffer } {
@@ -108,27 +96,7 @@ export function parseTower(bytes: Uint8Array): { header: TowerHeader; data: Arra
   return { header, data };
 }
 
-/** A float32 view of a tensor in the data section. */
-function f32(header: TowerHeader, data: ArrayBuffer, name: string): Float32Array {
-  const t = header.tensors[name]!;
-  return new Float32Array(data, t.offset, t.shape.reduce((a, b) => a * b, 1));
-}
 
-/** erf(x), Abramowitz & Stegun 7.1.26 refined to double precision by one Newton step on erfc. */
-export function erf(x: number): number {
-  const ax = Math.abs(x);
-  if (ax > 6) return Math.sign(x);
-  const t = 1 / (1 + 0.5 * ax);
-  // Numerical Recipes erfc (fractional error < 1.2e-7 everywhere).
-  const r =
-    t *
-    Math.exp(
-      -ax * ax -
-        1.26551223 +
-        t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
-    );
-  return x >= 0 ? 1 - r : r - 1;
-}
 
 /**
  * Builds the tower: one WebAssembly.Memory sized exactly (weights + buffers for maxLen slots), never
@@ -143,79 +111,55 @@ export function createUserTower(module: WebAssembly.Module, bytes: Uint8Array): 
   const C = h.categories;
   const wide = Math.max(3 * d, h.ffn);
 
-  // Memory plan: weights, then activation buffers for L rows.
-  let at = 64;
-  const take = (floats: number) => {
-    const p = at;
-    at = align16(at + floats * 4);
-    return p;
-  };
-  const plan = (name: string, k: number, m: number): Linear => ({ w: take(k * m), b: take(m), k, m });
+  const f32 = (name: string) => tensorView<'float32'>(h, data, name);
+  // Memory plan: weights, then activation buffers.
+  const plan = new MemoryPlan();
   const blocks: Block[] = [];
   for (let i = 0; i < h.layers; i++) {
     blocks.push({
-      ln1w: f32(h, data, `b${i}.ln1.w`),
-      ln1b: f32(h, data, `b${i}.ln1.b`),
-      ln2w: f32(h, data, `b${i}.ln2.w`),
-      ln2b: f32(h, data, `b${i}.ln2.b`),
-      qkv: plan(`b${i}.qkv`, d, 3 * d),
-      out: plan(`b${i}.out`, d, d),
-      ffn1: plan(`b${i}.ffn1`, d, h.ffn),
-      ffn2: plan(`b${i}.ffn2`, h.ffn, d),
+      ln1w: f32(`b${i}.ln1.w`),
+      ln1b: f32(`b${i}.ln1.b`),
+      ln2w: f32(`b${i}.ln2.w`),
+      ln2b: f32(`b${i}.ln2.b`),
+      qkv: plan.linear(d, 3 * d),
+      out: plan.linear(d, d),
+      ffn1: plan.linear(d, h.ffn),
+      ffn2: plan.linear(h.ffn, d),
     });
   }
   // Several histories (an explained request's leave-one-out variants) run together, up to R rows: one
   // dense-layer call per layer for all of them.
   const R = Math.max(L, ROWS);
-  const X = take(R * d); // residual stream
-  const H = take(R * d); // layer-norm output
-  const Q = take(R * wide); // qkv, then the feed-forward hidden layer
-  const A = take(R * d); // attention output (heads concatenated)
-  const O = take(R * d); // projection / feed-forward output
-  const XL = take(R * d); // the last block's final slots, one per history
-  const S = take(L * L); // attention scores, then weights, of one head
-  const pages = Math.ceil(at / PAGE);
-  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-  const kernel = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
-  const mem = new Float32Array(memory.buffer);
+  const X = plan.floats(R * d); // residual stream
+  const H = plan.floats(R * d); // layer-norm output
+  const Q = plan.floats(R * wide); // qkv, then the feed-forward hidden layer
+  const A = plan.floats(R * d); // attention output (heads concatenated)
+  const O = plan.floats(R * d); // projection / feed-forward output
+  const XL = plan.floats(R * d); // the last block's final slots, one per history
+  const S = plan.floats(L * L); // attention scores, then weights, of one head
+  const dense = new DenseMemory(module, plan);
+  const { mem, kernel } = dense;
 
-  // Dequantize the int8 weights once: W[k, m] = q[k, m] * scale[m] (one float32 rounding, as
-  // DequantizeLinear), biases copied.
+  // The int8 weights, dequantized once.
   blocks.forEach((block, i) => {
     for (const name of ['qkv', 'out', 'ffn1', 'ffn2'] as const) {
-      const lin = block[name];
-      const t = h.tensors[`b${i}.${name}.w`]!;
-      const q = new Int8Array(data, t.offset, lin.k * lin.m);
-      const s = f32(h, data, `b${i}.${name}.s`);
-      const w = mem.subarray(lin.w / 4, lin.w / 4 + lin.k * lin.m);
-      for (let r = 0; r < lin.k; r++) for (let c = 0; c < lin.m; c++) w[r * lin.m + c] = q[r * lin.m + c]! * s[c]!;
-      mem.set(f32(h, data, `b${i}.${name}.b`), lin.b / 4);
+      dense.load(block[name], tensorView<'int8'>(h, data, `b${i}.${name}.w`), f32(`b${i}.${name}.s`), f32(`b${i}.${name}.b`));
     }
   });
-  const eventEmb = f32(h, data, 'event_emb');
+  const eventEmb = f32('event_emb');
   const nEvents = h.tensors.event_emb!.shape[0]!;
-  const ageW = f32(h, data, 'age_w');
-  const ageB = f32(h, data, 'age_b');
-  const pos = f32(h, data, 'pos_emb');
-  const lnfW = f32(h, data, 'lnf.w');
-  const lnfB = f32(h, data, 'lnf.b');
-  const interestW = f32(h, data, 'interest.w');
-  const interestB = f32(h, data, 'interest.b');
+  const ageW = f32('age_w');
+  const ageB = f32('age_b');
+  const pos = f32('pos_emb');
+  const lnfW = f32('lnf.w');
+  const lnfB = f32('lnf.b');
+  const interestW = f32('interest.w');
+  const interestB = f32('interest.b');
   const scores = new Float64Array(L);
   const probs = new Float64Array(L);
   const acc = new Float64Array(dh);
 
-  /** y = x @ W + b for n rows, in the kernel (or here for widths that are not a multiple of 4). */
-  const linear = (lin: Linear, x: number, y: number, n: number) => {
-    if (lin.m % 4 === 0) return kernel.linear(x, lin.w, lin.b, y, n, lin.k, lin.m);
-    for (let i = 0; i < n; i++) {
-      for (let c = 0; c < lin.m; c++) {
-        let acc = mem[lin.b / 4 + c]!;
-        for (let r = 0; r < lin.k; r++) acc = Math.fround(acc + Math.fround(mem[x / 4 + i * lin.k + r]! * mem[lin.w / 4 + r * lin.m + c]!));
-        mem[y / 4 + i * lin.m + c] = acc;
-      }
-    }
-  };
+  const linear = (lin: Linear, x: number, y: number, n: number) => dense.linear(lin, x, y, n);
 
   /** Layer norm of n rows of width d from `src` into `dst` (float32 offsets in floats). */
   const layerNorm = (src: number, dst: number, n: number, w: Float32Array, b: Float32Array, eps: number) => {
@@ -302,14 +246,6 @@ export function createUserTower(module: WebAssembly.Module, bytes: Uint8Array): 
     }
   }
 
-  /** GELU (erf form) in place on `count` floats from float offset `at`. */
-  function gelu(at: number, count: number): void {
-    for (let j = at; j < at + count; j++) {
-      const v = mem[j]!;
-      mem[j] = 0.5 * v * (1 + erf(v * Math.SQRT1_2));
-    }
-  }
-
   interface Segment {
     bi: number; // the history's index in the batch
     s0: number; // its first real slot
@@ -362,7 +298,7 @@ export function createUserTower(module: WebAssembly.Module, bytes: Uint8Array): 
         for (let j = 0; j < total * d; j++) mem[x + j] = mem[x + j]! + mem[O / 4 + j]!;
         layerNorm(x, H / 4, total, block.ln2w, block.ln2b, h.eps);
         linear(block.ffn1, H, Q, total);
-        gelu(Q / 4, total * h.ffn);
+        dense.gelu(Q / 4, total * h.ffn);
         linear(block.ffn2, Q, O, total);
         for (let j = 0; j < total * d; j++) mem[x + j] = mem[x + j]! + mem[O / 4 + j]!;
         continue;
@@ -379,7 +315,7 @@ export function createUserTower(module: WebAssembly.Module, bytes: Uint8Array): 
       });
       layerNorm(xl, H / 4, G, block.ln2w, block.ln2b, h.eps);
       linear(block.ffn1, H, Q, G);
-      gelu(Q / 4, G * h.ffn);
+      dense.gelu(Q / 4, G * h.ffn);
       linear(block.ffn2, Q, O, G);
       for (let j = 0; j < G * d; j++) mem[xl + j] = mem[xl + j]! + mem[O / 4 + j]!;
     }
@@ -430,5 +366,5 @@ export function createUserTower(module: WebAssembly.Module, bytes: Uint8Array): 
     return out;
   };
 
-  return { header: h, memoryBytes: memory.buffer.byteLength, encode };
+  return { header: h, memoryBytes: dense.bytes, encode };
 }

@@ -80,29 +80,48 @@ function failure(message: string, version?: string): Failure {
 }
 
 /**
- * The text tower's ORT session is created on the first search, not at load: /v1/recommend never
- * needs it, and creating it adds 40-60 ms to a cold start. The bytes were checksummed at load.
+ * A function whose implementation (an ORT session) is created on its first call, not at load, and
+ * created again by the next call after a failed start. The text tower's session this way adds nothing
+ * to a cold start (/v1/recommend never needs it); so does the ONNX tower behind a kernel.
  */
-function lazyTextEncoder(bytes: Uint8Array): EncodeTextFn {
-  let session: Promise<EncodeTextFn> | undefined;
-  return async (tokens) => {
-    session ??= loadTextEncoder(bytes).catch((err: unknown) => {
-      session = undefined; // a failed start is tried again by the next search
+function lazily<A, R>(start: () => Promise<(a: A) => Promise<R>>): (a: A) => Promise<R> {
+  let fn: Promise<(a: A) => Promise<R>> | undefined;
+  return async (a) => {
+    fn ??= start().catch((err: unknown) => {
+      fn = undefined;
       throw err;
     });
-    return (await session)(tokens);
+    return (await fn)(a);
   };
 }
 
-/** The ONNX user encoder's ORT session, created on first use and retried after a failed start. */
-function lazyUserEncoder(bytes: Uint8Array): EncodeFn {
-  let session: Promise<EncodeFn> | undefined;
-  return async (batch) => {
-    session ??= loadUserEncoder(bytes).catch((err: unknown) => {
-      session = undefined;
-      throw err;
-    });
-    return (await session)(batch);
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * A tower kernel built from its file (`user_tower.bin`, `text_tower.bin`), or undefined when the
+ * artifact has none, USER_TOWER=onnx asks for ORT, or the file is unusable (logged).
+ */
+async function towerKernel<T>(env: Env, entry: FileEntry | undefined, create: (bytes: Uint8Array) => T, what: string): Promise<T | undefined> {
+  if (!entry || env.USER_TOWER === 'onnx') return undefined;
+  try {
+    return create(new Uint8Array(await readBlob(env, entry)));
+  } catch (err) {
+    console.error(`edgerec: ${entry.path} not usable, onnxruntime-web runs the ${what}: ${message(err)}`);
+    return undefined;
+  }
+}
+
+/** `kernel` with `onnx` behind it: an input the kernel throws on is served by ORT (logged once). */
+function withFallback<A, R>(kernel: (a: A) => R, onnx: (a: A) => Promise<R>, what: string): (a: A) => Promise<R> {
+  let warned = false;
+  return async (a) => {
+    try {
+      return kernel(a);
+    } catch (err) {
+      if (!warned) console.error(`edgerec: ${what} kernel failed, onnxruntime-web serves instead: ${message(err)}`);
+      warned = true;
+      return onnx(a);
+    }
   };
 }
 
@@ -110,53 +129,20 @@ function lazyUserEncoder(bytes: Uint8Array): EncodeFn {
  * The user tower. With `user_tower.bin` (trainers since the weight-only int8 tower) it runs in the
  * WASM kernel (src/kernel/tower.ts): same outputs as the ONNX graph, several times faster, and no ORT
  * start on the cold path. Otherwise, or with USER_TOWER=onnx, onnxruntime-web runs the ONNX encoder,
- * which also stands behind the kernel: a tower file the kernel rejects, or an encode that throws,
- * is served by ORT instead of failing the request.
+ * which also stands behind the kernel: an encode the kernel throws on is served by ORT.
  */
 async function userTower(env: Env, files: Manifest['files'], onnxBytes: Uint8Array): Promise<{ encode: EncodeFn; runtime: LoadedModel['userTower'] }> {
-  const entry = files.userTower;
-  if (entry && env.USER_TOWER !== 'onnx') {
-    const onnx = lazyUserEncoder(onnxBytes);
-    try {
-      const tower = createUserTower(towerWasm, new Uint8Array(await readBlob(env, entry)));
-      let warned = false;
-      const encode: EncodeFn = async (batch) => {
-        try {
-          return tower.encode(batch);
-        } catch (err) {
-          if (!warned) console.error(`edgerec: user tower kernel failed, onnxruntime-web serves instead: ${err instanceof Error ? err.message : String(err)}`);
-          warned = true;
-          return onnx(batch);
-        }
-      };
-      return { encode, runtime: 'wasm-kernel' };
-    } catch (err) {
-      console.error(`edgerec: ${entry.path} not usable, onnxruntime-web runs the user tower: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
+  const kernel = await towerKernel(env, files.userTower, (bytes) => createUserTower(towerWasm, bytes), 'user tower');
+  if (kernel) return { encode: withFallback(kernel.encode, lazily(() => loadUserEncoder(onnxBytes)), 'user tower'), runtime: 'wasm-kernel' };
   // Started at load, so a broken encoder fails the load (and the popularity fallback serves).
   return { encode: await loadUserEncoder(onnxBytes), runtime: 'onnxruntime-web' };
 }
 
 /** The text tower: the WASM kernel on `text_tower.bin` when there is one, onnxruntime-web behind it. */
 async function textTower(env: Env, files: Manifest['files'], onnxBytes: Uint8Array): Promise<EncodeTextFn> {
-  const onnx = lazyTextEncoder(onnxBytes);
-  const entry = files.textTower;
-  if (!entry || env.USER_TOWER === 'onnx') return onnx;
-  try {
-    const tower = createTextTower(towerWasm, new Uint8Array(await readBlob(env, entry)));
-    return async (tokens) => {
-      try {
-        return tower.encode(tokens);
-      } catch (err) {
-        console.error(`edgerec: text tower kernel failed, onnxruntime-web serves instead: ${err instanceof Error ? err.message : String(err)}`);
-        return onnx(tokens);
-      }
-    };
-  } catch (err) {
-    console.error(`edgerec: ${entry.path} not usable, onnxruntime-web runs the text tower: ${err instanceof Error ? err.message : String(err)}`);
-    return onnx;
-  }
+  const onnx = lazily(() => loadTextEncoder(onnxBytes));
+  const kernel = await towerKernel(env, files.textTower, (bytes) => createTextTower(towerWasm, bytes), 'text tower');
+  return kernel ? withFallback(kernel.encode, onnx, 'text tower') : onnx;
 }
 
 /** Throws unless the bytes hash to the manifest's sha256. */
@@ -212,7 +198,7 @@ async function loadCatalog(env: Env, manifest: Manifest): Promise<Catalog> {
     try {
       catalog = Catalog.fromColumnar(new Uint8Array(await readBlob(env, columnar)), popular);
     } catch (err) {
-      console.error(`edgerec: ${columnar.path} not usable, reading items.json: ${err instanceof Error ? err.message : String(err)}`);
+      console.error(`edgerec: ${columnar.path} not usable, reading items.json: ${message(err)}`);
     }
   }
   catalog ??= new Catalog((await readJsonBlob(env, manifest.files.items)) as ItemsFile, popular);
@@ -312,9 +298,9 @@ export function ensureLoaded(env: Env, version: string): Promise<LoadedModel> {
       return model;
     },
     (err: unknown) => {
-      const message = err instanceof Error ? err.message : String(err);
-      console.error(`edgerec: model ${version} failed to load: ${message}`);
-      state.failures.set(version, failure(message, version));
+      const why = message(err);
+      console.error(`edgerec: model ${version} failed to load: ${why}`);
+      state.failures.set(version, failure(why, version));
       throw err;
     },
   );
@@ -356,7 +342,7 @@ export async function getModelState(env: Env, waitUntil?: (p: Promise<unknown>) 
     activeVersion = await readActiveVersion(env);
     state.kvError = undefined;
   } catch (err) {
-    state.kvError = failure(`KV read failed: ${err instanceof Error ? err.message : String(err)}`);
+    state.kvError = failure(`KV read failed: ${message(err)}`);
     activeVersion = state.pointer?.version ?? state.serving;
   }
   if (activeVersion && activeVersion !== state.serving && !recentlyFailed(env, activeVersion)) {

@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest';
 import type { EncoderBatch } from '../../src/core/history';
 import { createUserTower, erf } from '../../src/kernel/tower';
 import { rng } from './rng';
+// @ts-expect-error: a plain .mjs script without types
+import { binaryFile } from '../../scripts/bench/artifact.mjs';
 
 const root = `${resolve(import.meta.dirname, '../..')}/`;
 const ModuleFromBytes = WebAssembly.Module as unknown as new (bytes: Uint8Array) => WebAssembly.Module;
@@ -47,21 +49,8 @@ function randomTower(d: number, heads: number, layers: number, ffn: number, L: n
   f('lnf.b', [d], 0.05);
   f('interest.w', [d, C]);
   f('interest.b', [C], 0.1);
-  const layout: Record<string, { dtype: string; shape: number[]; offset: number }> = {};
-  let offset = 0;
-  for (const [name, x] of Object.entries(t)) {
-    offset = (offset + 15) & ~15;
-    layout[name] = { dtype: x.dtype, shape: x.shape, offset };
-    offset += x.data.byteLength;
-  }
-  const header = { format: 'edgerec-tower/1', dim: d, heads, layers, ffn, maxLen: L, categories: C, eps: 1e-5, lnfEps: 1e-5, ...flags, gelu: 'erf', tensors: layout, dataBytes: offset };
-  const head = new TextEncoder().encode(JSON.stringify(header));
-  const start = (8 + head.length + 15) & ~15;
-  const bytes = new Uint8Array(start + offset);
-  new DataView(bytes.buffer).setUint32(0, 0x57545245, true);
-  new DataView(bytes.buffer).setUint32(4, head.length, true);
-  bytes.set(head, 8);
-  for (const [name, x] of Object.entries(t)) bytes.set(new Uint8Array(x.data.buffer), start + layout[name]!.offset);
+  const header = { format: 'edgerec-tower/1', dim: d, heads, layers, ffn, maxLen: L, categories: C, eps: 1e-5, lnfEps: 1e-5, ...flags, gelu: 'erf' };
+  const bytes = new Uint8Array(binaryFile(header, Object.fromEntries(Object.entries(t).map(([name, x]) => [name, [x.dtype, x.shape, x.data]]))));
   return { bytes, t };
 }
 
