@@ -92,7 +92,8 @@ console.log(
  */
 async function breakdown(env, manifest) {
   const { readManifest } = await import(`${root}src/model/store.ts`);
-  const { createInt8Scanner, readInto } = await import(`${root}src/kernel/int8-scan.ts`);
+  const { createInt8Scanner } = await import(`${root}src/kernel/int8-scan.ts`);
+  const { readInto } = await import(`${root}src/core/read-stream.ts`);
   const { Catalog } = await import(`${root}src/core/catalog.ts`);
   const { popularFileSchema } = await import(`${root}src/core/manifest.ts`);
   const { loadUserEncoder, loadTextEncoder } = await import(`${root}src/model/encoder.ts`);

@@ -2,6 +2,7 @@
  * The processes the end-to-end benchmarks talk to: `wrangler dev` (the real workerd, KV and R2 on disk)
  * and the Python baseline server, each started in its own process group and stopped by its own id.
  */
+import { createHash } from 'node:crypto';
 import { execFile, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -235,12 +236,16 @@ function wranglerVars() {
  * Durable Objects, rate limiter and analytics are not bound (requests without `userId` never touch
  * them; RATE_LIMIT is "off").
  */
-export async function startBareWorker({ bundleDir, modelDir, workDir, port = PORTS.worker, timeoutMs = 60_000, v8Flags = [] }) {
+export async function startBareWorker({ bundleDir, modelDir, workDir, port = PORTS.worker, timeoutMs = 60_000, v8Flags = [], args = [] }) {
   const manifest = JSON.parse(readFileSync(join(modelDir, 'manifest.json'), 'utf8'));
   const files = Object.values(manifest.files);
   const bundleFiles = readdirSync(bundleDir).filter((f) => f === 'index.js' || f.endsWith('.wasm'));
   for (const f of bundleFiles) symlinkSync(join(bundleDir, f), join(workDir, f));
-  for (const f of files) if (!existsSync(join(workDir, `blob-${f.sha256}`))) symlinkSync(resolve(modelDir, f.path), join(workDir, `blob-${f.sha256}`));
+  for (const f of files) {
+    if (existsSync(join(workDir, `blob-${f.sha256}`))) continue;
+    if (createHash('sha256').update(readFileSync(resolve(modelDir, f.path))).digest('hex') !== f.sha256) throw new Error(`${f.path}: sha256 does not match the manifest`);
+    symlinkSync(resolve(modelDir, f.path), join(workDir, `blob-${f.sha256}`));
+  }
   symlinkSync(resolve(modelDir, 'manifest.json'), join(workDir, 'manifest.json'));
   const blobs = [...new Set(files.map((f) => f.sha256))];
   writeFileSync(
@@ -251,14 +256,18 @@ ${blobs.map((h, i) => `import b${i} from './blob-${h}';`).join('\n')}
 const manifest = JSON.parse(manifestText);
 const blobs = new Map([${blobs.map((h, i) => `['blobs/sha256/${h}', b${i}]`).join(', ')}]);
 blobs.set('manifests/' + manifest.version + '.json', new TextEncoder().encode(manifestText).buffer);
-const object = (buf) => ({
+// As R2 does for an object put with its sha256 (scripts/publish.mjs): the checksum it verified on
+// the way in. The blobs here were hashed against the manifest when this config was written.
+const hexBytes = (h) => new Uint8Array(h.match(/../g).map((x) => parseInt(x, 16))).buffer;
+const object = (buf, key) => ({
   size: buf.byteLength,
+  checksums: key.startsWith('blobs/sha256/') ? { sha256: hexBytes(key.slice(13)) } : {},
   get body() { return new Response(buf.slice(0)).body; },
   arrayBuffer: async () => buf.slice(0),
   text: async () => new TextDecoder().decode(buf),
   json: async () => JSON.parse(new TextDecoder().decode(buf)),
 });
-const r2 = { get: async (key) => (blobs.has(key) ? object(blobs.get(key)) : null), head: async (key) => (blobs.has(key) ? { size: blobs.get(key).byteLength } : null) };
+const r2 = { get: async (key) => (blobs.has(key) ? object(blobs.get(key), key) : null), head: async (key) => (blobs.has(key) ? { size: blobs.get(key).byteLength } : null) };
 const active = JSON.stringify({ version: manifest.version });
 const kv = { get: async (key, type) => (key !== 'active' ? null : type === 'json' || type?.type === 'json' ? JSON.parse(active) : active) };
 let benchEnv;
@@ -293,7 +302,7 @@ ${Object.entries(vars).map(([k, v]) => `    (name = ${str(k)}, text = ${str(v)})
   const workerdModule = createRequire(require.resolve('wrangler'))('workerd');
   const bin = workerdModule.default ?? workerdModule;
   const t0 = performance.now();
-  const server = await startProcess('workerd serve', bin, ['serve', join(workDir, 'config.capnp')], { url: `http://127.0.0.1:${port}`, readyPath: '/openapi.json', cwd: workDir, timeoutMs });
+  const server = await startProcess('workerd serve', bin, ['serve', join(workDir, 'config.capnp'), ...args], { url: `http://127.0.0.1:${port}`, readyPath: '/openapi.json', cwd: workDir, timeoutMs });
   server.readyMs = performance.now() - t0;
   return server;
 }

@@ -15,7 +15,7 @@
  *
  * Memory: the table lives in the kernel's linear memory, once per model. `scanner.table` is an
  * ordinary `ItemTable` whose `q` and `scales` are views of that memory: fill them once (for instance
- * with `readInto` straight from an R2 body, so the bytes are never held twice), then scan.
+ * with `readInto` (src/core/read-stream.ts) straight from an R2 body, so the bytes are never held twice), then scan.
  */
 import { scanTopK as scanTopKJs, scoreRow, type ItemTable, type ScanFilter } from '../core/item-table';
 
@@ -193,18 +193,4 @@ export function int8ScannerFromTable(module: WebAssembly.Module, table: ItemTabl
 export function scanTopK(table: ItemTable, u: Float32Array, k: number, filter: ScanFilter = {}): Scored[] {
   const scanner = scanners.get(table);
   return scanner ? scanner.scanTopK(u, k, filter) : scanTopKJs(table, u, k, filter);
-}
-
-/** Copies a byte stream into `target` (for instance an R2 object body into `scanner.table.q`). */
-export async function readInto(stream: ReadableStream<Uint8Array>, target: Uint8Array): Promise<void> {
-  const reader = stream.getReader();
-  let at = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (at + value.length > target.length) throw new Error(`stream longer than ${target.length} bytes`);
-    target.set(value, at);
-    at += value.length;
-  }
-  if (at !== target.length) throw new Error(`stream has ${at} bytes, expected ${target.length}`);
 }

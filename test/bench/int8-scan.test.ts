@@ -3,7 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { scanTopK as scanTopKJs, type ItemTable, type ScanFilter } from '../../src/core/item-table';
-import { createInt8Scanner, int8ScannerFromTable, readInto, scanTopK } from '../../src/kernel/int8-scan';
+import { readInto } from '../../src/core/read-stream';
+import { createInt8Scanner, int8ScannerFromTable, scanTopK } from '../../src/kernel/int8-scan';
 import { rng } from './rng';
 
 const root = `${resolve(import.meta.dirname, '../..')}/`;

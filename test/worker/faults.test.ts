@@ -13,7 +13,7 @@ import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import worker from '../../src/index';
 import { ensureLoaded, blobKey, manifestKey } from '../../src/model/store';
 import { userSession } from '../../src/model/session-store';
-import { fixtureBytes, fixtureJson, postJson, publishArtifact, resetModel, testEnv } from './helpers';
+import { fixtureBytes, fixtureJson, postJson, publishArtifact, resetModel, sha256Hex, testEnv } from './helpers';
 
 const MODEL = 'models/default';
 let base: any;
@@ -68,11 +68,6 @@ async function expectHealthy(version = base.version) {
   expect(await health()).toMatchObject({ status: 'ok', model: { version, loaded: true } });
 }
 
-async function sha256Hex(bytes: ArrayBuffer | Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', bytes);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 beforeAll(async () => {
   base = await fixtureJson(`${MODEL}/manifest.json`);
   ids = (await fixtureJson(`${MODEL}/items.json`)).ids;
@@ -107,6 +102,39 @@ describe('a missing or corrupt blob', () => {
     expect(body.fallback).toBe('popular');
     expect((await health()).error.message).toMatch(/checksum/);
     await testEnv.EDGEREC_R2.put(key, await fixtureBytes(`${MODEL}/${base.files.itemEmbeddings.path}`));
+    await expectHealthy();
+  });
+
+  it('R2 refuses a put whose sha256 does not match, and an object it stored under another hash is refused', async () => {
+    const key = blobKey(base.files.itemEmbeddings.sha256);
+    const good = new Uint8Array(await fixtureBytes(`${MODEL}/${base.files.itemEmbeddings.path}`));
+    const other = new Uint8Array(good.length).fill(1);
+    // The publisher's assumption: R2 hashes what it stores and refuses a wrong sha256.
+    await expect(testEnv.EDGEREC_R2.put(key, other, { sha256: base.files.itemEmbeddings.sha256 })).rejects.toThrow();
+    // Same length, R2-verified checksum of other bytes: refused from the stored checksum alone.
+    const otherSha = await sha256Hex(other);
+    await testEnv.EDGEREC_R2.put(key, other, { sha256: otherSha });
+    const { body } = await recommend();
+    expect(body.fallback).toBe('popular');
+    expect((await health()).error.message).toMatch(/failed its checksum \(R2 stored sha256/);
+    await testEnv.EDGEREC_R2.put(key, good, { sha256: base.files.itemEmbeddings.sha256 });
+    await expectHealthy();
+  });
+
+  it('a truncated or overlong blob is refused by length before its checksum, and heals when repaired', async () => {
+    const key = blobKey(base.files.itemEmbeddings.sha256);
+    const good = new Uint8Array(await fixtureBytes(`${MODEL}/${base.files.itemEmbeddings.path}`));
+    const n = base.files.itemEmbeddings.bytes;
+    for (const [bad, why] of [
+      [good.subarray(0, n - 1), `stream has ${n - 1} bytes, expected ${n}`],
+      [new Uint8Array([...good, 0]), `stream longer than ${n} bytes`],
+    ] as const) {
+      await testEnv.EDGEREC_R2.put(key, bad);
+      const { body } = await recommend();
+      expect(body.fallback).toBe('popular');
+      expect((await health()).error.message).toContain(why);
+    }
+    await testEnv.EDGEREC_R2.put(key, good);
     await expectHealthy();
   });
 

@@ -9,7 +9,7 @@ import { fetchThroughCache, originCacheKey, originRequest, sharedCacheable, type
 import { personaliseHtml, type SlotFiller } from '../../src/html/slots';
 import { blobKey, manifestKey } from '../../src/model/store';
 import { originFor } from '../../src/routes/pages';
-import { call, fixtureBytes, fixtureJson, postJson, publishArtifact, resetModel, testEnv } from './helpers';
+import { call, fixtureBytes, fixtureJson, postJson, publishArtifact, resetModel, sha256Hex, testEnv } from './helpers';
 
 const MODEL = 'models/default';
 const BASE = 'https://edgerec.test';
@@ -233,11 +233,6 @@ describe('shop pages through the edge', () => {
 
 const MARKUP_TITLE = '<script>alert("edgerec")</script> Rouge & "Co" <b>matte</b>';
 const MARKUP_ID = 'sku"><svg/onload=alert(1)>';
-
-async function sha256Hex(bytes: ArrayBuffer): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', bytes);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
 
 /** Publishes the default model with its most popular item renamed to markup (title and id). */
 async function publishMarkupVariant(): Promise<{ row: number }> {
