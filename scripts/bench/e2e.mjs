@@ -15,7 +15,9 @@
  *
  * Options: --parts b,c,d,e  --model models/default  --sizes 100000,1000000 (synthetic catalogs for b;
  * the largest also for d)  --reps 200 --rounds 10 (b)  --duration 10 --http-rounds 2 --concurrency 1,8,32
- * --targets wrangler,bare[,bare-no-liftoff] (c)  --no-floors (c: skip the hello-world floors)  --cold-trials 3 (d)
+ * --targets wrangler,bare[,bare-no-liftoff] (c)  --client autocannon|wrk (c: the load client; wrk is
+ * `apt-get install wrk`)  --http-items N (c: a synthetic catalog of N items instead of the model's; runs
+ * with another client or catalog are kept beside the default one)  --no-floors (c: skip the hello-world floors)  --cold-trials 3 (d)
  * --artifacts DIR (synthetic artifacts are built once and kept there; default $TMPDIR/edgerec-bench-artifacts)
  * --out DIR (default bench-results)  --merge FILE (an earlier run's JSON: keep its other parts; with
  * --parts none, only print and write its tables again)  --smoke.
@@ -40,6 +42,8 @@ const { values: opt } = parseArgs({
     duration: { type: 'string', default: '10' },
     'http-rounds': { type: 'string', default: '2' },
     concurrency: { type: 'string', default: '1,8,32' },
+    client: { type: 'string', default: 'autocannon' },
+    'http-items': { type: 'string' },
     targets: { type: 'string', default: 'wrangler,bare' },
     'no-floors': { type: 'boolean', default: false },
     'cold-trials': { type: 'string', default: '3' },
@@ -94,9 +98,15 @@ if (parts.has('b')) {
 
 if (parts.has('c')) {
   const { benchFloors, benchHttp } = await import('./http-load.mjs');
+  const httpModel = opt['http-items'] ? synthetic(Number(opt['http-items'])) : model;
   const concurrencies = opt.concurrency.split(',').map(Number);
-  res.http = await benchHttp({ model, bundleDir, targets: opt.targets.split(','), concurrencies, durationS: Number(opt.duration), rounds: Number(opt['http-rounds']), log });
-  if (!opt['no-floors']) res.http.floors = await benchFloors({ concurrencies, durationS: Math.max(3, Math.round(Number(opt.duration) / 2)), log });
+  const client = opt.client;
+  const run = await benchHttp({ model: httpModel, bundleDir, targets: opt.targets.split(','), concurrencies, durationS: Number(opt.duration), rounds: Number(opt['http-rounds']), client, log });
+  if (!opt['no-floors']) run.floors = await benchFloors({ concurrencies, durationS: Math.max(3, Math.round(Number(opt.duration) / 2)), client, log });
+  // The default model with autocannon is `http`; other clients and catalogs are kept beside it, one
+  // per client and size (--merge keeps the ones not run now).
+  if (client === 'autocannon' && httpModel === model) res.http = run;
+  else res.httpMore = { ...res.httpMore, [`${client} ${run.items}`]: run };
 }
 
 if (parts.has('d')) {

@@ -1,9 +1,12 @@
 /**
  * Issue 7c: POST /v1/recommend and GET /health end to end, through local workerd (`wrangler dev`)
- * and through the Python baseline (python_server.py), at several concurrencies, with autocannon.
- * Latencies are each response's own time (autocannon's float ms; its histogram keeps whole ms only).
+ * and through the Python baseline (python_server.py), at several concurrencies, with autocannon (a
+ * Node client) or wrk (a C client: `apt-get install wrk`; it costs each request far less client time,
+ * which on a 2-core machine is time taken from the server). Latencies are each response's own time
+ * (autocannon's float ms; its histogram keeps whole ms only; wrk's is per microsecond, read as 1,000 percentiles).
  * Targets alternate in rounds so load from other work on the machine hits both alike.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
@@ -16,8 +19,14 @@ const autocannon = require('autocannon');
 
 const quantile = (sorted, q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN);
 
-/** One autocannon run: `connections` clients, each sending the next request as soon as one returns. */
-export function loadRun(base, { requests, connections, durationS, amount }) {
+/** One run of `client` ('autocannon' or 'wrk'): `connections` clients, each sending the next request as soon as one returns. */
+export function loadRun(base, { client = 'autocannon', ...opts }) {
+  if (client === 'wrk') return wrkRun(base, opts);
+  if (client !== 'autocannon') throw new Error(`unknown load client ${client}`);
+  return autocannonRun(base, opts);
+}
+
+function autocannonRun(base, { requests, connections, durationS, amount }) {
   return new Promise((resolve, reject) => {
     const latencies = [];
     let non2xx = 0;
@@ -33,6 +42,57 @@ export function loadRun(base, { requests, connections, durationS, amount }) {
       else non2xx++;
     });
   });
+}
+
+const lua = (str) => JSON.stringify(str); // a JSON string is a valid Lua string literal for these ASCII bodies
+
+/**
+ * One wrk run (one thread, `connections` connections) cycling through `requests`. Its Lua `done`
+ * hook prints the counts and 1,000 latency percentiles.
+ * wrk runs for a duration only: `amount` (warm-ups) becomes a short duration.
+ */
+async function wrkRun(base, { requests, connections, durationS, amount }) {
+  const dir = mkdtempSync(join(tmpdir(), 'edgerec-wrk-'));
+  try {
+    const script = join(dir, 'requests.lua');
+    const formatted = requests.map((r) => `wrk.format(${lua(r.method)}, ${lua(r.path)}, {${Object.entries(r.headers ?? {}).map(([k, v]) => `[${lua(k)}] = ${lua(v)}`).join(', ')}}, ${r.body === undefined ? 'nil' : lua(r.body)})`);
+    writeFileSync(
+      script,
+      `local reqs = nil
+local i = 0
+-- Formatted at the first request, once wrk.headers has the Host header (it has not in init).
+request = function()
+  reqs = reqs or { ${formatted.join(',\n')} }
+  i = i % #reqs + 1
+  return reqs[i]
+end
+done = function(summary, latency, requests)
+  local q = {}
+  for k = 0, 999 do q[#q + 1] = latency:percentile((k + 0.5) / 10) end
+  local e = summary.errors
+  print("EDGEREC " .. summary.duration .. " " .. summary.requests .. " " .. (e.connect + e.read + e.write) .. " " .. e.status .. " " .. e.timeout .. " " .. table.concat(q, ","))
+end
+`,
+    );
+    const seconds = durationS ?? Math.max(1, Math.ceil(amount / 1000));
+    const { stdout } = await new Promise((resolve, reject) =>
+      execFile('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '30s', '-s', script, base], { maxBuffer: 1 << 26 }, (err, stdout, stderr) => (err ? reject(new Error(`wrk: ${err.message} ${stderr}`)) : resolve({ stdout }))),
+    ).catch((err) => {
+      if (/ENOENT/.test(err.message)) throw new Error('the wrk load client is not installed (apt-get install wrk), or use --client autocannon');
+      throw err;
+    });
+    const line = stdout.split('\n').find((l) => l.startsWith('EDGEREC '));
+    if (!line) throw new Error(`wrk printed no summary:\n${stdout}`);
+    const [durationUs, count, errors, non2xx, timeouts, quantiles] = line.slice(8).split(' ');
+    // wrk's Lua API gives its histogram only as percentiles: 1,000 of them (at 0.05%, 0.15%, ...),
+    // spread over the run's responses, so runs merge and quantiles read back as from a list.
+    const q = quantiles.split(',').map((us) => Number(us) / 1000);
+    const n = Number(count) - Number(non2xx);
+    const latencies = Array.from({ length: Math.max(0, n) }, (_, k) => q[Math.floor((k * q.length) / n)]);
+    return { latencies, non2xx: Number(non2xx), errors: Number(errors), timeouts: Number(timeouts), elapsedS: Number(durationUs) / 1e6 };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function summarizeRuns(runs) {
@@ -79,7 +139,7 @@ async function compareAnswers(a, b, bodies) {
  * round alternates it with the Worker target of that phase. Returns per target / endpoint /
  * concurrency summaries (Python's merged over phases).
  */
-export async function benchHttp({ model, targets = ['wrangler', 'bare'], bundleDir, concurrencies = [1, 8, 32], durationS = 10, rounds = 2, warmup = 500, log = () => {} }) {
+export async function benchHttp({ model, targets = ['wrangler', 'bare'], bundleDir, concurrencies = [1, 8, 32], durationS = 10, rounds = 2, warmup = 500, client = 'autocannon', log = () => {} }) {
   const persistTo = mkdtempSync(join(tmpdir(), 'edgerec-e2e-http-'));
   const workDir = mkdtempSync(join(tmpdir(), 'edgerec-e2e-bare-'));
   let python;
@@ -97,7 +157,7 @@ export async function benchHttp({ model, targets = ['wrangler', 'bare'], bundleD
     // Warm-up: the Worker's first request loads the model; both JITs settle over the next few hundred.
     const warm = async (url) => {
       await (await fetch(`${url}/v1/recommend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: endpoints.recommend[0].body })).arrayBuffer();
-      for (const requests of Object.values(endpoints)) await loadRun(url, { requests, connections: 4, amount: warmup });
+      for (const requests of Object.values(endpoints)) await loadRun(url, { client, requests, connections: 4, amount: warmup });
     };
     python = await startPython({ model });
     log('python server ready');
@@ -131,7 +191,7 @@ export async function benchHttp({ model, targets = ['wrangler', 'bare'], bundleD
               for (const [ep, requests] of Object.entries(endpoints)) {
                 const pids = (servers[t].allPids ?? servers[t].pids)();
                 const cpu0 = cpuSeconds(pids);
-                const r = await loadRun(servers[t].url, { requests, connections: c, durationS });
+                const r = await loadRun(servers[t].url, { client, requests, connections: c, durationS });
                 r.cpuS = cpuSeconds(pids) - cpu0;
                 r.load = loadavg()[0];
                 (((runs[t] ??= {})[ep] ??= {})[c] ??= []).push(r);
@@ -151,7 +211,7 @@ export async function benchHttp({ model, targets = ['wrangler', 'bare'], bundleD
         for (const [c, list] of Object.entries(byC)) ((results[target] ??= {})[ep] ??= {})[c] = summarizeRuns(list);
       }
     }
-    return { model: manifest.version, items: manifest.items, targets, concurrencies, durationS, rounds, agreement, readyMs, results };
+    return { model: manifest.version, items: manifest.items, client, targets, concurrencies, durationS, rounds, agreement, readyMs, results };
   } finally {
     await python?.stop();
     rmSync(persistTo, { recursive: true, force: true });
@@ -164,7 +224,7 @@ export async function benchHttp({ model, targets = ['wrangler', 'bare'], bundleD
  * Hono) under the same `wrangler dev` flags, and the same script under bare `workerd serve` (no
  * wrangler proxy, no Miniflare entry worker), GET / at each concurrency.
  */
-export async function benchFloors({ concurrencies = [1, 8, 32], durationS = 5, log = () => {} }) {
+export async function benchFloors({ concurrencies = [1, 8, 32], durationS = 5, client = 'autocannon', log = () => {} }) {
   const dir = mkdtempSync(join(tmpdir(), 'edgerec-e2e-hello-'));
   const results = {};
   try {
@@ -189,11 +249,11 @@ const w :Workerd.Worker = ( modules = [ (name = "index.js", esModule = embed "in
     for (const [name, startTarget] of Object.entries(targets)) {
       const s = await startTarget();
       try {
-        await loadRun(s.url, { requests: [{ method: 'GET', path: '/' }], connections: 4, amount: 500 });
+        await loadRun(s.url, { client, requests: [{ method: 'GET', path: '/' }], connections: 4, amount: 500 });
         for (const c of concurrencies) {
           const pids = (s.allPids ?? s.pids)();
           const cpu0 = cpuSeconds(pids);
-          const r = await loadRun(s.url, { requests: [{ method: 'GET', path: '/' }], connections: c, durationS });
+          const r = await loadRun(s.url, { client, requests: [{ method: 'GET', path: '/' }], connections: c, durationS });
           r.cpuS = cpuSeconds(pids) - cpu0;
           r.load = loadavg()[0];
           (results[name] ??= {})[c] = summarizeRuns([r]);
@@ -206,5 +266,5 @@ const w :Workerd.Worker = ( modules = [ (name = "index.js", esModule = embed "in
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  return { concurrencies, durationS, results };
+  return { client, concurrencies, durationS, results };
 }

@@ -29,14 +29,19 @@ export function jsonBody({ maxBytes = 64 * 1024 }: { maxBytes?: number } = {}): 
     const declared = Number(c.req.header('content-length') ?? NaN);
     if (declared > maxBytes) throw new ApiError(413, 'payload_too_large', `The body must be at most ${maxBytes} bytes.`, { maxBytes });
     const text = await c.req.text();
-    if (new TextEncoder().encode(text).byteLength > maxBytes) {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: only a text that long can be over the limit.
+    if (text.length * 3 > maxBytes && new TextEncoder().encode(text).byteLength > maxBytes) {
       throw new ApiError(413, 'payload_too_large', `The body must be at most ${maxBytes} bytes.`, { maxBytes });
     }
+    let parsed: unknown;
     try {
-      JSON.parse(text);
+      parsed = JSON.parse(text);
     } catch {
       throw new ApiError(400, 'invalid_json', 'The body is not valid JSON.');
     }
+    // Parsed once: the route's validator reads c.req.json(), which Hono answers from this cache
+    // (with only the text cached it would wrap it in a new Response and parse it again).
+    c.req.bodyCache.json = Promise.resolve(parsed);
     return next();
   };
 }

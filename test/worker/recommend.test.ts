@@ -1,5 +1,5 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { call, fixtureJson, postJson, publishArtifact, resetModel, testEnv } from './helpers';
+import { call, fixtureBytes, fixtureJson, postJson, publishArtifact, resetModel, testEnv } from './helpers';
 
 const MODEL = 'models/default';
 let manifest: any;
@@ -167,7 +167,10 @@ describe('model endpoints', () => {
 
 describe('without a usable model', () => {
   it('serves the popularity fallback when the encoder blob is corrupt', async () => {
-    await testEnv.EDGEREC_R2.put(`blobs/sha256/${manifest.files.userEncoder.sha256}`, 'not an onnx model');
+    // Same length, one byte changed: the sha256 check is what catches it (a wrong length fails earlier, test/worker/faults.test.ts).
+    const bytes = new Uint8Array(await fixtureBytes(`${MODEL}/${manifest.files.userEncoder.path}`));
+    bytes[bytes.length >> 1]! ^= 0xff;
+    await testEnv.EDGEREC_R2.put(`blobs/sha256/${manifest.files.userEncoder.sha256}`, bytes);
     try {
       const { res, body } = await recommend({ history: [{ itemId: items.ids[0] }], k: 4 });
       expect(res.status).toBe(200);
