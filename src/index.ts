@@ -1,13 +1,8 @@
-import { app } from './app';
-import type { Env } from './env';
-import { promoteCandidate } from './model/lifecycle';
+/**
+ * The Worker: src/worker.ts with onnxruntime-web registered as the ONNX runtime behind the kernels
+ * (artifacts without kernel files, USER_TOWER=onnx, and an input a kernel refuses).
+ * `npx wrangler deploy src/index-lite.ts` deploys the same Worker without it (src/runtime/onnx.ts).
+ */
+import './runtime/ort';
 
-export { UserSession } from './model/session-store';
-
-export default {
-  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
-  /** Cron Trigger: look for a newer published candidate, warm and validate it, promote it through the gate. */
-  scheduled: async (_controller, env, ctx) => {
-    ctx.waitUntil(promoteCandidate(env, 'scheduled'));
-  },
-} satisfies ExportedHandler<Env>;
+export { default, UserSession } from './worker';

@@ -44,9 +44,12 @@ export async function bundleSizes(outdir, { model, log = () => {} } = {}) {
   log(`bundle: ${deployed.totalKiB} KiB, gzip ${deployed.gzipKiB} KiB`);
   const minified = await buildBundle(`${outdir}-min`, { minify: true });
   log(`bundle minified: ${minified.totalKiB} KiB, gzip ${minified.gzipKiB} KiB`);
+  const lite = await buildBundle(`${outdir}-lite`, { entry: 'src/index-lite.ts' });
+  log(`kernel-only bundle (src/index-lite.ts): ${lite.totalKiB} KiB, gzip ${lite.gzipKiB} KiB`);
   const out = {
     deployed: { totalKiB: deployed.totalKiB, gzipKiB: deployed.gzipKiB, files: filesOf(outdir), packages: byPackage(join(outdir, 'bundle-meta.json')).slice(0, 12) },
     minified: { totalKiB: minified.totalKiB, gzipKiB: minified.gzipKiB, files: filesOf(`${outdir}-min`) },
+    lite: { entry: 'src/index-lite.ts', totalKiB: lite.totalKiB, gzipKiB: lite.gzipKiB, files: filesOf(`${outdir}-lite`) },
     limits: { freeGzipKiB: 3 * 1024, paidGzipKiB: 10 * 1024 },
   };
   if (model) {

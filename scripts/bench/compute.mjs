@@ -24,6 +24,7 @@ import { summarize } from './report.mjs';
 
 const require = createRequire(import.meta.url);
 const root = fileURLToPath(new URL('../../', import.meta.url));
+await import(`${root}src/runtime/ort.ts`); // registers onnxruntime-web behind the kernels, as src/index.ts does
 const { loadModel } = await import(`${root}src/model/store.ts`);
 const { recommend } = await import(`${root}src/core/recommend.ts`);
 

@@ -127,6 +127,7 @@ if (parts.has('d')) {
 if (bundleDir) {
   rmSync(bundleDir, { recursive: true, force: true });
   rmSync(`${bundleDir}-min`, { recursive: true, force: true });
+  rmSync(`${bundleDir}-lite`, { recursive: true, force: true });
 }
 if (!rerender) meta.loadAfter = loadavg();
 res.targets = targets(res);

@@ -37,6 +37,7 @@ const before = mem();
 let t = performance.now();
 await import('./wasm-hooks.mjs');
 const root = new URL('../../', import.meta.url).pathname;
+await import(`${root}src/runtime/ort.ts`); // registers onnxruntime-web behind the kernels, as src/index.ts does
 const { loadModel } = await import(`${root}src/model/store.ts`);
 const { recommend } = await import(`${root}src/core/recommend.ts`);
 const { artifactEnv, requestBodies } = await import('./artifact.mjs');

@@ -211,9 +211,12 @@ export function rssBytes(pids) {
   return total;
 }
 
-/** `wrangler deploy --dry-run --outdir DIR`: the exact bundle a deploy uploads. Returns the printed totals. */
-export async function buildBundle(outdir, { minify = false, metafile } = {}) {
-  const args = [join(root, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', outdir];
+/**
+ * `wrangler deploy --dry-run --outdir DIR [ENTRY]`: the exact bundle a deploy uploads (ENTRY: another
+ * entry module than wrangler.toml's `main`, e.g. src/index-lite.ts). Returns the printed totals.
+ */
+export async function buildBundle(outdir, { minify = false, metafile, entry } = {}) {
+  const args = [join(root, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', outdir, ...(entry ? [entry] : [])];
   if (minify) args.push('--minify');
   if (metafile) args.push('--metafile', metafile);
   const { stdout } = await run(process.execPath, args, { cwd: root, maxBuffer: 1 << 24, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' } });

@@ -6,9 +6,12 @@
  * precompiled (`type = "CompiledWasm"` rule), and during ORT's one-time initialisation we route
  * its `WebAssembly.instantiate(bytes, imports)` call to `WebAssembly.instantiate(module, imports)`.
  * A dummy `wasmBinary` keeps ORT from resolving a URL for the .wasm file.
+ *
+ * Importing this module registers it as the Worker's ONNX runtime (src/runtime/onnx.ts).
  */
 import * as ort from 'onnxruntime-web/wasm';
 import ortWasmModule from '../../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm';
+import { registerOnnxRuntime } from './onnx';
 
 export type { InferenceSession, Tensor } from 'onnxruntime-web/wasm';
 export { ort };
@@ -54,3 +57,5 @@ export async function createSession(model: Uint8Array): Promise<ort.InferenceSes
   await initialised;
   return ort.InferenceSession.create(model, options);
 }
+
+registerOnnxRuntime({ createSession, Tensor: ort.Tensor });
