@@ -12,7 +12,7 @@ const gz = (bytes) => gzipSync(bytes, { level: 9 }).byteLength;
 /** The files of a bundle directory with raw and gzip -9 sizes (source maps are not uploaded). */
 function filesOf(dir) {
   return readdirSync(dir)
-    .filter((f) => f === 'index.js' || f.endsWith('.wasm'))
+    .filter((f) => f.endsWith('.js') || f.endsWith('.wasm'))
     .map((f) => {
       const bytes = readFileSync(join(dir, f));
       return { file: f.replace(/^[0-9a-f]{40}-/, ''), bytes: bytes.byteLength, gzip: gz(bytes) };
