@@ -87,11 +87,11 @@ function coldMarkdown(d) {
       '| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |',
     );
     for (const w of d.workerd) {
-      for (const [key, label] of [['wranglerDev', '`wrangler dev` (R2 on disk via Miniflare)'], ['bareWorkerd', 'bare `workerd serve` (blobs in memory)']]) {
+      for (const [key, label] of [['wranglerDev', '`wrangler dev` (R2 on disk via Miniflare)'], ['bareWorkerd', 'bare `workerd serve` (R2 streamed over a loopback socket)']]) {
         const runs = w[key];
         if (!runs?.length) continue;
         const m = (f) => median(runs.map(f));
-        const rss = key === 'wranglerDev' ? `${mib(m((r) => r.rss.before))} → ${mib(m((r) => r.rss.afterFirst))} → ${mib(m((r) => r.rss.afterWarm))}` : '– (the artifact is embedded in the config)';
+        const rss = `${mib(m((r) => r.rss.before))} → ${mib(m((r) => r.rss.afterFirst))} → ${mib(m((r) => r.rss.afterWarm))}`;
         lines.push(`| ${sizeName(w.items)} | ${label} | ${runs.length} | ${fmt(m((r) => r.readyMs))} | ${fmt(m((r) => r.firstMs))} | ${fmt(m((r) => r.secondMs))} | ${fmt(m((r) => r.warmMedianMs))} | ${rss} |`);
       }
     }
@@ -197,10 +197,11 @@ export function targets(res) {
       const bytes = held(big.memory);
       out.push({ target: `d. ${sizeName(big.items)} items held in <= 100 MB (Node: kernel + ORT heap + JS heap growth + ArrayBuffers)`, measured: `${(bytes / 1e6).toFixed(0)} MB (${mib(bytes)} MiB)`, met: bytes <= 100e6 });
     }
-    const wbig = d.workerd?.find((w) => w.items >= 1e6)?.wranglerDev;
-    if (wbig?.length) {
-      const grew = median(wbig.map((r) => r.rss.afterFirst - r.rss.before));
-      out.push({ target: `d. ${sizeName(d.workerd.find((w) => w.items >= 1e6).items)} items held in <= 100 MB (workerd isolate RSS growth on load)`, measured: `${(grew / 1e6).toFixed(0)} MB`, met: grew <= 100e6 });
+    const wbig = d.workerd?.find((w) => w.items >= 1e6);
+    for (const [key, label] of [['wranglerDev', 'wrangler dev, with Miniflare\'s R2 in the same process'], ['bareWorkerd', 'bare workerd']]) {
+      if (!wbig?.[key]?.length) continue;
+      const grew = median(wbig[key].map((r) => r.rss.afterFirst - r.rss.before));
+      out.push({ target: `d. ${sizeName(wbig.items)} items held in <= 100 MB (workerd process RSS growth on load, ${label})`, measured: `${(grew / 1e6).toFixed(0)} MB`, met: grew <= 100e6 });
     }
     for (const w of d.workerd ?? []) {
       for (const [key, label] of [['wranglerDev', 'wrangler dev'], ['bareWorkerd', 'bare workerd']]) {

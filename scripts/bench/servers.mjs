@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import { execFile, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -233,9 +234,11 @@ function wranglerVars() {
 
 /**
  * The Worker's deploy bundle (buildBundle) under bare `workerd serve`, the runtime wrangler dev runs,
- * without wrangler's proxy worker and Miniflare's entry worker in front of it. The artifact's files
- * are embedded as data modules and served by an in-memory R2 and KV (a shim entry module wraps the
- * bundle's fetch with them), so requests go through the same Hono app and model code as deployed.
+ * without wrangler's proxy worker and Miniflare's entry worker in front of it. A shim entry module
+ * wraps the bundle's fetch with an R2 whose objects stream over a loopback socket from a file server
+ * in this process (so the workerd process holds only what the isolate reads, and a cold start reads
+ * through real I/O) and a KV that names the artifact's version, so requests go through the same Hono
+ * app and model code as deployed.
  * Durable Objects, rate limiter and analytics are not bound (requests without `userId` never touch
  * them; RATE_LIMIT is "off").
  */
@@ -244,37 +247,45 @@ export async function startBareWorker({ bundleDir, modelDir, workDir, port = POR
   const files = Object.values(manifest.files);
   const bundleFiles = readdirSync(bundleDir).filter((f) => f === 'index.js' || f.endsWith('.wasm'));
   for (const f of bundleFiles) symlinkSync(join(bundleDir, f), join(workDir, f));
+  const paths = new Map([[`manifests/${manifest.version}.json`, resolve(modelDir, 'manifest.json')]]);
   for (const f of files) {
-    if (existsSync(join(workDir, `blob-${f.sha256}`))) continue;
+    if (paths.has(`blobs/sha256/${f.sha256}`)) continue;
     if (createHash('sha256').update(readFileSync(resolve(modelDir, f.path))).digest('hex') !== f.sha256) throw new Error(`${f.path}: sha256 does not match the manifest`);
-    symlinkSync(resolve(modelDir, f.path), join(workDir, `blob-${f.sha256}`));
+    paths.set(`blobs/sha256/${f.sha256}`, resolve(modelDir, f.path));
   }
+  const blobs = await serveFiles(paths);
   symlinkSync(resolve(modelDir, 'manifest.json'), join(workDir, 'manifest.json'));
-  const blobs = [...new Set(files.map((f) => f.sha256))];
   writeFileSync(
     join(workDir, 'entry.js'),
     `import worker from './index.js';
 import manifestText from './manifest.json';
-${blobs.map((h, i) => `import b${i} from './blob-${h}';`).join('\n')}
 const manifest = JSON.parse(manifestText);
-const blobs = new Map([${blobs.map((h, i) => `['blobs/sha256/${h}', b${i}]`).join(', ')}]);
-blobs.set('manifests/' + manifest.version + '.json', new TextEncoder().encode(manifestText).buffer);
-// As R2 does for an object put with its sha256 (scripts/publish.mjs): the checksum it verified on
-// the way in. The blobs here were hashed against the manifest when this config was written.
+// R2 as the Worker sees it, over a socket to the bench's file server (BLOBS). Objects under
+// blobs/sha256/ carry the checksum R2 keeps for an object put with its sha256 (scripts/publish.mjs):
+// the file server's files were hashed against the manifest before it started.
 const hexBytes = (h) => new Uint8Array(h.match(/../g).map((x) => parseInt(x, 16))).buffer;
-const object = (buf, key) => ({
-  size: buf.byteLength,
+const object = (res, key) => ({
+  size: Number(res.headers.get('content-length')),
   checksums: key.startsWith('blobs/sha256/') ? { sha256: hexBytes(key.slice(13)) } : {},
-  get body() { return new Response(buf.slice(0)).body; },
-  arrayBuffer: async () => buf.slice(0),
-  text: async () => new TextDecoder().decode(buf),
-  json: async () => JSON.parse(new TextDecoder().decode(buf)),
+  body: res.body,
+  arrayBuffer: () => res.arrayBuffer(),
+  text: () => res.text(),
+  json: () => res.json(),
 });
-const r2 = { get: async (key) => (blobs.has(key) ? object(blobs.get(key), key) : null), head: async (key) => (blobs.has(key) ? { size: blobs.get(key).byteLength } : null) };
+const bucket = (files) => ({
+  async get(key) {
+    const res = await files.fetch('http://blobs/' + key);
+    return res.ok ? object(res, key) : (await res.body?.cancel(), null);
+  },
+  async head(key) {
+    const res = await files.fetch('http://blobs/' + key, { method: 'HEAD' });
+    return res.ok ? { size: Number(res.headers.get('content-length')) } : null;
+  },
+});
 const active = JSON.stringify({ version: manifest.version });
 const kv = { get: async (key, type) => (key !== 'active' ? null : type === 'json' || type?.type === 'json' ? JSON.parse(active) : active) };
 let benchEnv;
-export default { fetch: (request, env, ctx) => worker.fetch(request, (benchEnv ??= { ...env, EDGEREC_KV: kv, EDGEREC_R2: r2 }), ctx) };
+export default { fetch: (request, env, ctx) => worker.fetch(request, (benchEnv ??= { ...env, EDGEREC_KV: kv, EDGEREC_R2: bucket(env.BLOBS) }), ctx) };
 `,
   );
   const vars = { ...wranglerVars(), RATE_LIMIT: 'off' };
@@ -283,7 +294,7 @@ export default { fetch: (request, env, ctx) => worker.fetch(request, (benchEnv ?
     join(workDir, 'config.capnp'),
     `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
-  services = [ (name = "main", worker = .w) ],
+  services = [ (name = "main", worker = .w), (name = "blobs", external = (address = "127.0.0.1:${blobs.port}", http = ())) ],
   sockets = [ ( name = "http", address = "127.0.0.1:${port}", http = (), service = "main" ) ],
   v8Flags = [ ${v8Flags.map(str).join(', ')} ]
 );
@@ -293,9 +304,9 @@ const w :Workerd.Worker = (
     (name = "index.js", esModule = embed "index.js"),
 ${bundleFiles.filter((f) => f.endsWith('.wasm')).map((f) => `    (name = ${str(f)}, wasm = embed ${str(f)}),`).join('\n')}
     (name = "manifest.json", text = embed "manifest.json"),
-${blobs.map((h) => `    (name = "blob-${h}", data = embed "blob-${h}"),`).join('\n')}
   ],
   bindings = [
+    (name = "BLOBS", service = "blobs"),
 ${Object.entries(vars).map(([k, v]) => `    (name = ${str(k)}, text = ${str(v)}),`).join('\n')}
   ],
   compatibilityDate = ${str(/^compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync(join(root, 'wrangler.toml'), 'utf8'))[1])},
@@ -305,7 +316,31 @@ ${Object.entries(vars).map(([k, v]) => `    (name = ${str(k)}, text = ${str(v)})
   const workerdModule = createRequire(require.resolve('wrangler'))('workerd');
   const bin = workerdModule.default ?? workerdModule;
   const t0 = performance.now();
-  const server = await startProcess('workerd serve', bin, ['serve', join(workDir, 'config.capnp'), ...args], { url: `http://127.0.0.1:${port}`, readyPath: '/openapi.json', cwd: workDir, timeoutMs });
+  let server;
+  try {
+    server = await startProcess('workerd serve', bin, ['serve', join(workDir, 'config.capnp'), ...args], { url: `http://127.0.0.1:${port}`, readyPath: '/openapi.json', cwd: workDir, timeoutMs });
+  } catch (err) {
+    await blobs.close();
+    throw err;
+  }
   server.readyMs = performance.now() - t0;
+  const stop = server.stop;
+  server.stop = async () => {
+    await stop();
+    await blobs.close();
+  };
   return server;
+}
+
+/** An HTTP server on a free loopback port answering GET/HEAD /KEY with the file `paths` maps KEY to. */
+async function serveFiles(paths) {
+  const server = createHttpServer((req, res) => {
+    const path = paths.get(decodeURIComponent(new URL(req.url, 'http://x').pathname.slice(1)));
+    if (!path) return res.writeHead(404).end();
+    res.writeHead(200, { 'content-length': statSync(path).size, 'content-type': 'application/octet-stream' });
+    if (req.method === 'HEAD') return res.end();
+    createReadStream(path, { highWaterMark: 1 << 20 }).pipe(res);
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  return { port: server.address().port, close: () => new Promise((ok) => server.close(() => ok())) };
 }
