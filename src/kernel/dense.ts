@@ -33,6 +33,7 @@ export interface TowerKernel {
   linear(x: number, w: number, b: number, y: number, n: number, k: number, m: number): void;
   dots(q: number, k: number, stride: number, rows: number, first: number, dh: number, s: number, sStride: number): void;
   mix(p: number, pStride: number, v: number, stride: number, rows: number, first: number, dh: number, o: number, oStride: number): void;
+  gelu(p: number, count: number): void;
 }
 
 /** Byte offsets of float32 buffers in kernel memory, handed out in order, 16-byte aligned. */
@@ -87,10 +88,15 @@ export class DenseMemory {
     }
   }
 
-  /** GELU (erf form) in place on `count` floats from float offset `at`. */
+  /**
+   * GELU (erf form) in place on `count` floats from float offset `at`: in the kernel (float32, the
+   * same erf approximation) for the multiple-of-4 part, here for the rest.
+   */
   gelu(at: number, count: number): void {
+    const vec = count & ~3;
+    if (vec) this.kernel.gelu(at * 4, vec);
     const mem = this.mem;
-    for (let j = at; j < at + count; j++) {
+    for (let j = at + vec; j < at + count; j++) {
       const v = mem[j]!;
       mem[j] = 0.5 * v * (1 + erf(v * Math.SQRT1_2));
     }

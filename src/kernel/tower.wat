@@ -1,7 +1,7 @@
 ;; The user tower's dense layers: y = x @ W + b in float32 with WASM SIMD128 (plain SIMD, no relaxed
 ;; SIMD, no FMA: each step is a rounded multiply then a rounded add, like a scalar loop). Everything
-;; else in the tower (layer norm, attention over a few dozen slots, GELU, softmax) is small and runs in
-;; tower.ts; this is where the multiply-adds are.
+;; else in the tower (layer norm, attention over a few dozen slots, softmax) is small and runs in
+;; tower.ts; this is where the multiply-adds are, and GELU, whose erf needs an exp per element.
 ;;
 ;; Memory (imported, sized and laid out by tower.ts, all offsets 16-aligned):
 ;;   x  float32 [n, k]   row-major activations
@@ -185,4 +185,37 @@
             (br $keys)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $rows_loop))))
+
+  ;; e^x for four float32 lanes (Cephes' expf): x = n ln2 + r with |r| <= ln2 / 2 (ln2 split in two
+  ;; for an exact n ln2), e^r by a degree-5 minimax polynomial, 2^n put into the exponent bits.
+  ;; Relative error ~1e-7; x is clamped to [-87, 88], where 2^n stays a normal float.
+  (func $exp4 (param $x v128) (result v128)
+    (local $n v128) (local $r v128)
+    (local.set $x (f32x4.max (f32x4.min (local.get $x) (v128.const f32x4 88 88 88 88)) (v128.const f32x4 -87 -87 -87 -87)))
+    (local.set $n (f32x4.nearest (f32x4.mul (local.get $x) (v128.const f32x4 1.44269504088896341 1.44269504088896341 1.44269504088896341 1.44269504088896341))))
+    (local.set $r (f32x4.sub (f32x4.sub (local.get $x) (f32x4.mul (local.get $n) (v128.const f32x4 0.693359375 0.693359375 0.693359375 0.693359375))) (f32x4.mul (local.get $n) (v128.const f32x4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4))))
+    (f32x4.mul
+      (f32x4.add (f32x4.add (f32x4.mul (f32x4.mul (f32x4.add (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1) (f32x4.mul (local.get $r) (f32x4.add (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1) (f32x4.mul (local.get $r) (f32x4.add (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2) (f32x4.mul (local.get $r) (f32x4.add (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3) (f32x4.mul (local.get $r) (f32x4.add (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3) (f32x4.mul (local.get $r) (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4))))))))))) (local.get $r)) (local.get $r)) (local.get $r)) (v128.const f32x4 1 1 1 1))
+      (i32x4.shl (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $n)) (v128.const i32x4 127 127 127 127)) (i32.const 23))))
+
+  ;; GELU (erf form) in place on `count` floats at byte offset $p (count a multiple of 4):
+  ;; 0.5 x (1 + erf(x / sqrt 2)), erf by Numerical Recipes' erfc approximation, as `erf` in dense.ts:
+  ;; with a = |x| / sqrt 2, t = 1 / (1 + a / 2), r = t e^(-a^2 - 1.26551223 + t P(t)) = erfc(a), so
+  ;; GELU = 0.5 x (2 - r) for x >= 0 and 0.5 x r for x < 0.
+  (func (export "gelu") (param $p i32) (param $count i32)
+    (local $end i32) (local $x v128) (local $a v128) (local $t v128) (local $r v128)
+    (local.set $end (i32.add (local.get $p) (i32.shl (local.get $count) (i32.const 2))))
+    (block $done
+      (loop $step
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $x (v128.load (local.get $p)))
+        (local.set $a (f32x4.mul (f32x4.abs (local.get $x)) (v128.const f32x4 0.70710678118654752 0.70710678118654752 0.70710678118654752 0.70710678118654752)))
+        (local.set $t (f32x4.div (v128.const f32x4 1 1 1 1) (f32x4.add (v128.const f32x4 1 1 1 1) (f32x4.mul (v128.const f32x4 0.5 0.5 0.5 0.5) (local.get $a)))))
+        (local.set $r (f32x4.mul (local.get $t) (call $exp4
+          (f32x4.add (f32x4.sub (f32x4.neg (f32x4.mul (local.get $a) (local.get $a))) (v128.const f32x4 1.26551223 1.26551223 1.26551223 1.26551223))
+            (f32x4.mul (local.get $t) (f32x4.add (v128.const f32x4 1.00002368 1.00002368 1.00002368 1.00002368) (f32x4.mul (local.get $t) (f32x4.add (v128.const f32x4 0.37409196 0.37409196 0.37409196 0.37409196) (f32x4.mul (local.get $t) (f32x4.add (v128.const f32x4 0.09678418 0.09678418 0.09678418 0.09678418) (f32x4.mul (local.get $t) (f32x4.add (v128.const f32x4 -0.18628806 -0.18628806 -0.18628806 -0.18628806) (f32x4.mul (local.get $t) (f32x4.add (v128.const f32x4 0.27886807 0.27886807 0.27886807 0.27886807) (f32x4.mul (local.get $t) (f32x4.add (v128.const f32x4 -1.13520398 -1.13520398 -1.13520398 -1.13520398) (f32x4.mul (local.get $t) (f32x4.add (v128.const f32x4 1.48851587 1.48851587 1.48851587 1.48851587) (f32x4.mul (local.get $t) (f32x4.add (v128.const f32x4 -0.82215223 -0.82215223 -0.82215223 -0.82215223) (f32x4.mul (local.get $t) (v128.const f32x4 0.17087277 0.17087277 0.17087277 0.17087277))))))))))))))))))))))
+        (v128.store (local.get $p) (f32x4.mul (f32x4.mul (v128.const f32x4 0.5 0.5 0.5 0.5) (local.get $x))
+          (v128.bitselect (f32x4.sub (v128.const f32x4 2 2 2 2) (local.get $r)) (local.get $r) (f32x4.ge (local.get $x) (v128.const f32x4 0 0 0 0)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $step))))
 )

@@ -118,6 +118,29 @@ describe('user_tower.bin parsing', () => {
       expect(Math.abs(erf(-x) + want)).toBeLessThan(2e-7);
     }
   });
+
+  it("the kernel's GELU (float32, its own exp) matches GELU by erf in float64 and writes nothing past count", () => {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const k = new WebAssembly.Instance(kernel, { env: { memory } }).exports as unknown as { gelu(p: number, n: number): void };
+    const r = rng(41);
+    const xs = [0, -0, 1e-30, -1e-30, 1e-3, -1e-3, 0.5, -0.5, 1, -1, 3, -3, 6, -6, 9, -9, 40, -40, 100, -100, 1e30, -1e30];
+    while (xs.length < 4096) xs.push((r() - 0.5) * 16);
+    const mem = new Float32Array(memory.buffer);
+    mem.set(xs, 16);
+    k.gelu(64, xs.length);
+    const gelu = (x: number) => 0.5 * x * (1 + erf(x * Math.SQRT1_2));
+    let worst = 0;
+    xs.forEach((x, i) => {
+      const want = gelu(Math.fround(x));
+      worst = Math.max(worst, Math.abs(mem[16 + i]! - want) / Math.max(1, Math.abs(want)));
+    });
+    expect(worst).toBeLessThan(1e-6);
+    expect(Number.isFinite(mem[16 + xs.indexOf(-1e30)]!)).toBe(true);
+    // Past count the kernel writes nothing.
+    mem.fill(7, 16, 16 + 12);
+    k.gelu(64, 8);
+    expect([...mem.subarray(24, 28)]).toEqual([7, 7, 7, 7]);
+  });
 });
 
 describe('text tower kernel vs onnxruntime-node', () => {
