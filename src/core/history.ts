@@ -22,9 +22,20 @@ export interface ResolvedHistory {
   ignored: number;
 }
 
+/**
+ * Events oldest first: sorted by `ts` when every event has one (a stable sort: equal times keep their
+ * order), else in the order given, which API.md's histories and the session store keep oldest first.
+ */
+export function chronological(events: readonly HistoryEvent[]): readonly HistoryEvent[] {
+  if (events.length < 2 || events.some((e) => e.ts === undefined)) return events;
+  for (let i = 1; i < events.length; i++) if (events[i]!.ts! < events[i - 1]!.ts!) return [...events].sort((a, b) => a.ts! - b.ts!);
+  return events;
+}
+
+/** The history's known items, oldest first (`chronological`); unknown item ids are counted. */
 export function resolveHistory(catalog: Catalog, events: readonly HistoryEvent[]): ResolvedHistory {
   const out: ResolvedHistory = { rows: [], events: [], ts: [], ignored: 0 };
-  for (const e of events) {
+  for (const e of chronological(events)) {
     const row = catalog.rowOf(e.itemId);
     if (row === undefined) {
       out.ignored++;

@@ -97,6 +97,15 @@ export function popularItems(catalog: Catalog, req: Pick<RecommendRequest, 'k' |
   return out;
 }
 
+/**
+ * The popularity answer to a recommend request (no model, or scoring failed): the history's items
+ * excluded when `excludeSeen`, unknown history ids counted, as a model answer would.
+ */
+export function popularAnswer(catalog: Catalog, req: Pick<RecommendRequest, 'k' | 'filters' | 'explain' | 'history' | 'excludeSeen'>): { items: ScoredItem[]; ignored: number } {
+  const history = resolveHistory(catalog, req.history);
+  return { items: popularItems(catalog, { ...req, seen: req.excludeSeen ? history.rows : [] }), ignored: history.ignored };
+}
+
 /** Maximal marginal relevance over item embeddings: lambda = diversity in [0, 1]. */
 export function mmr(table: ItemTable, candidates: { row: number; score: number }[], k: number, diversity: number) {
   if (diversity <= 0 || candidates.length <= 1) return candidates.slice(0, k);

@@ -15,11 +15,8 @@ export class ApiError extends Error {
 
 /** The one helper that writes an error response. */
 export function errorResponse(c: Context, err: ApiError): Response {
-  const body: { error: { code: string; message: string; details?: unknown } } = {
-    error: { code: err.code, message: err.message },
-  };
-  if (err.details !== undefined) body.error.details = err.details;
-  return c.json(body, err.status);
+  // `details` is always there (null when there is nothing to add), so clients can read it unguarded.
+  return c.json({ error: { code: err.code, message: err.message, details: err.details ?? null } }, err.status);
 }
 
 /** Maps any thrown value to the error shape; unexpected ones become a 500 without a stack trace. */

@@ -6,11 +6,13 @@ import { errorResponses, eventSchema, filtersSchema, idSchema, itemSchema } from
 import { historyFor } from '../model/session-store';
 import { getModelState, type LoadedModel } from '../model/store';
 import { resolveHistory } from '../core/history';
-import { encodeUser } from '../core/recommend';
+import { encodeUser, popularItems } from '../core/recommend';
 
 export const itemRoutes = routeGroup();
 
-const itemsResponse = z.object({ model: z.object({ version: z.string() }).optional(), items: z.array(itemSchema) }).openapi('ItemsResponse');
+const itemsResponse = z
+  .object({ model: z.object({ version: z.string() }).optional(), items: z.array(itemSchema), fallback: z.literal('popular').optional() })
+  .openapi('ItemsResponse');
 const notFound = { description: 'Unknown item', content: { 'application/json': { schema: errorResponses[400].content['application/json'].schema } } };
 
 async function requireModel(c: Parameters<typeof waitUntilOf>[0] & { env: any }): Promise<LoadedModel> {
@@ -26,7 +28,16 @@ itemRoutes.openapi(
     summary: 'Items similar to one item (cosine over item embeddings)',
     request: {
       params: z.object({ itemId: idSchema }),
-      query: z.object({ k: z.coerce.number().int().min(1).max(100).default(10) }),
+      query: z.object({
+        // Decimal digits only (no "0x10", "1e1" or " 5"); an empty `k=` means the default.
+        k: z
+          .string()
+          .regex(/^\d{0,3}$/, 'must be an integer from 1 to 100')
+          .optional()
+          .transform((v) => (v ? Number(v) : 10))
+          .pipe(z.number().int().min(1).max(100))
+          .openapi({ type: 'integer', minimum: 1, maximum: 100, default: 10 }),
+      }),
     },
     responses: {
       200: { description: 'Similar items', content: { 'application/json': { schema: itemsResponse } } },
@@ -37,10 +48,22 @@ itemRoutes.openapi(
   async (c) => {
     const { itemId } = c.req.valid('param');
     const { k } = c.req.valid('query');
-    const model = await requireModel(c);
-    const row = model.catalog.rowOf(itemId);
+    const s = await getModelState(c.env, waitUntilOf(c));
+    // Without a model, the catalog the fallback serves still tells a known item from an unknown one.
+    const catalog = s.model?.catalog ?? s.fallbackCatalog?.catalog;
+    if (!catalog) throw new ApiError(503, 'model_unavailable', 'No model is loaded.', s.error);
+    const row = catalog.rowOf(itemId);
     if (row === undefined) throw new ApiError(404, 'item_not_found', `Unknown item ${itemId}.`, { field: 'itemId', itemId });
-    return c.json({ model: { version: model.version }, items: similarItems(model.table, model.catalog, row, k) }, 200);
+    if (!s.model) {
+      // The popularity fallback: popular items sharing the item's most specific category, then any.
+      const version = s.fallbackCatalog!.version;
+      const path = catalog.view(row).categories ?? [];
+      const leaf = path.at(-1);
+      const same = leaf ? popularItems(catalog, { k, filters: { categories: [leaf] }, explain: false, seen: [row] }) : [];
+      const rest = popularItems(catalog, { k, explain: false, seen: [row, ...same.map((i) => catalog.rowOf(i.itemId)!)] });
+      return c.json({ model: { version }, items: [...same, ...rest].slice(0, k), fallback: 'popular' as const }, 200);
+    }
+    return c.json({ model: { version: s.model.version }, items: similarItems(s.model.table, catalog, row, k) }, 200);
   },
 );
 

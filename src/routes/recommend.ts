@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
-import { popularItems, recommend, type RecommendRequest } from '../core/recommend';
+import { popularAnswer, recommend, type RecommendRequest } from '../core/recommend';
 import { ApiError } from '../http/errors';
 import { routeGroup, waitUntilOf } from '../http/factory';
 import { errorResponses, recommendRequestSchema, recommendResponseSchema } from '../http/schemas';
@@ -32,8 +32,10 @@ recommendRoutes.openapi(
       explain: body.explain,
       nowSeconds: Math.floor(Date.now() / 1000),
     };
-    const fallback = (catalog: NonNullable<typeof s.fallbackCatalog>['catalog'], version: string) =>
-      c.json({ model: { version }, items: popularItems(catalog, req), fallback: 'popular' as const }, 200);
+    const fallback = (catalog: NonNullable<typeof s.fallbackCatalog>['catalog'], version: string) => {
+      const { items, ignored } = popularAnswer(catalog, req);
+      return c.json({ model: { version }, items, ...(ignored ? { ignored } : {}), fallback: 'popular' as const }, 200);
+    };
 
     if (!s.model) {
       if (s.fallbackCatalog) return fallback(s.fallbackCatalog.catalog, s.fallbackCatalog.version);

@@ -263,7 +263,7 @@ describe('diversity and encoder inputs', () => {
     );
   });
 
-  it('resolveHistory keeps known items in order and counts the rest; the encoder batch is left-padded', () => {
+  it('resolveHistory keeps known items oldest first (by ts when every event has one, else as given) and counts the rest; the encoder batch is left-padded', () => {
     fc.assert(
       fc.property(
         tableArb.filter(({ table }) => table.rows > 0),
@@ -272,8 +272,12 @@ describe('diversity and encoder inputs', () => {
         ({ table }, events, maxLen) => {
           const catalog = new Catalog({ ids: Array.from({ length: table.rows }, (_, r) => `item-${r}`) }, { popular: [], trending: [] });
           const history = resolveHistory(catalog, events.map((e) => ({ itemId: `item-${e.row}`, event: e.event, ts: e.ts })));
-          const known = events.filter((e) => e.row >= 0 && e.row < table.rows);
+          const allTimed = events.length > 1 && events.every((e) => e.ts !== undefined);
+          // Array.prototype.sort is stable: equal times keep their order.
+          const ordered = allTimed ? [...events].sort((a, b) => a.ts! - b.ts!) : events;
+          const known = ordered.filter((e) => e.row >= 0 && e.row < table.rows);
           expect(history.rows).toEqual(known.map((e) => e.row));
+          expect(history.ts).toEqual(known.map((e) => e.ts));
           expect(history.ignored).toBe(events.length - known.length);
           const positions = history.rows.map((_, i) => i);
           const eventTypes = ['pad', ...EVENT_NAMES];

@@ -91,6 +91,21 @@ describe('a missing or corrupt blob', () => {
     const h = await health();
     expect(h.status).toBe('degraded');
     expect(h.error.message).toMatch(/missing from R2/);
+    // The fallback answers like a model would: seen items excluded, unknown ids counted.
+    const popular = (await recommend({ k: 5 })).body.items.map((i: any) => i.itemId);
+    const { body: seenBody } = await recommend({ history: [{ itemId: popular[0] }, { itemId: 'no-such-item' }], k: 5 });
+    expect(seenBody).toMatchObject({ fallback: 'popular', ignored: 1 });
+    expect(seenBody.items.map((i: any) => i.itemId)).not.toContain(popular[0]);
+    expect(seenBody.items).toHaveLength(5);
+    const { body: kept } = await recommend({ history: [{ itemId: popular[0] }], k: 5, excludeSeen: false });
+    expect(kept.items.map((i: any) => i.itemId)).toContain(popular[0]);
+    // Similar items: the catalog still tells known from unknown; known ones get popular items.
+    const { res: similar, body: similarBody } = await send(`/v1/items/${encodeURIComponent(popular[0])}/similar?k=4`);
+    expect(similar.status).toBe(200);
+    expect(similarBody.fallback).toBe('popular');
+    expect(similarBody.items).toHaveLength(4);
+    expect(similarBody.items.map((i: any) => i.itemId)).not.toContain(popular[0]);
+    expect((await send('/v1/items/no-such-item/similar')).res.status).toBe(404);
     await testEnv.EDGEREC_R2.put(key, await fixtureBytes(`${MODEL}/${base.files.userEncoder.path}`));
     await expectHealthy();
   });

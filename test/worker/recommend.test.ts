@@ -77,6 +77,25 @@ describe('POST /v1/recommend with the default model', () => {
     }
   });
 
+  it('orders a history by ts when every event has one, whatever the array order', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const events = [
+      { itemId: items.ids[3], event: 'view', ts: now - 7200 },
+      { itemId: items.ids[40], event: 'cart', ts: now - 60 },
+      { itemId: items.ids[90], event: 'view', ts: now - 3600 },
+    ];
+    const asSent = await recommend({ history: events, k: 8 });
+    const reversed = await recommend({ history: [...events].reverse(), k: 8 });
+    const sorted = await recommend({ history: [...events].sort((a, b) => a.ts - b.ts), k: 8 });
+    expect(asSent.body.items).toEqual(sorted.body.items);
+    expect(reversed.body.items).toEqual(sorted.body.items);
+    // Without ts on every event the array order is the order: the last event weighs differently.
+    const untimed = events.map(({ ts: _ts, ...e }) => e);
+    const a = await recommend({ history: untimed, k: 8 });
+    const b = await recommend({ history: [...untimed].reverse(), k: 8 });
+    expect(a.body.items.map((i: any) => i.score)).not.toEqual(b.body.items.map((i: any) => i.score));
+  });
+
   it('diversity changes the list without losing k items', async () => {
     const history = items.ids.slice(40, 45).map((itemId) => ({ itemId, event: 'view' }));
     const plain = await recommend({ history, k: 10 });
@@ -96,7 +115,8 @@ describe('POST /v1/recommend rejects bad input with the error shape', () => {
     ['history too long', { history: Array.from({ length: 201 }, () => ({ itemId: 'a' })) }, 'history'],
     ['an unknown event type', { history: [{ itemId: 'a', event: 'like' }] }, 'history.0.event'],
     ['an empty item id', { history: [{ itemId: '' }] }, 'history.0.itemId'],
-    ['an item id with spaces', { history: [{ itemId: 'a b' }] }, 'history.0.itemId'],
+    ['an empty item id', { history: [{ itemId: '' }] }, 'history.0.itemId'],
+    ['an item id over 512 characters', { history: [{ itemId: 'x'.repeat(513) }] }, 'history.0.itemId'],
     ['a negative timestamp', { history: [{ itemId: 'a', ts: -1 }] }, 'history.0.ts'],
     ['a query too long', { history: [{ itemId: 'a', event: 'search', query: 'x'.repeat(300) }] }, 'history.0.query'],
     ['userId empty', { userId: '' }, 'userId'],
