@@ -41,19 +41,23 @@ export function formatPrice(price: number | undefined): string {
 }
 
 /**
- * One item: an element carrying `data-item-id` (API.md), the title as text, its category path and
- * price. A link when the slot gives an href template (`data-href="/items/{id}"`), a div otherwise.
+ * One item: an element carrying `data-item-id` (API.md) whose text is the item's title and nothing
+ * else, so pages, analytics and tests read the title from it as they are. The thumbnail's initials,
+ * the category and the price are shown from `data-text` attributes by CSS (`content: attr(data-text)`,
+ * src/shop/assets.ts), and the item element carries them as data attributes for the page's own CSS.
+ * A link when the slot gives an href template (`data-href="/items/{id}"`), a div otherwise.
  */
 export function itemCard(item: SlotItem, hrefTemplate?: string | null): Html {
   const title = item.title ?? item.itemId;
   const path = item.categories ?? [];
   const leaf = path.at(-1) ?? '';
-  const body = html`<span class="edgerec-thumb" style="--hue:${hueOf(leaf)}" aria-hidden="true">${initials(title)}</span><span class="edgerec-title">${title}</span><span class="edgerec-category">${leaf}</span><span class="edgerec-price">${formatPrice(item.price)}</span>`;
+  const price = formatPrice(item.price);
+  const body = html`<span class="edgerec-thumb" style="--hue:${hueOf(leaf)}" aria-hidden="true" data-text="${initials(title)}"></span><span class="edgerec-title">${title}</span><span class="edgerec-category" data-text="${leaf}"></span><span class="edgerec-price" data-text="${price}"></span>`;
   const href = itemHref(hrefTemplate, item.itemId);
   const category = path.join('|');
   return href
-    ? html`<a class="edgerec-item" href="${href}" data-item-id="${item.itemId}" data-category="${category}">${body}</a>`
-    : html`<div class="edgerec-item" data-item-id="${item.itemId}" data-category="${category}">${body}</div>`;
+    ? html`<a class="edgerec-item" href="${href}" data-item-id="${item.itemId}" data-category="${category}" data-price="${price}">${body}</a>`
+    : html`<div class="edgerec-item" data-item-id="${item.itemId}" data-category="${category}" data-price="${price}">${body}</div>`;
 }
 
 /** A slot's items, in order. */

@@ -19,7 +19,12 @@ import { shop } from '../shop/app';
 export const pageRoutes = routeGroup();
 
 /** Paths the Worker answers itself; everything else belongs to the origin. */
-const EDGE_PATHS = /^\/(v1|admin|_edgerec)(\/|$)|^\/(health|openapi\.json|docs)$/;
+/**
+ * The Worker's own paths, never proxied to the origin: API versions (any /vN, any case), admin, the
+ * beacon, and health/openapi/docs with or without a trailing slash. An unknown one of these is the
+ * API's JSON 404, not the shop's HTML page.
+ */
+const EDGE_PATHS = /^\/(v\d+|admin|_edgerec)(\/|$)|^\/(health|openapi\.json|docs)\/?$/i;
 const DEFAULT_BUDGET_MS = 300;
 type ShopExecutionContext = Parameters<typeof shop.fetch>[2];
 

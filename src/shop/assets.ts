@@ -36,6 +36,7 @@ a.edgerec-item:hover{box-shadow:0 8px 24px rgba(31,36,48,.08);transform:translat
 .edgerec-title{font-weight:600;font-size:14px;line-height:1.35;display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical;overflow:hidden;min-height:2.7em;overflow-wrap:anywhere}
 .edgerec-category{font-size:12.5px;color:var(--muted);margin-top:4px}
 .edgerec-price{font-weight:700;margin-top:auto;padding-top:6px}
+.edgerec-item [data-text]::before{content:attr(data-text)}
 .empty{padding:24px;border:1px dashed var(--line);border-radius:var(--radius);color:var(--muted);background:#fff;grid-column:1/-1}
 .crumbs{margin:22px 0 10px;font-size:13.5px;color:var(--muted)}
 .crumbs a:hover{text-decoration:underline}

@@ -65,7 +65,8 @@ async function slotsOf(html: string): Promise<PageSlot[]> {
         slots.at(-1)!.items.push((title = { id: decode(el.getAttribute('data-item-id')!), title: '' }));
       },
     })
-    .on('[data-edgerec] [data-item-id] .edgerec-title', {
+    // All the text inside the item element (API.md: the item's title as text), not one child's.
+    .on('[data-edgerec] [data-item-id] *', {
       text(t) {
         title!.title += decode(t.text);
       },

@@ -165,6 +165,14 @@ describe('POST /v1/recommend rejects bad input with the error shape', () => {
     const missing = await call('/v1/nothing-here');
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as any).error.code).toBe('not_found');
+    // API-looking paths are never the proxied shop's HTML page: another version, another case, a
+    // trailing slash. Every error has details (null when there is nothing to add).
+    for (const path of ['/v2/recommend', '/V1/model', '/health/', '/openapi.json/', '/v1']) {
+      const res = await call(path);
+      expect(res.status, path).toBe(404);
+      expect(res.headers.get('content-type'), path).toMatch(/^application\/json/);
+      expect(await res.json(), path).toEqual({ error: { code: 'not_found', message: expect.any(String), details: null } });
+    }
   });
 });
 
