@@ -2,7 +2,8 @@
 /**
  * Publishes an artifact directory (docs/ARTIFACTS.md) to R2 + KV and manages published versions.
  *
- *   node scripts/publish.mjs push DIR [--candidate | --no-activate] [--if-absent]
+ *   node scripts/publish.mjs push DIR [--candidate | --no-activate] [--if-absent]   (--if-absent: unless a
+ *                                    version activated by hand is active; a seeded older default is replaced)
  *   node scripts/publish.mjs list
  *   node scripts/publish.mjs activate VERSION        (manual; rollback = activate an older one)
  *   node scripts/publish.mjs rollback                (activate the previously active version)
@@ -174,7 +175,8 @@ export async function pushArtifact(store, dir) {
 }
 
 /** Points KV at a version whose manifest and blobs are all present. */
-export async function activate(store, version) {
+/** `seeded`: activated by `push --if-absent` (npm start's default model), not chosen by anyone. */
+export async function activate(store, version, { seeded = false } = {}) {
   const raw = await store.getObject(manifestKey(version));
   if (!raw) throw new Error(`version ${version} is not published`);
   const manifest = JSON.parse(raw.toString('utf8'));
@@ -182,7 +184,8 @@ export async function activate(store, version) {
     if (!(await store.headObject(blobKey(f.sha256)))) throw new Error(`version ${version}: blob ${f.path} is missing`);
   }
   const previous = await store.getKv(ACTIVE_KEY);
-  await store.putKv(ACTIVE_KEY, JSON.stringify({ version, activatedAt: new Date().toISOString(), previous: previous ? JSON.parse(previous).version : null }));
+  const pointer = { version, activatedAt: new Date().toISOString(), previous: previous ? JSON.parse(previous).version : null, ...(seeded ? { seeded: true } : {}) };
+  await store.putKv(ACTIVE_KEY, JSON.stringify(pointer));
   console.log(`active version: ${version}`);
 }
 
@@ -265,15 +268,22 @@ async function main() {
   const store = values.remote ? remoteStore() : await localStore(values['persist-to']);
   try {
     if (command === 'push' && arg) {
-      if (values['if-absent'] && (await store.getKv(ACTIVE_KEY))) {
-        console.log('an active version is already published; nothing to do (--if-absent)');
-        return;
+      // --if-absent (npm start): publish unless someone chose the active version. A version this flag
+      // seeded itself is replaced by a newer default, so a pulled models/default is what `npm start` serves.
+      const active = values['if-absent'] ? await readJsonKv(store, ACTIVE_KEY) : null;
+      if (active) {
+        const wanted = JSON.parse(readFileSync(join(resolve(arg), 'manifest.json'), 'utf8')).version;
+        if (!active.seeded || active.version === wanted) {
+          console.log(`active version ${active.version} stays (${active.seeded ? 'already this default' : 'activated by hand'}; --if-absent)`);
+          return;
+        }
+        console.log(`replacing the seeded default ${active.version} with ${wanted} (--if-absent)`);
       }
       const manifest = await pushArtifact(store, resolve(arg));
       if (values.candidate) {
         await store.putKv(CANDIDATE_KEY, JSON.stringify({ version: manifest.version, publishedAt: new Date().toISOString() }));
         console.log(`candidate: ${manifest.version} (promoted by the gate: \`publish.mjs promote\` or the Worker's cron)`);
-      } else if (!values['no-activate']) await activate(store, manifest.version);
+      } else if (!values['no-activate']) await activate(store, manifest.version, { seeded: values['if-absent'] });
     } else if (command === 'activate' && arg) {
       await activate(store, arg);
     } else if (command === 'rollback') {
