@@ -78,3 +78,22 @@ export function searchItems(table: ItemTable, catalog: Catalog, input: SearchInp
   }
   return ranked.slice(0, input.k).map(({ row, score }) => ({ ...catalog.view(row), score: round(score) }));
 }
+
+/**
+ * Search with the catalog alone, for when no model is loaded: items matching the most query tokens
+ * (title, categories, brand), the more popular first among equals. Items that match nothing are not
+ * returned.
+ */
+export function lexicalSearch(catalog: Catalog, input: Pick<SearchInput, 'query' | 'k' | 'filters'>): ScoredItem[] {
+  const tokens = [...new Set(tokenize(input.query))];
+  const lexical = new Float32Array(catalog.rows);
+  const index = lexicon(catalog);
+  for (const t of tokens) for (const r of index.get(t) ?? []) lexical[r]! += 1 / tokens.length;
+  const rank = new Map(catalog.popular.popular.map(({ row }, i) => [row, i]));
+  const allowed = catalog.allowMask(input.filters);
+  const excluded = new Set(catalog.rowsOf(input.filters?.excludeItemIds));
+  const rows: number[] = [];
+  for (let r = 0; r < catalog.rows; r++) if (lexical[r]! > 0 && !excluded.has(r) && (!allowed || allowed[r] === 1)) rows.push(r);
+  rows.sort((a, b) => lexical[b]! - lexical[a]! || (rank.get(a) ?? Infinity) - (rank.get(b) ?? Infinity) || a - b);
+  return rows.slice(0, input.k).map((r) => ({ ...catalog.view(r), score: round(lexical[r]!) }));
+}

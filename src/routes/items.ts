@@ -1,25 +1,19 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { searchItems, similarItems } from '../core/search';
+import { lexicalSearch, searchItems, similarItems } from '../core/search';
 import { ApiError } from '../http/errors';
 import { routeGroup, waitUntilOf } from '../http/factory';
 import { errorResponses, eventSchema, filtersSchema, idSchema, itemSchema } from '../http/schemas';
 import { historyFor } from '../model/session-store';
-import { getModelState, type LoadedModel } from '../model/store';
+import { getModelState } from '../model/store';
 import { resolveHistory } from '../core/history';
 import { encodeUser, popularItems } from '../core/recommend';
 
 export const itemRoutes = routeGroup();
 
 const itemsResponse = z
-  .object({ model: z.object({ version: z.string() }).optional(), items: z.array(itemSchema), fallback: z.literal('popular').optional() })
+  .object({ model: z.object({ version: z.string() }).optional(), items: z.array(itemSchema), fallback: z.enum(['popular', 'lexical']).optional() })
   .openapi('ItemsResponse');
 const notFound = { description: 'Unknown item', content: { 'application/json': { schema: errorResponses[400].content['application/json'].schema } } };
-
-async function requireModel(c: Parameters<typeof waitUntilOf>[0] & { env: any }): Promise<LoadedModel> {
-  const s = await getModelState(c.env, waitUntilOf(c));
-  if (!s.model) throw new ApiError(503, 'model_unavailable', 'No model is loaded.', s.error);
-  return s.model;
-}
 
 itemRoutes.openapi(
   createRoute({
@@ -87,7 +81,14 @@ itemRoutes.openapi(
   }),
   async (c) => {
     const body = c.req.valid('json');
-    const model = await requireModel(c);
+    const s = await getModelState(c.env, waitUntilOf(c));
+    if (!s.model) {
+      // No model: the catalog the popularity fallback serves can still be searched by words.
+      if (!s.fallbackCatalog) throw new ApiError(503, 'model_unavailable', 'No model is loaded.', s.error);
+      const items = lexicalSearch(s.fallbackCatalog.catalog, body);
+      return c.json({ model: { version: s.fallbackCatalog.version }, items, fallback: 'lexical' as const }, 200);
+    }
+    const model = s.model;
     const queryVec = model.text
       ? await model.text.encode(model.text.vocab.encode(body.query)).catch((err: unknown) => (console.error('edgerec: text tower failed; lexical search only', err), undefined))
       : undefined;

@@ -92,7 +92,8 @@ describe('a missing or corrupt blob', () => {
     expect(h.status).toBe('degraded');
     expect(h.error.message).toMatch(/missing from R2/);
     // The fallback answers like a model would: seen items excluded, unknown ids counted.
-    const popular = (await recommend({ k: 5 })).body.items.map((i: any) => i.itemId);
+    const popularBody = (await recommend({ k: 5 })).body;
+    const popular = popularBody.items.map((i: any) => i.itemId);
     const { body: seenBody } = await recommend({ history: [{ itemId: popular[0] }, { itemId: 'no-such-item' }], k: 5 });
     expect(seenBody).toMatchObject({ fallback: 'popular', ignored: 1 });
     expect(seenBody.items.map((i: any) => i.itemId)).not.toContain(popular[0]);
@@ -106,6 +107,14 @@ describe('a missing or corrupt blob', () => {
     expect(similarBody.items).toHaveLength(4);
     expect(similarBody.items.map((i: any) => i.itemId)).not.toContain(popular[0]);
     expect((await send('/v1/items/no-such-item/similar')).res.status).toBe(404);
+    // Search by words over the catalog: only items that match, the fallback named.
+    const word = (popularBody.items[0].title as string).split(/\s+/).find((w: string) => w.length > 3)!.toLowerCase();
+    const { res: searched, body: searchBody } = await send(postJson('/v1/search', { query: word, k: 5 }));
+    expect(searched.status).toBe(200);
+    expect(searchBody.fallback).toBe('lexical');
+    expect(searchBody.items.length).toBeGreaterThan(0);
+    for (const item of searchBody.items) expect(`${item.title} ${(item.categories ?? []).join(' ')}`.toLowerCase()).toContain(word.replace(/[^\p{L}\p{N}]/gu, ''));
+    expect((await send(postJson('/v1/search', { query: 'zzqqxxjj', k: 5 }))).body.items).toEqual([]);
     await testEnv.EDGEREC_R2.put(key, await fixtureBytes(`${MODEL}/${base.files.userEncoder.path}`));
     await expectHealthy();
   });
