@@ -37,6 +37,15 @@ function lexicon(catalog: Catalog): Map<string, number[]> {
   return index;
 }
 
+/** Per row, the share of the query's distinct tokens found in its title, categories or brand. */
+function lexicalScores(catalog: Catalog, query: string): Float32Array {
+  const tokens = [...new Set(tokenize(query))];
+  const lexical = new Float32Array(catalog.rows);
+  const index = lexicon(catalog);
+  for (const t of tokens) for (const r of index.get(t) ?? []) lexical[r]! += 1 / tokens.length;
+  return lexical;
+}
+
 export interface SearchInput {
   query: string;
   k: number;
@@ -56,10 +65,7 @@ export interface SearchInput {
  * user changes the order of matching items, not what matches.
  */
 export function searchItems(table: ItemTable, catalog: Catalog, input: SearchInput): ScoredItem[] {
-  const tokens = [...new Set(tokenize(input.query))];
-  const lexical = new Float32Array(table.rows);
-  const index = lexicon(catalog);
-  for (const t of tokens) for (const r of index.get(t) ?? []) lexical[r]! += 1 / tokens.length;
+  const lexical = lexicalScores(catalog, input.query);
   const norm = rowNorms(table);
   const qv = input.queryVec;
   const qn = qv ? Math.sqrt(qv.reduce((s, x) => s + x * x, 0)) || 1 : 1;
@@ -85,10 +91,7 @@ export function searchItems(table: ItemTable, catalog: Catalog, input: SearchInp
  * returned.
  */
 export function lexicalSearch(catalog: Catalog, input: Pick<SearchInput, 'query' | 'k' | 'filters'>): ScoredItem[] {
-  const tokens = [...new Set(tokenize(input.query))];
-  const lexical = new Float32Array(catalog.rows);
-  const index = lexicon(catalog);
-  for (const t of tokens) for (const r of index.get(t) ?? []) lexical[r]! += 1 / tokens.length;
+  const lexical = lexicalScores(catalog, input.query);
   const rank = new Map(catalog.popular.popular.map(({ row }, i) => [row, i]));
   const allowed = catalog.allowMask(input.filters);
   const excluded = new Set(catalog.rowsOf(input.filters?.excludeItemIds));
