@@ -31,12 +31,23 @@ def sha256_file(path: Path) -> str:
 
 
 def _write_json(path: Path, obj: object) -> Path:
-    path.write_text(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
+    path.write_text(json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
     return path
 
 
+def non_finite(obj: object, where: str = "") -> list[str]:
+    """Paths (`metrics.fp32.ndcg@10`) of every NaN or infinite number inside nested dicts and lists."""
+    if isinstance(obj, float):
+        return [] if math.isfinite(obj) else [f"{where} = {obj}"]
+    if isinstance(obj, dict):
+        return [p for k, v in obj.items() for p in non_finite(v, f"{where}.{k}" if where else str(k))]
+    if isinstance(obj, (list, tuple)):
+        return [p for i, v in enumerate(obj) for p in non_finite(v, f"{where}[{i}]")]
+    return []
+
+
 def _clean_float(v: float | None) -> float | None:
-    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+    return None if v is None or (isinstance(v, float) and not math.isfinite(v)) else float(v)
 
 
 def items_json(ds: SeqDataset) -> dict:
@@ -140,6 +151,11 @@ def write(out_dir: str | Path, ds: SeqDataset, cfg: Config, paths: dict[str, Pat
     """Writes items.json, popular.json, vocab.json and manifest.json into `out_dir`; returns the
     manifest. `paths` are the exported files by role (from export.run); `metrics` has fp32/int8/valid."""
     out_dir = Path(out_dir)
+    # JSON has no NaN or Infinity (json.dumps would write them, and no JSON parser reads them back): a
+    # non-finite metric or parity figure means a broken model or an empty evaluation, never an artifact.
+    bad = non_finite({"metrics": metrics, "parity": parity, "training": training})
+    if bad:
+        raise ValueError("refusing to write manifest.json with non-finite numbers: " + ", ".join(bad[:5]))
     now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
     n, d = ds.num_items, cfg.model.dim
     items = items_json(ds)
@@ -192,7 +208,7 @@ def write(out_dir: str | Path, ds: SeqDataset, cfg: Config, paths: dict[str, Pat
         "parity": parity,
         "training": training,
     }
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False, allow_nan=False))
     return manifest
 
 

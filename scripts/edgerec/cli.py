@@ -1,9 +1,12 @@
 """Command line: `python -m edgerec.cli {train,reference,baselines} ...` (run through scripts/py.sh).
 
-    train      --events E [--items I] | --beauty DIR | --recbole PREFIX  --out DIR
+    train      --events E [--items I] | --beauty DIR | --recbole PREFIX|DIR  --out DIR
                [--device cpu|cuda] [--epochs N] [--config Y] [--seed S] [--set section.key=value ...]
     reference  --artifact DIR --history '[{"itemId": "...", "event": "view"}]' [--k 10]
     baselines  (same data flags as train) [--config Y] [--epochs N]
+
+Input the trainer cannot use (a missing file, no user_id column, no usable event, ...) ends with one
+line, `edgerec train: error: events file x.csv: ...`, and exit status 2, before any training.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ def _data_args(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--events", help="events file (CSV, JSONL or Parquet)")
     src.add_argument("--beauty", help="directory in the S3-Rec sequence format (Beauty.txt, Beauty.item, ...)")
-    src.add_argument("--recbole", help="RecBole atomic files prefix (PREFIX.inter, PREFIX.item)")
+    src.add_argument("--recbole", help="RecBole atomic files: prefix PREFIX (PREFIX.inter, PREFIX.item) or folder NAME/ holding NAME.inter")
     p.add_argument("--items", help="item catalog (CSV, JSONL or Parquet), with --events")
     p.add_argument("--config", help="YAML file overriding the defaults of config.py")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override one config value")
@@ -81,10 +84,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     p = m["parity"]
     print(
         f"parity: top10Agreement={p['top10Agreement']:.4f} ndcg10RelativeDrop={p['ndcg10RelativeDrop']:+.4f} "
+        f"ndcg10Drop={p['ndcg10Drop']:+.4f} (standard error {p['ndcg10DropStdErr']:.4f}) "
         f"maxAbsUserEmbDiff={p['maxAbsUserEmbDiff']:.2e} (int8 {p['maxAbsUserEmbDiffInt8']:.2e})"
     )
     t = m["training"]
     print(f"artifact {m['version']} written to {args.out} (training {t['seconds']}s, whole command {t['totalSeconds']}s, on {t['device']})")
+    for w in res.parity.warnings:
+        print(f"edgerec: parity warning: {w}", file=sys.stderr)
     if not res.parity.passed:
         print("edgerec: PARITY CHECK FAILED, do not publish this artifact:\n  " + "\n  ".join(res.parity.failures), file=sys.stderr)
         return 1
@@ -132,7 +138,23 @@ def main(argv: list[str] | None = None) -> int:
     _data_args(p)
     p.set_defaults(fn=cmd_baselines)
     args = parser.parse_args(argv)
-    return args.fn(args)
+    from .data import DataError, DataWarning
+
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, DataWarning):
+            print(f"edgerec {args.command}: warning: {message}", file=sys.stderr, flush=True)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        try:
+            return args.fn(args)
+        except DataError as e:  # bad input: one line; anything else is a bug and keeps its traceback
+            print(f"edgerec {args.command}: error: {e}", file=sys.stderr)
+            return 2
 
 
 if __name__ == "__main__":

@@ -8,7 +8,11 @@ Readers
   most general first, or a list), `brand, description, price`.
 - `import_beauty(dir)`: the S3-Rec sequence format (`Beauty.txt`, `Beauty.item`, `*_item2attributes.json`).
 - `import_recbole(prefix)`: RecBole atomic files `prefix.inter` (event rows or sequence rows) and
-  `prefix.item`.
+  `prefix.item` (or a folder `NAME/` holding `NAME.inter`).
+
+Input the trainer cannot use (a missing or unreadable file, missing id columns, no usable event)
+raises `DataError`, whose message is one line naming the file and the problem; the CLI prints it and
+exits 2. Usable input with a caveat (no `timestamp` column) warns with a `DataWarning`.
 
 Events files are read in batches (`read_events(path, batch_rows=...)`): pyarrow's streaming CSV reader,
 Parquet row groups, JSONL in chunks of lines. Only the five columns the trainer uses are kept, so a log
@@ -21,9 +25,12 @@ dictionary-encoded while reading and the sequences built per user shard.
 from __future__ import annotations
 
 import ast
+import csv
 import json
 import math
 import re
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -43,6 +50,47 @@ ACTION_TYPES = ("none", "view", "click", "cart", "purchase")
 """Classes of the ranking head: `none` = not interacted (a retrieved non-target), then the actions."""
 DEFAULT_EVENT = "purchase"
 
+
+class DataError(ValueError):
+    """Input the trainer cannot use. `str()` is one line: `SOURCE: problem` (e.g. `events file x.csv:
+    no usable events: ...`), where SOURCE names the file when it is known."""
+
+    def __init__(self, problem: str, source: str | None = None):
+        self.problem, self.source = problem, source
+        super().__init__(f"{source}: {problem}" if source else problem)
+
+
+class DataWarning(UserWarning):
+    """Usable input with a caveat the user should know about (the CLI prints it as one line)."""
+
+
+@contextmanager
+def reading(source: str):
+    """Turns the errors of reading a file (missing, not UTF-8, not the format its name says, ...) and
+    `DataError`s without a source into `DataError`s naming `source` (e.g. "events file x.csv")."""
+    try:
+        yield
+    except DataError as e:
+        if e.source:
+            raise
+        raise DataError(e.problem, source) from None
+    except FileNotFoundError:
+        raise DataError("no such file or directory", source) from None
+    except IsADirectoryError:
+        raise DataError("is a directory, not a file", source) from None
+    except PermissionError:
+        raise DataError("permission denied", source) from None
+    except UnicodeDecodeError as e:
+        raise DataError(f"not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start})", source) from None
+    except pa.ArrowInvalid as e:
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if "magic bytes" in msg or "Parquet file size is 0" in msg:
+            msg = "not a Parquet file (no Parquet footer: the file is truncated or in another format)"
+        raise DataError(msg, source) from None
+    except OSError as e:  # pyarrow's I/O errors (e.g. a folder named x.parquet), disk errors
+        msg = (e.strerror or str(e)).strip().splitlines()[0] if (e.strerror or str(e)).strip() else type(e).__name__
+        raise DataError(f"cannot read it: {msg}", source) from None
+
 ITEM_SCHEMA = {
     "item_id": pl.String,
     "title": pl.String,
@@ -59,9 +107,10 @@ class RawData:
     """Events and items after reading, before cleaning. `counts` collects what the readers dropped."""
 
     name: str
-    events: pl.DataFrame  # user_id, item_id (str), timestamp (Int64), event, query (str), order (file row)
+    events: pl.DataFrame  # user_id, item_id (str), timestamp (Float64 epoch seconds), event, query (str), order (file row)
     items: pl.DataFrame  # ITEM_SCHEMA (possibly empty)
     counts: dict[str, int] = field(default_factory=dict)
+    source: str | None = None  # what the events came from, for error messages ("events file x.csv")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -73,7 +122,7 @@ def _suffix(path: Path) -> str:
     for ext in (".csv", ".jsonl", ".ndjson", ".json", ".parquet", ".pq"):
         if name.endswith(ext):
             return ext
-    raise ValueError(f"unsupported file type {path} (want .csv, .jsonl or .parquet)")
+    raise DataError(f"unsupported file type {path.suffix or '(no extension)'!r} (want .csv, .jsonl or .parquet)")
 
 
 def read_table(path: str | Path) -> tuple[pl.DataFrame, int]:
@@ -104,8 +153,16 @@ def _frame_from_columns(data: dict[str, list]) -> pl.DataFrame:
         elif all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values):
             series.append(pl.Series(name, values, strict=False))
         else:
-            series.append(pl.Series(name, [None if v is None else str(v) for v in values], dtype=pl.String))
+            series.append(pl.Series(name, [None if v is None else _scalar_str(v) for v in values], dtype=pl.String))
     return pl.DataFrame(series)
+
+
+def _scalar_str(v: object) -> str:
+    """A JSON scalar as text; an integral float is written as the integer (1.0 -> "1"), so an id
+    column that mixes 1 and 1.0 names one id."""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -115,8 +172,10 @@ _INT_RE = re.compile(r"^[+-]?\d+$")
 _FLOAT_RE = re.compile(r"^[+-]?\d+\.\d*$")
 
 
-def parse_timestamp(value: object) -> int | None:
-    """Epoch seconds from an int, a float, a numeric string or an ISO 8601 string; None if unparseable."""
+def parse_timestamp(value: object) -> int | float | None:
+    """Epoch seconds from an int, a float, a numeric string or an ISO 8601 string; None if unparseable.
+    Integers stay integers; fractions of a second (ISO `12:00:00.250Z`, `1700000000.25`) are kept, so
+    events within one second are ordered by time (float64: sub-microsecond resolution today)."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -124,37 +183,40 @@ def parse_timestamp(value: object) -> int | None:
     if isinstance(value, int):
         return value
     if isinstance(value, float):
-        return None if math.isnan(value) else int(math.floor(value))
+        return value if math.isfinite(value) else None
     if isinstance(value, datetime):
-        return int((value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp())
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
     s = str(value).strip()
     if not s:
         return None
     if _INT_RE.match(s):
         return int(s)
     if _FLOAT_RE.match(s):
-        return int(math.floor(float(s)))
+        return float(s)
     try:
         dt = datetime.fromisoformat(s.replace("Z", "+00:00") if s.endswith(("Z", "z")) else s)
     except ValueError:
         return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
-    return int(dt.timestamp())
+    return dt.timestamp()
 
 
 def _timestamps(col: pl.Series) -> pl.Series:
-    """Int64 epoch seconds (null where missing or unparseable)."""
+    """Float64 epoch seconds, fractions of a second kept (null where missing or unparseable). Integer
+    epoch seconds are exact in float64 (to 2^53), so they order and tie exactly as integers."""
     if col.dtype.is_integer():
-        return col.cast(pl.Int64)
+        return col.cast(pl.Float64)
     if col.dtype.is_float():
-        return col.floor().cast(pl.Int64, strict=False)
+        col = col.cast(pl.Float64)
+        return col.set(~col.is_finite(), None) if col.len() else col
     if isinstance(col.dtype, pl.Datetime):
-        return col.dt.epoch("s")
+        # microseconds (Python's and most writers' resolution); whole seconds divide exactly
+        return col.dt.epoch("us").cast(pl.Float64) / 1e6
     col = col.cast(pl.String)
     uniq = col.unique().drop_nulls().to_list()
-    lookup = {u: parse_timestamp(u) for u in uniq}
-    return col.replace_strict(lookup, default=None, return_dtype=pl.Int64)
+    lookup = {u: (None if t is None else float(t)) for u, t in ((u, parse_timestamp(u)) for u in uniq)}
+    return col.replace_strict(lookup, default=None, return_dtype=pl.Float64)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -168,18 +230,35 @@ EVENT_BATCH_ROWS = 1 << 20
 def iter_table(path: str | Path, columns: tuple[str, ...] | None, batch_rows: int = EVENT_BATCH_ROWS):
     """Streams a CSV, JSONL or Parquet file as polars frames of at most about `batch_rows` rows, with
     only those of `columns` the file has (None: all). Yields `(frame, unreadable_rows)`; the first
-    frame may be empty and carries the file's columns (for JSONL: the keys seen so far)."""
+    frame may be empty and carries the file's columns (for JSONL: the keys seen so far).
+
+    Column names are matched with surrounding whitespace stripped (`user_id, item_id`), and a UTF-8
+    byte order mark at the start of a CSV or JSONL file is ignored. Raises `DataError` for an empty
+    file, a JSONL file without a single JSON object line, or a column named twice."""
     path = Path(path)
     ext = _suffix(path)
 
     def wanted(name: str) -> bool:
-        return columns is None or name in columns
+        return bool(name) and (columns is None or name in columns)
 
     if ext == ".csv":
-        with path.open("r", encoding="utf-8") as f:
-            header = f.readline()
-        names = [h.strip().strip('"') for h in header.rstrip("\r\n").split(",")]
-        keep = [n for n in dict.fromkeys(names) if wanted(n)]
+        with path.open("r", encoding="utf-8-sig", newline="") as f:
+            header = next(csv.reader(f), None)
+        if header is None:
+            raise DataError("the file is empty: a CSV file needs a header line naming its columns")
+        names = [h.strip() for h in header]
+        keep: list[str] = []
+        # pyarrow gets the stripped names (and skips the header row); columns not read get unique
+        # placeholder names so that repeated or empty unused names do not matter
+        arrow_names = []
+        for i, n in enumerate(names):
+            if wanted(n):
+                if n in keep:
+                    raise DataError(f"the header names column {n!r} twice")
+                keep.append(n)
+                arrow_names.append(n)
+            else:
+                arrow_names.append(f"\x00unused{i}")
         bad = [0]
 
         def on_invalid(_row: object) -> str:
@@ -189,10 +268,12 @@ def iter_table(path: str | Path, columns: tuple[str, ...] | None, batch_rows: in
         reader = pcsv.open_csv(
             path,
             # ~100 bytes a row: a block holds about batch_rows rows
-            read_options=pcsv.ReadOptions(block_size=max(1 << 12, min(batch_rows * 100, 1 << 30))),
+            read_options=pcsv.ReadOptions(
+                block_size=max(1 << 12, min(batch_rows * 100, 1 << 30)), column_names=arrow_names, skip_rows=1
+            ),
             parse_options=pcsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=True),
             convert_options=pcsv.ConvertOptions(
-                column_types={n: pa.string() for n in names}, strings_can_be_null=True, include_columns=keep
+                column_types={n: pa.string() for n in keep}, strings_can_be_null=True, include_columns=keep
             ),
         )
         yield pl.DataFrame(schema={n: pl.String for n in keep}), 0
@@ -205,29 +286,44 @@ def iter_table(path: str | Path, columns: tuple[str, ...] | None, batch_rows: in
     if ext in (".jsonl", ".ndjson", ".json"):
         rows: list[dict] = []
         bad = 0
-        with path.open("r", encoding="utf-8") as f:
-            for line in f:
+        lines, objects, first_bad = 0, 0, None
+        with path.open("r", encoding="utf-8-sig") as f:
+            for number, line in enumerate(f, 1):
                 if not line.strip():
                     continue
+                lines += 1
                 try:
                     obj = json.loads(line)
-                except json.JSONDecodeError:
+                    problem = None if isinstance(obj, dict) else f"a JSON {type(obj).__name__}, not an object"
+                except json.JSONDecodeError as e:
+                    problem = f"not JSON: {e.msg}"
+                if problem:
                     bad += 1
+                    first_bad = first_bad or f"line {number} is {problem}: {line.strip()[:40]!r}"
                     continue
-                if not isinstance(obj, dict):
-                    bad += 1
-                    continue
-                rows.append({k: v for k, v in obj.items() if wanted(k)})
+                objects += 1
+                rows.append({str(k).strip(): v for k, v in obj.items() if wanted(str(k).strip())})
                 if len(rows) >= batch_rows:
                     yield _jsonl_frame(rows), bad
                     rows, bad = [], 0
+        if lines == 0:
+            raise DataError("the file is empty: a JSONL file needs one JSON object per line")
+        if objects == 0:
+            raise DataError(f"none of its {lines} lines is a JSON object ({first_bad})")
         yield _jsonl_frame(rows), bad
         return
     parquet = pq.ParquetFile(path)
-    keep = [n for n in parquet.schema_arrow.names if wanted(n)]
-    yield pl.from_arrow(parquet.schema_arrow.empty_table().select(keep)), 0
+    names = parquet.schema_arrow.names
+    keep, renames = [], {}
+    for n in names:
+        if wanted(n.strip()):
+            if n.strip() in renames.values():
+                raise DataError(f"the schema names column {n.strip()!r} twice")
+            keep.append(n)
+            renames[n] = n.strip()
+    yield pl.from_arrow(parquet.schema_arrow.empty_table().select(keep)).rename(renames), 0
     for batch in parquet.iter_batches(batch_size=batch_rows, columns=keep):
-        yield pl.from_arrow(pa.Table.from_batches([batch])), 0
+        yield pl.from_arrow(pa.Table.from_batches([batch])).rename(renames), 0
 
 
 def _jsonl_frame(rows: list[dict]) -> pl.DataFrame:
@@ -238,13 +334,29 @@ def _jsonl_frame(rows: list[dict]) -> pl.DataFrame:
 def read_events(path: str | Path, batch_rows: int = EVENT_BATCH_ROWS) -> tuple[pl.DataFrame, dict[str, int]]:
     """Reads an events file (columns of `RawData.events`) batch by batch. Rows without a user or an
     item are dropped and counted as `malformed`, and so are unreadable lines and, when the file has a
-    `timestamp` column, rows whose timestamp is missing or unparseable."""
+    `timestamp` column, rows whose timestamp is missing or unparseable.
+
+    Raises `DataError` ("events file PATH: ...") when the file cannot be read, lacks `user_id` or
+    `item_id`, or has no usable row at all; warns (`DataWarning`) when it has no `timestamp` column."""
+    source = f"events file {path}"
+    with reading(source):
+        kept, counts, has_timestamp = _read_events(path, batch_rows)
+    if not has_timestamp:
+        warnings.warn(f"{source}: no 'timestamp' column (DATA.md requires one): each user's events are "
+                      "taken in file order", DataWarning, stacklevel=2)
+    return kept, counts
+
+
+def _read_events(path: str | Path, batch_rows: int) -> tuple[pl.DataFrame, dict[str, int], bool]:
     parts, n, unreadable, seen = [], 0, 0, set()
+    missing_ids, bad_ts, ts_example = 0, 0, None
 
     def require(columns: set[str]) -> None:
         for req in ("user_id", "item_id"):
             if req not in columns:
-                raise ValueError(f"{path}: events need a {req!r} column (have {sorted(columns)})")
+                found = ", ".join(c for c in EVENT_COLUMNS if c in columns) or "none"
+                raise DataError(f"no {req!r} column (events need user_id and item_id; of "
+                                f"{', '.join(EVENT_COLUMNS)} the file has: {found})")
 
     for i, (df, bad) in enumerate(iter_table(path, EVENT_COLUMNS, batch_rows)):
         unreadable += bad
@@ -252,7 +364,16 @@ def read_events(path: str | Path, batch_rows: int = EVENT_BATCH_ROWS) -> tuple[p
         if i == 0 and df.height == 0:
             require(seen)  # CSV and Parquet: the header, before any row is read
         if df.height:
-            parts.append(_events_frame(df, n))
+            frame = _events_frame(df, n)
+            ids = frame["user_id"].is_not_null() & frame["item_id"].is_not_null()
+            missing_ids += int((~ids).sum())
+            if "timestamp" in df.columns:
+                no_ts = ids & frame["timestamp"].is_null()
+                bad_ts += int(no_ts.sum())
+                if bad_ts and ts_example is None:
+                    first = df["timestamp"].filter(no_ts)[0]
+                    ts_example = "empty" if first is None else repr(first)
+            parts.append(frame)
             n += df.height
     require(seen)  # JSONL: some line had the key
     has_timestamp = "timestamp" in seen
@@ -261,10 +382,27 @@ def read_events(path: str | Path, batch_rows: int = EVENT_BATCH_ROWS) -> tuple[p
     if has_timestamp:
         ok = ok & pl.col("timestamp").is_not_null()
     kept = out.filter(ok)
-    return kept, {"rows_read": n + unreadable, "malformed": unreadable + (n - kept.height)}
+    if kept.height == 0:
+        raise DataError(_no_rows_problem(n + unreadable, unreadable, missing_ids, bad_ts, ts_example))
+    return kept, {"rows_read": n + unreadable, "malformed": unreadable + (n - kept.height)}, has_timestamp
 
 
-EVENT_SCHEMA = {"user_id": pl.String, "item_id": pl.String, "timestamp": pl.Int64, "event": pl.String, "query": pl.String, "order": pl.Int64}
+def _no_rows_problem(total: int, unreadable: int, missing_ids: int, bad_ts: int, ts_example: str | None) -> str:
+    """Why no row of an events file is usable, as the end of a one-line message."""
+    example = f" (first: {ts_example}; want integer epoch seconds or ISO 8601)" if ts_example else ""
+    if total == 0:
+        return "no usable events: the file has no data rows"
+    if bad_ts == total:
+        return f"no usable events: 0 of {total} rows had a parseable timestamp{example}"
+    if missing_ids == total:
+        return f"no usable events: all {total} rows lack a user_id or an item_id"
+    if unreadable == total:
+        return f"no usable events: none of its {total} rows could be read (wrong number of fields or not a JSON object)"
+    return (f"no usable events in {total} rows: {unreadable} unreadable, {missing_ids} without a user_id or item_id, "
+            f"{bad_ts} without a parseable timestamp{example}")
+
+
+EVENT_SCHEMA = {"user_id": pl.String, "item_id": pl.String, "timestamp": pl.Float64, "event": pl.String, "query": pl.String, "order": pl.Int64}
 
 
 def _events_frame(df: pl.DataFrame, first_row: int) -> pl.DataFrame:
@@ -288,12 +426,22 @@ def _events_frame(df: pl.DataFrame, first_row: int) -> pl.DataFrame:
 
 
 def _clean_str(col: pl.Series) -> pl.Series:
+    """Stripped strings, empty -> null. Integral floats are written as integers (an id column read as
+    floats because it mixes 1 and 1.5 still names item 1 "1", not "1.0")."""
+    if col.dtype.is_float():
+        integral = col.is_finite() & (col == col.round()) & (col.abs() < 2.0**53)
+        col = pl.select(
+            pl.when(integral).then(col.cast(pl.Int64, strict=False).cast(pl.String)).otherwise(col.cast(pl.String))
+        ).to_series()
     s = col.cast(pl.String, strict=False).str.strip_chars()
     return s.set(s == "", None) if s.len() else s
 
 
 def split_categories(value: object) -> list[str]:
-    """Category path as a list: accepts a list, `a|b|c`, or the quoted-comma style `'a', 'b'`."""
+    """Category path as a list: accepts a list, `a|b|c`, a list literal `['a', 'b']` or the quoted-comma
+    style `'a', 'b'`. A value is only read as a literal when it is one (it parses to a list of
+    scalars); labels that merely start with a quote or a bracket (`'Tis the Season|Gifts`,
+    `[Sale]|Beauty`) are split on `|` like any other value."""
     if value is None:
         return []
     if isinstance(value, (list, tuple)):
@@ -301,21 +449,27 @@ def split_categories(value: object) -> list[str]:
     s = str(value).strip()
     if not s:
         return []
-    if s[0] in "'\"[":
+    bracketed = s[0] == "[" and s[-1] == "]"
+    if bracketed or s[0] in "'\"":
         try:
-            parsed = ast.literal_eval(s if s[0] == "[" else f"[{s}]")
+            parsed = ast.literal_eval(s if bracketed else f"[{s}]")
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            parsed = None
+        if isinstance(parsed, (list, tuple)) and all(isinstance(v, (str, int, float)) for v in parsed):
             return [str(v).strip() for v in parsed if str(v).strip()]
-        except (ValueError, SyntaxError):
-            return [p.strip().strip("'\"") for p in s.strip("[]").split(",") if p.strip().strip("'\"")]
+        if bracketed and "|" not in s:  # [a, b] with unquoted labels
+            return [p.strip().strip("'\"") for p in s[1:-1].split(",") if p.strip().strip("'\"")]
     sep = "|" if "|" in s else None
     return [p.strip() for p in (s.split(sep) if sep else [s]) if p.strip()]
 
 
 def read_items(path: str | Path) -> tuple[pl.DataFrame, dict[str, int]]:
-    """Reads an item catalog into ITEM_SCHEMA; repeated item ids keep the first row."""
-    df, unreadable = read_table(path)
-    if "item_id" not in df.columns:
-        raise ValueError(f"{path}: items need an 'item_id' column (have {df.columns})")
+    """Reads an item catalog into ITEM_SCHEMA; repeated item ids keep the first row. Raises
+    `DataError` ("items file PATH: ...") when the file cannot be read or has no `item_id` column."""
+    with reading(f"items file {path}"):
+        df, unreadable = read_table(path)
+        if "item_id" not in df.columns:
+            raise DataError(f"no 'item_id' column (items need one; the file has: {', '.join(df.columns) or 'none'})")
     n = df.height
 
     def text(name: str) -> pl.Series:
@@ -355,7 +509,7 @@ def load_files(events: str | Path, items: str | Path | None = None, name: str | 
         counts.update(item_counts)
     else:
         it = pl.DataFrame(schema=ITEM_SCHEMA)
-    return RawData(name or Path(events).stem, ev, it, counts)
+    return RawData(name or Path(events).stem, ev, it, counts, source=f"events file {events}")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -365,15 +519,15 @@ def load_files(events: str | Path, items: str | Path | None = None, name: str | 
 def import_beauty(directory: str | Path) -> RawData:
     """The S3-Rec sequence format: `NAME.txt` (`user item item ...` per line, time order),
     optional `NAME.item` (tab-separated `item_id:token title:token categories:token_seq`) and
-    `NAME_item2attributes.json` (item id -> attribute ids, turned into tokens `attrN`)."""
+    `NAME_item2attributes.json` (item id -> attribute ids, turned into tokens `attrN`). The sequence
+    file is picked by `beauty_sequence_file`."""
     directory = Path(directory)
-    txt = sorted(p for p in directory.glob("*.txt"))
-    if not txt:
-        raise FileNotFoundError(f"no NAME.txt sequence file in {directory}")
-    seq_path = txt[0]
+    with reading(f"--beauty folder {directory}"):
+        seq_path = beauty_sequence_file(directory)
     name = seq_path.stem
+    source = f"sequence file {seq_path}"
     users, items, malformed, rows = [], [], 0, 0
-    with seq_path.open() as f:
+    with reading(source), seq_path.open(encoding="utf-8-sig") as f:
         for line in f:
             parts = line.split()
             if not parts:
@@ -385,11 +539,14 @@ def import_beauty(directory: str | Path) -> RawData:
             users.extend([parts[0]] * (len(parts) - 1))
             items.extend(parts[1:])
     n = len(users)
+    if n == 0:
+        raise DataError(f"no usable events: none of its {rows} lines is `user_id item_id ...`" if rows
+                        else "no usable events: the file is empty", source)
     events = pl.DataFrame(
         {
             "user_id": pl.Series(users, dtype=pl.String),
             "item_id": pl.Series(items, dtype=pl.String),
-            "timestamp": pl.Series([None] * n, dtype=pl.Int64),
+            "timestamp": pl.Series([None] * n, dtype=pl.Float64),
             "event": pl.Series([None] * n, dtype=pl.String),
             "query": pl.Series([None] * n, dtype=pl.String),
             "order": pl.Series(np.arange(n, dtype=np.int64)),
@@ -404,7 +561,13 @@ def import_beauty(directory: str | Path) -> RawData:
         item_df = pl.DataFrame(schema=ITEM_SCHEMA)
     attr_paths = list(directory.glob(f"{name}_item2attributes.json")) or list(directory.glob("*item2attributes.json"))
     if attr_paths:
-        attrs = json.loads(attr_paths[0].read_text())
+        with reading(f"attributes file {attr_paths[0]}"):
+            try:
+                attrs = json.loads(attr_paths[0].read_text(encoding="utf-8-sig"))
+            except json.JSONDecodeError as e:
+                raise DataError(f"not JSON ({e.msg}, line {e.lineno})") from None
+            if not isinstance(attrs, dict):
+                raise DataError("not a JSON object of item id -> attribute ids")
         attr_tokens = {str(k): [f"attr{a}" for a in v] for k, v in attrs.items()}
         known = set(item_df["item_id"].to_list())
         extra = [k for k in attr_tokens if k not in known]
@@ -413,7 +576,33 @@ def import_beauty(directory: str | Path) -> RawData:
         item_df = item_df.with_columns(
             pl.Series("attributes", [attr_tokens.get(i, []) for i in item_df["item_id"].to_list()], dtype=pl.List(pl.String))
         )
-    return RawData(name.lower(), events, item_df, counts)
+    return RawData(name.lower(), events, item_df, counts, source=source)
+
+
+def beauty_sequence_file(directory: Path) -> Path:
+    """The `NAME.txt` of an S3-Rec folder: the .txt named like the folder's `NAME.item` or
+    `NAME_item2attributes.json`, or the only .txt when there is neither. Anything else (a README.txt
+    beside the data, two data sets in one folder) is ambiguous and raises `DataError`."""
+    if not directory.is_dir():
+        raise DataError("no such folder" if not directory.exists() else "not a folder")
+    txt = sorted(directory.glob("*.txt"))
+    if not txt:
+        raise DataError("no NAME.txt sequence file in it")
+    stems = sorted({p.stem for p in directory.glob("*.item")}
+                   | {p.name[: -len("_item2attributes.json")] for p in directory.glob("*_item2attributes.json")})
+    matching = [p for p in txt if p.stem in stems]
+    if len(matching) == 1:
+        return matching[0]
+    if not stems and len(txt) == 1:
+        return txt[0]
+    names = ", ".join(p.name for p in txt)
+    if matching:
+        raise DataError(f"several data sets in one folder ({', '.join(p.name for p in matching)}): pass a folder with one")
+    if stems:
+        raise DataError(f"none of its .txt files ({names}) is named like its .item or _item2attributes.json "
+                        f"files ({', '.join(stems)}): which one holds the sequences?")
+    raise DataError(f"{len(txt)} .txt files ({names}) and no NAME.item or NAME_item2attributes.json to tell "
+                    "which holds the sequences")
 
 
 def _empty_items(ids: list[str]) -> pl.DataFrame:
@@ -435,8 +624,13 @@ def read_atomic(path: str | Path) -> tuple[list[tuple[str, str]], list[list[str]
     """A RecBole atomic file: tab-separated, header fields `name:type`. Returns the (name, type)
     header, the rows as strings, and how many rows had the wrong number of fields."""
     rows, bad = [], 0
-    with Path(path).open(encoding="utf-8") as f:
-        header = [tuple(h.split(":", 1)) if ":" in h else (h, "token") for h in f.readline().rstrip("\r\n").split("\t")]
+    with Path(path).open(encoding="utf-8-sig") as f:
+        first = f.readline()
+        if not first.strip():
+            raise DataError("the file is empty: a RecBole atomic file needs a header line like "
+                            "'user_id:token<TAB>item_id:token<TAB>timestamp:float'")
+        fields_ = [h.strip() for h in first.rstrip("\r\n").split("\t")]
+        header = [(h.split(":", 1)[0].strip(), h.split(":", 1)[1].strip()) if ":" in h else (h, "token") for h in fields_]
         for line in f:
             line = line.rstrip("\r\n")
             if not line:
@@ -462,11 +656,12 @@ def split_token_seq(value: str) -> list[str]:
 def read_atomic_items(path: str | Path) -> tuple[pl.DataFrame, dict[str, int]]:
     """`NAME.item`: `item_id:token` plus any of title/categories/brand/description/price columns
     (RecBole names like `sales_type` or `categories`; `token_seq` titles are joined with spaces)."""
-    header, rows, bad = read_atomic(path)
+    with reading(f"item file {path}"):
+        header, rows, bad = read_atomic(path)
     names = [h[0] for h in header]
     types = dict(header)
     if "item_id" not in names:
-        raise ValueError(f"{path}: no item_id column (have {names})")
+        raise DataError(f"no item_id column (have {', '.join(names)})", f"item file {path}")
     col = {n: i for i, n in enumerate(names)}
 
     def get(row: list[str], name: str) -> str | None:
@@ -503,17 +698,49 @@ def _float_or_none(v: str | None) -> float | None:
         return None
 
 
+def recbole_prefix(path: str | Path) -> Path:
+    """The PREFIX of RecBole atomic files from what `--recbole` was given: a prefix (`DIR/NAME` for
+    `DIR/NAME.inter`), the `.inter` file itself, or RecBole's standard layout, a folder `NAME/` holding
+    `NAME.inter` (or else its only `*.inter`)."""
+    p = Path(path)
+    if p.is_dir():
+        own = p / p.resolve().name
+        if own.with_name(own.name + ".inter").is_file():
+            return own
+        inters = sorted(p.glob("*.inter"))
+        if len(inters) == 1:
+            return inters[0].with_name(inters[0].name[: -len(".inter")])
+        if not inters:
+            raise DataError("no NAME.inter file in it", f"--recbole folder {p}")
+        raise DataError(f"several .inter files ({', '.join(i.name for i in inters)}) and none named "
+                        f"{own.name}.inter: pass the prefix {p}/NAME", f"--recbole folder {p}")
+    if p.name.endswith(".inter") and p.is_file():
+        return p.with_name(p.name[: -len(".inter")])
+    if not p.with_name(p.name + ".inter").exists():
+        raise DataError(f"no {p.name}.inter: --recbole takes a prefix PREFIX (for PREFIX.inter and PREFIX.item) "
+                        "or a folder NAME/ holding NAME.inter", f"--recbole {p}")
+    return p
+
+
 def import_recbole(prefix: str | Path) -> RawData:
-    """RecBole atomic files `PREFIX.inter` and optional `PREFIX.item`.
+    """RecBole atomic files `PREFIX.inter` and optional `PREFIX.item` (`prefix` may also be a folder
+    `NAME/` holding `NAME.inter`, see `recbole_prefix`).
 
     `.inter` is either event rows (`user_id:token item_id:token timestamp:float`, timestamp optional)
     or sequence rows (`user_id:token item_id_list:token_seq item_id:token`: a history and its next
     item); for sequence rows each user's longest history plus its target is the user's sequence."""
-    prefix = Path(prefix)
+    prefix = recbole_prefix(prefix)
     inter = prefix.with_name(prefix.name + ".inter")
-    header, rows, bad = read_atomic(inter)
+    source = f"RecBole file {inter}"
+    with reading(source):
+        header, rows, bad = read_atomic(inter)
+    unreadable = bad
     names = [h[0] for h in header]
     col = {n: i for i, n in enumerate(names)}
+    for req in ("user_id", "item_id"):
+        if req not in col:
+            raise DataError(f"no {req!r} column in its header (have {', '.join(names)}); RecBole events need "
+                            "user_id:token and item_id:token (or item_id_list:token_seq and item_id:token)", source)
     users: list[str] = []
     items: list[str] = []
     stamps: list[str | None] = []
@@ -559,6 +786,15 @@ def import_recbole(prefix: str | Path) -> RawData:
     if "timestamp" in col and "item_id_list" not in col:
         ok = ok & pl.col("timestamp").is_not_null()
     kept = events.filter(ok)
+    if kept.height == 0:
+        ids = events["user_id"].is_not_null() & events["item_id"].is_not_null()
+        checks_ts = "timestamp" in col and "item_id_list" not in col
+        no_ts = (ids & events["timestamp"].is_null()).to_list() if checks_ts else [False] * n
+        example = next((repr(t) if t else "empty" for t, b in zip(stamps, no_ts) if b), None)
+        total = len(rows) + unreadable
+        raise DataError(_no_rows_problem(total, unreadable, total - unreadable - int(ids.sum()), sum(no_ts), example), source)
+    if "item_id_list" not in col and "timestamp" not in col:
+        warnings.warn(f"{source}: no 'timestamp' column: each user's events are taken in file order", DataWarning, stacklevel=2)
     counts = {"rows_read": len(rows) + bad, "malformed": bad + n - kept.height}
     item_path = prefix.with_name(prefix.name + ".item")
     if item_path.exists():
@@ -566,7 +802,7 @@ def import_recbole(prefix: str | Path) -> RawData:
         counts.update(item_counts)
     else:
         it = pl.DataFrame(schema=ITEM_SCHEMA)
-    return RawData(prefix.name, kept, it, counts)
+    return RawData(prefix.name, kept, it, counts, source=source)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -575,11 +811,19 @@ def import_recbole(prefix: str | Path) -> RawData:
 
 def clean(raw: RawData, cfg: DataConfig) -> RawData:
     """Normalises event types, drops unknown types, exact duplicates and users with too few events;
-    every drop is counted in the returned `counts`."""
+    every drop is counted in the returned `counts`. Raises `DataError` when nothing usable is left
+    (no event of a known type, or no user with the 3 events leave-one-out needs)."""
     counts = dict(raw.counts)
+    if raw.events.height == 0:
+        raise DataError("no usable events: the data has no events", raw.source)
     ev = raw.events.with_columns(pl.col("event").fill_null(DEFAULT_EVENT))
     known = ev["event"].is_in(list(EVENT_TYPES[1:]))
     counts["unknown_event"] = int((~known).sum())
+    if not known.any():
+        seen = ev.group_by("event").len().sort(["len", "event"], descending=[True, False]).head(3)
+        found = ", ".join(f"{e!r} ({k})" for e, k in seen.iter_rows())
+        raise DataError(f"no usable events: 0 of {ev.height} events have a known event type "
+                        f"({', '.join(EVENT_TYPES[1:])}; empty = {DEFAULT_EVENT}); found {found}", raw.source)
     ev = ev.filter(known)
     # Exact repeats of (user, item, time, event) are logging duplicates; without timestamps a repeat is
     # a real re-purchase, so nothing is dropped.
@@ -595,7 +839,12 @@ def clean(raw: RawData, cfg: DataConfig) -> RawData:
     counts["events_of_users_too_few"] = int(few["len"].sum()) if few.height else 0
     ev = ev.join(few.select("user_id"), on="user_id", how="anti", maintain_order="left")
     counts["events_kept"] = ev.height
-    return RawData(raw.name, ev, raw.items, counts)
+    need = 3  # leave-one-out: at least one history event, a validation and a test target
+    if not (per_user["len"] >= max(need, cfg.min_user_events)).any():
+        raise DataError(f"no usable events: no user has the {max(need, cfg.min_user_events)} events leave-one-out needs "
+                        f"(history, validation, test): {per_user.height} users with at most {per_user['len'].max()} "
+                        f"events each", raw.source)
+    return RawData(raw.name, ev, raw.items, counts, source=raw.source)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -13,6 +13,9 @@ import torch
 
 KS = (5, 10, 20)
 METRIC_KEYS = tuple(f"hr@{k}" for k in KS) + tuple(f"ndcg@{k}" for k in KS) + ("mrr",)
+MISS_RANK = 1 << 40
+"""Rank of a target whose score is not finite: behind every item of any catalog and past any cutoff,
+so it is a miss at every K (even where the catalog is smaller than K) and adds ~0 to MRR."""
 
 
 def target_ranks(
@@ -21,7 +24,11 @@ def target_ranks(
     """0-based rank of each target among all items.
 
     scores: (B, N) item scores; targets: (B,) column of the target; (exclude_rows[i], exclude_cols[i])
-    are (row, column) pairs of history items to exclude. Returns (B,) int64."""
+    are (row, column) pairs of history items to exclude. Returns (B,) int64.
+
+    A target whose score is not finite (NaN or +-inf: a broken model) gets `MISS_RANK`, the worst
+    rank: a miss at every cutoff, never a hit (NaN compares false with everything, so the count below
+    would make it rank -1)."""
     scores = scores.clone()
     b = torch.arange(scores.shape[0], device=scores.device)
     target_score = scores[b, targets]  # (B,)
@@ -29,7 +36,8 @@ def target_ranks(
     scores[b, targets] = target_score  # the target is never excluded
     higher = (scores > target_score[:, None]).sum(1)
     ties = (scores == target_score[:, None]).sum(1) - 1  # other items with the same score
-    return higher + ties
+    worst = torch.full_like(higher, max(MISS_RANK, scores.shape[1]))
+    return torch.where(torch.isfinite(target_score), higher + ties, worst)
 
 
 def metrics_from_ranks(ranks: np.ndarray | torch.Tensor) -> dict[str, float]:

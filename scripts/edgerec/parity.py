@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import onnxruntime as ort
@@ -38,6 +38,9 @@ class ParityReport:
     ndcg10_int8: float
     ndcg10_relative_drop: float
     failures: list[str]
+    ndcg10_drop: float = 0.0  # fp32 - int8 test NDCG@10 (the mean of the paired per-user differences)
+    ndcg10_drop_stderr: float = 0.0  # standard error of that mean over the test users
+    warnings: list[str] = field(default_factory=list)  # past a tolerance but within noise: not a failure
 
     @property
     def passed(self) -> bool:
@@ -47,6 +50,8 @@ class ParityReport:
         return {
             "top10Agreement": self.top10_agreement,
             "ndcg10RelativeDrop": self.ndcg10_relative_drop,
+            "ndcg10Drop": self.ndcg10_drop,
+            "ndcg10DropStdErr": self.ndcg10_drop_stderr,
             "maxAbsUserEmbDiff": self.max_abs_user_emb_diff_fp32,
             "maxAbsUserEmbDiffInt8": self.max_abs_user_emb_diff_int8,
             "maxAbsUserTowerDiff": self.max_abs_user_tower_diff,
@@ -57,6 +62,7 @@ class ParityReport:
             "maxAbsRankerDiff": self.max_abs_ranker_diff_fp32,
             "passed": self.passed,
             "failures": self.failures,
+            "warnings": self.warnings,
         }
 
 
@@ -68,6 +74,49 @@ def _session(path) -> ort.InferenceSession:
 
 def _max_abs(a, b) -> float:
     return float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)))) if np.size(a) else 0.0
+
+
+def ndcg10_per_user(ranks: np.ndarray) -> np.ndarray:
+    """(B,) NDCG@10 of each user from the 0-based target ranks (one relevant item)."""
+    r = np.asarray(ranks, dtype=np.float64)
+    return np.where(r < 10, 1.0 / np.log2(np.maximum(r, 0.0) + 2.0), 0.0)
+
+
+def paired_drop(fp32_ranks: np.ndarray, int8_ranks: np.ndarray) -> tuple[float, float]:
+    """(mean, standard error) of the per-user NDCG@10 differences fp32 minus int8 over the same users;
+    the standard error is 0 with fewer than two users (nothing to estimate the noise from)."""
+    d = ndcg10_per_user(fp32_ranks) - ndcg10_per_user(int8_ranks)
+    if len(d) == 0:
+        return 0.0, 0.0
+    se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else 0.0
+    return float(d.mean()), se
+
+
+def ndcg10_gate(cfg: ParityConfig, f: float, i: float, fp32_ranks: np.ndarray, int8_ranks: np.ndarray) -> tuple[list[str], list[str]]:
+    """(failures, warnings) of the int8 NDCG@10 check: `f`, `i` are the fp32 and int8 test NDCG@10,
+    the ranks those of the same test users. The drop f - i may be at most the larger of the allowance
+    (`max_ndcg10_relative_drop * f`) and what the test set can resolve (`ndcg10_drop_std_errors`
+    standard errors of the paired per-user differences). So where the test set resolves the
+    allowance (Beauty's 22k users) this is exactly the relative tolerance, and it is never looser;
+    on a small test set a drop past the allowance but within its noise is a warning. NaN fails."""
+    if not (np.isfinite(f) and np.isfinite(i)):
+        return [f"test NDCG@10 is not a number: fp32 {f}, int8 {i}"], []
+    rel = (f - i) / f if f > 0 else 0.0
+    if rel <= cfg.max_ndcg10_relative_drop:
+        return [], []
+    drop, se = paired_drop(fp32_ranks, int8_ranks)
+    allowance = cfg.max_ndcg10_relative_drop * f
+    sigmas = cfg.ndcg10_drop_std_errors
+    what = (f"int8 NDCG@10 {i:.4f} is {100 * rel:.2f}% below fp32 {f:.4f} "
+            f"(tolerance {100 * cfg.max_ndcg10_relative_drop:.2f}%)")
+
+    def stats(op: str) -> str:
+        return (f"drop {drop:.4f} {op} {sigmas:g} x standard error {se:.4f} = {sigmas * se:.4f} of the paired "
+                f"per-user differences ({len(fp32_ranks)} test users)")
+
+    if not drop <= max(allowance, sigmas * se):
+        return [f"{what}, and beyond the test set's noise: {stats('>')}"], []
+    return [], [f"{what}, but within the test set's noise: {stats('<=')}; not a failure"]
 
 
 def top10_agreement(a: np.ndarray, b: np.ndarray) -> float:
@@ -108,6 +157,7 @@ def run(cfg: ParityConfig, model: EdgeRec, paths: dict, q: np.ndarray, scale: np
     o_rank = _session(paths["rankerFp32"]).run(None, {"user_emb": t_user, "cand_emb": cand})[0]
 
     f, i = fp32_result.metrics["ndcg@10"], int8_result.metrics["ndcg@10"]
+    drop, drop_se = paired_drop(fp32_result.ranks, int8_result.ranks)
     rep = ParityReport(
         max_abs_user_emb_diff_fp32=_max_abs(t_user, o_user),
         max_abs_user_emb_diff_int8=_max_abs(t_user, q_user),
@@ -122,6 +172,8 @@ def run(cfg: ParityConfig, model: EdgeRec, paths: dict, q: np.ndarray, scale: np
         ndcg10_int8=i,
         ndcg10_relative_drop=(f - i) / f if f > 0 else 0.0,
         failures=[],
+        ndcg10_drop=drop,
+        ndcg10_drop_stderr=drop_se,
     )
     fp32_diffs = {
         "user_emb": rep.max_abs_user_emb_diff_fp32,
@@ -139,11 +191,9 @@ def run(cfg: ParityConfig, model: EdgeRec, paths: dict, q: np.ndarray, scale: np
         rep.failures.append(f"text_tower.bin differs from ONNX int8 by {rep.max_abs_text_tower_diff:.3g} > {cfg.max_fp32_abs_diff:g}")
     if not rep.top10_agreement >= cfg.min_top10_agreement:
         rep.failures.append(f"top-10 agreement fp32 vs served int8 is {rep.top10_agreement:.3f} < {cfg.min_top10_agreement:g}")
-    if not rep.ndcg10_relative_drop <= cfg.max_ndcg10_relative_drop:
-        rep.failures.append(
-            f"int8 NDCG@10 {i:.4f} is {100 * rep.ndcg10_relative_drop:.2f}% below fp32 {f:.4f} "
-            f"(tolerance {100 * cfg.max_ndcg10_relative_drop:.2f}%)"
-        )
+    failures, warnings = ndcg10_gate(cfg, f, i, fp32_result.ranks, int8_result.ranks)
+    rep.failures += failures
+    rep.warnings += warnings
     return rep
 
 

@@ -66,7 +66,7 @@ def run(cfg: Config, ds: SeqDataset, out_dir: str | Path, quiet: bool = False, s
     q = np.fromfile(paths["itemEmbeddings"], dtype=np.int8).reshape(ds.num_items, cfg.model.dim)
     scale = np.fromfile(paths["itemScales"], dtype="<f4")
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = train.cpu_threads(cfg.train.threads, 0)
+    opts.intra_op_num_threads = train.cpu_threads(cfg.train.threads)
     session = ort.InferenceSession(str(paths["userEncoder"]), opts, providers=["CPUExecutionProvider"])
     int8 = evaluate_served(session, q, scale, ds, test, bs, test_ex)
     rep = parity.run(cfg.parity, result.model, paths, q, scale, test, fp32, int8)

@@ -40,14 +40,31 @@ class TrainResult:
     best_valid: dict = field(default_factory=dict)
 
 
-def cpu_threads(configured: int, current: int) -> int:
-    """`configured` if > 0; else 2 when the 1-minute load average, less our own `current` threads,
-    leaves two cores idle, otherwise 1 (capped at the core count)."""
+def available_cpus() -> int:
+    """CPUs this process may run on: its affinity mask, capped by a cgroup (container) CPU quota."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cpus)
+
+
+def cpu_threads(configured: int) -> int:
+    """torch / onnxruntime CPU threads: `configured` if > 0, else half the available CPUs, at least 1
+    and at most 4 (1 on two cores). Decided from the machine alone, never from its load, so one
+    command with one seed gives the same model whatever else runs (the float sums of a different
+    thread count differ in the last bits, and over an epoch in the metrics). Half the CPUs because the
+    cores are shared: on two cores with other processes, 2 OpenMP threads that wait on a descheduled
+    partner cost ~3x the CPU time per step and were slower in wall time than 1."""
     if configured > 0:
         return configured
-    cores = os.cpu_count() or 1
-    others = max(0.0, os.getloadavg()[0] - current)
-    return max(1, min(2, cores, int(cores - others + 0.5)))
+    return max(1, min(4, available_cpus() // 2))
 
 
 def set_seed(seed: int) -> None:
@@ -103,7 +120,8 @@ def dims_of(ds: SeqDataset) -> ModelDims:
 def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet: bool = False) -> TrainResult:
     """Trains on the train part, early-stops on the validation part; returns the best model."""
     t = cfg.train
-    torch.set_num_threads(cpu_threads(t.threads, 0))
+    say = (lambda *a: None) if quiet or int(os.environ.get("RANK", "0")) != 0 else (lambda *a: print(*a, flush=True))
+    torch.set_num_threads(cpu_threads(t.threads))  # once: the same threads, so the same sums, every epoch
     set_seed(t.seed)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
@@ -116,8 +134,13 @@ def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet
 
     model = build_model(cfg, dims_of(ds), ds.item_tokens, ds.item_category, ds.train_counts, ds.query_tokens, ds.query_items)
     if cfg.model.id_init == "cooccurrence":
-        with torch.no_grad():  # same scale as the random init, dim ** -0.5 per coordinate
-            model.items.id_emb.weight.copy_(ppmi_svd_embeddings(ds, cfg.model.dim, seed=t.seed) * cfg.model.dim**-0.5)
+        warm = ppmi_svd_embeddings(ds, cfg.model.dim, seed=t.seed)
+        if warm is None:
+            say("edgerec: warm start: no item follows another in the training part (each user's events but the "
+                "last two), nothing to learn co-occurrence from: item ids keep their random init")
+        else:
+            with torch.no_grad():  # same scale as the random init, dim ** -0.5 per coordinate
+                model.items.id_emb.weight.copy_(warm * cfg.model.dim**-0.5)
     elif cfg.model.id_init != "random":
         raise ValueError(f"unknown model.id_init {cfg.model.id_init!r}")
     model = model.to(device)
@@ -139,6 +162,9 @@ def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet
         keep = np.sort(np.random.default_rng(t.seed).choice(len(va.users), t.eval_users, replace=False))
         va = subset(va, keep)
     va_ex = Exclusions(ds, va)
+    if len(tr.users) == 0:
+        say("edgerec: no training pairs (a user needs 4 events: 2 to train on, a validation and a test target): "
+            "the model keeps its initial weights")
     lengths = (tr.hist_items > 0).sum(1)
     tensors = {
         "hist_items": torch.from_numpy(tr.hist_items),
@@ -172,8 +198,6 @@ def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet
     epoch = 0
     for epoch in range(1, t.epochs + 1):
         t0 = time.time()
-        if device.type == "cpu":
-            torch.set_num_threads(cpu_threads(t.threads, torch.get_num_threads()))
         train_model.train()
         batches = length_bucketed_batches(lengths, t.batch_size, rng)
         if world > 1:  # every rank must take the same number of steps: wrap around to fill the last round
@@ -258,7 +282,8 @@ def plot_curve(history: list[dict], path: Path) -> None:
             ax[0].plot(ep, [e[k] for e in history], label=k)
     ax[0].set_xlabel("epoch")
     ax[0].set_title("training loss")
-    ax[0].legend(fontsize=7)
+    if ax[0].lines:  # no training step, no loss
+        ax[0].legend(fontsize=7)
     ve = [e for e in history if "valid" in e]
     ax[1].plot([e["epoch"] for e in ve], [e["valid"]["ndcg@10"] for e in ve], label="ndcg@10")
     ax[1].plot([e["epoch"] for e in ve], [e["valid"]["hr@10"] for e in ve], label="hr@10")

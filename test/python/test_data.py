@@ -9,6 +9,8 @@ import pytest
 from edgerec.config import DataConfig
 from edgerec.data import (
     EVENT_COLUMNS,
+    DataError,
+    DataWarning,
     iter_table,
     EVENT_TYPES,
     build_dataset,
@@ -241,3 +243,177 @@ def test_events_without_a_user_or_item_column_are_refused(tmp_path):
     jl.write_text('{"item_id": 1, "timestamp": 1}\n')
     with pytest.raises(ValueError, match="user_id"):
         read_events(jl, batch_rows=1)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Empty, invalid and awkward input (audit of the readers against DATA.md)
+
+EVENTS = "user_id,item_id,timestamp,event\n" + "".join(f"u{u},i{(u + k) % 5},{1700000000 + 60 * k},view\n" for u in range(4) for k in range(5))
+
+
+def raises_data_error(match, fn, *args, **kwargs):
+    with pytest.raises(DataError, match=match) as e:
+        fn(*args, **kwargs)
+    assert "\n" not in str(e.value)  # one line
+    return str(e.value)
+
+
+def test_files_without_a_usable_event_fail_early_naming_the_problem(tmp_path):
+    csv = tmp_path / "header_only.csv"
+    csv.write_text("user_id,item_id,timestamp\n")
+    msg = raises_data_error("no usable events: the file has no data rows", read_events, csv)
+    assert msg.startswith(f"events file {csv}: ")
+    pq = tmp_path / "empty.parquet"
+    pl.DataFrame(schema={"user_id": pl.String, "item_id": pl.String, "timestamp": pl.Int64}).write_parquet(pq)
+    raises_data_error("no usable events: the file has no data rows", read_events, pq)
+    bad_ts = tmp_path / "bad_ts.csv"
+    bad_ts.write_text("user_id,item_id,timestamp\n" + "u1,i1,yesterday\n" * 12)
+    raises_data_error("no usable events: 0 of 12 rows had a parseable timestamp \\(first: 'yesterday'", read_events, bad_ts)
+    like = tmp_path / "like.csv"
+    like.write_text(EVENTS.replace(",view", ",like"))
+    msg = raises_data_error("no usable events: 0 of 20 events have a known event type", clean, load_files(like), CFG)
+    assert "'like' (20)" in msg and msg.startswith(f"events file {like}: ")
+    few = tmp_path / "few.csv"
+    few.write_text("user_id,item_id,timestamp\na,1,1\na,2,2\nb,1,1\n")
+    raises_data_error("no user has the 3 events leave-one-out needs", clean, load_files(few), CFG)
+    (tmp_path / "rb.inter").write_text("user_id:token\titem_id:token\ttimestamp:float\n")
+    raises_data_error("RecBole file .*rb.inter: no usable events: the file has no data rows", import_recbole, tmp_path / "rb")
+    (tmp_path / "empty.inter").write_text("")
+    raises_data_error("RecBole file .*empty.inter: the file is empty", import_recbole, tmp_path / "empty")
+
+
+@pytest.mark.parametrize(
+    "name, content, match",
+    [
+        ("e.csv", "", "the file is empty: a CSV file needs a header line"),
+        ("e.jsonl", "", "the file is empty: a JSONL file needs one JSON object per line"),
+        ("e.jsonl", "this is not json\n[1, 2]\n", "none of its 2 lines is a JSON object \\(line 1 is not JSON"),
+        ("e.parquet", "PAR1 but not really", "not a Parquet file"),
+        ("e.txt", "user_id,item_id\n", "unsupported file type '.txt'"),
+        ("e.csv", "user_id,timestamp\na,1\n", "no 'item_id' column"),
+        ("missing.csv", None, "no such file or directory"),
+    ],
+)
+def test_unreadable_events_files_raise_one_clear_data_error(tmp_path, name, content, match):
+    p = tmp_path / name
+    if content is not None:
+        p.write_text(content)
+    msg = raises_data_error(match, read_events, p)
+    assert msg.startswith(f"events file {p}: ")
+
+
+def test_recbole_inter_without_user_id_and_items_without_item_id(tmp_path):
+    (tmp_path / "y.inter").write_text("item_id:token\ttimestamp:float\na\t1\n")
+    raises_data_error("RecBole file .*y.inter: no 'user_id' column in its header", import_recbole, tmp_path / "y")
+    items = tmp_path / "items.csv"
+    items.write_text("title,brand\nx,y\n")
+    raises_data_error(f"items file {items}: no 'item_id' column", read_items, items)
+    (tmp_path / "empty_items.csv").write_text("")
+    raises_data_error("items file .*: the file is empty", read_items, tmp_path / "empty_items.csv")
+
+
+def test_a_missing_timestamp_column_warns_that_file_order_is_used(tmp_path):
+    p = tmp_path / "e.csv"
+    p.write_text("user_id,item_id\na,1\na,2\na,3\n")
+    with pytest.warns(DataWarning, match="no 'timestamp' column.*file order"):
+        ev, _ = read_events(p)
+    assert ev["item_id"].to_list() == ["1", "2", "3"]
+
+
+def test_a_utf8_bom_is_ignored_in_csv_headers(tmp_path):
+    plain = tmp_path / "plain.csv"
+    plain.write_text("timestamp,item_id,user_id\n3,c,u\n1,a,u\n2,b,u\n", encoding="utf-8")
+    bom = tmp_path / "bom.csv"
+    bom.write_text(plain.read_text(), encoding="utf-8-sig")  # timestamp first: it used to be dropped
+    assert bom.read_bytes().startswith(b"\xef\xbb\xbf")
+    a, b = load_files(plain), load_files(bom)
+    assert b.events.equals(a.events) and b.counts == a.counts
+    assert sequences(build_dataset(clean(b, CFG), CFG))["u"] == [("a", "purchase"), ("b", "purchase"), ("c", "purchase")]
+    items = tmp_path / "items.csv"
+    items.write_text("item_id,title\na,Apple\n", encoding="utf-8-sig")
+    assert read_items(items)[0]["item_id"].to_list() == ["a"]
+    jl = tmp_path / "e.jsonl"
+    jl.write_text('{"user_id": "u", "item_id": "a", "timestamp": 1}\n', encoding="utf-8-sig")
+    assert read_events(jl)[1] == {"rows_read": 1, "malformed": 0}
+
+
+def test_header_names_are_matched_without_surrounding_spaces(tmp_path):
+    p = tmp_path / "e.csv"
+    p.write_text("user_id, item_id, timestamp , event\nu, a ,2, view\nu,b,1,cart\nu,c,3,view\n")
+    ev, counts = read_events(p)
+    assert counts == {"rows_read": 3, "malformed": 0}
+    ds = build_dataset(clean(load_files(p), CFG), CFG)
+    assert sequences(ds)["u"] == [("b", "cart"), ("a", "view"), ("c", "view")]
+
+
+def test_sub_second_timestamps_order_events_within_a_second(tmp_path):
+    p = tmp_path / "e.csv"
+    p.write_text(
+        "user_id,item_id,timestamp\n"
+        "u,late,2024-01-01T12:00:00.900Z\n"
+        "u,early,2024-01-01T12:00:00.100Z\n"
+        "u,tie-a,2024-01-01T12:00:01.5Z\n"
+        "u,tie-b,1704110401.5\n"  # the same instant as epoch seconds: file order
+        "u,last,1704110402\n"
+    )
+    order = ["early", "late", "tie-a", "tie-b", "last"]
+    ds = build_dataset(clean(load_files(p), CFG), CFG)
+    assert [i for i, _ in sequences(ds)["u"]] == order
+    assert ds.timestamps.tolist() == [1704110400.1, 1704110400.9, 1704110401.5, 1704110401.5, 1704110402.0]
+    pq = tmp_path / "e.parquet"
+    from datetime import datetime, timezone
+    stamps = [datetime(2024, 1, 1, 12, 0, 0, us, tzinfo=timezone.utc) for us in (900_000, 100_000, 500_000)]
+    pl.DataFrame({"user_id": ["u"] * 3, "item_id": ["c", "a", "b"], "timestamp": stamps}).write_parquet(pq)
+    assert [i for i, _ in sequences(build_dataset(clean(load_files(pq), CFG), CFG))["u"]] == ["a", "b", "c"]
+    # integer epoch seconds are unchanged: exact values, ties by file order
+    assert parse_timestamp("1700000000") == 1700000000 and isinstance(parse_timestamp(1700000000), int)
+    assert parse_timestamp("2023-11-14T22:13:20.250Z") == 1700000000.25
+
+
+def test_recbole_accepts_its_standard_folder_layout(tmp_path):
+    d = tmp_path / "shop"
+    d.mkdir()
+    (d / "shop.inter").write_text("user_id:token\titem_id:token\ttimestamp:float\nu\ta\t1\nu\tb\t2\nu\tc\t3\n")
+    (d / "shop.item").write_text("item_id:token\ttitle:token\na\tApple\n")
+    by_prefix, by_dir = import_recbole(d / "shop"), import_recbole(d)
+    assert by_dir.events.equals(by_prefix.events) and by_dir.items.equals(by_prefix.items)
+    assert by_dir.items["title"].to_list() == ["Apple"]
+    other = tmp_path / "data"
+    other.mkdir()
+    (other / "ml.inter").write_text((d / "shop.inter").read_text())
+    assert import_recbole(other).events.height == 3  # the folder's only .inter
+    (other / "ml2.inter").write_text((d / "shop.inter").read_text())
+    raises_data_error("several .inter files", import_recbole, other)
+
+
+def test_beauty_picks_the_txt_named_like_its_item_file(tmp_path):
+    write_beauty(tmp_path)
+    (tmp_path / "AREADME.txt").write_text("This folder holds the Tiny data set.\nSee the paper.\n")
+    raw = import_beauty(tmp_path)
+    assert raw.name == "tiny" and raw.counts["sequence_lines"] == 4
+    alone = tmp_path / "noitem"
+    alone.mkdir()
+    (alone / "Seq.txt").write_text("1 1 2 3\n")
+    assert import_beauty(alone).name == "seq"  # the only .txt, nothing to match
+    (alone / "README.txt").write_text("notes\n")
+    raises_data_error("2 .txt files", import_beauty, alone)
+    (tmp_path / "Tiny.txt").unlink()
+    raises_data_error("none of its .txt files", import_beauty, tmp_path)
+
+
+def test_category_labels_that_only_start_like_a_literal_are_split_on_pipes():
+    assert split_categories("'Tis the Season|Gifts") == ["'Tis the Season", "Gifts"]
+    assert split_categories("[Sale]|Beauty") == ["[Sale]", "Beauty"]
+    assert split_categories('"Quoted" Brand|Makeup') == ['"Quoted" Brand', "Makeup"]
+    assert split_categories("['Beauty', 'Makeup']") == ["Beauty", "Makeup"]  # a real literal
+
+
+def test_jsonl_ids_mixing_ints_and_floats_keep_integral_ids(tmp_path):
+    p = tmp_path / "e.jsonl"
+    p.write_text('{"user_id": 1, "item_id": 7, "timestamp": 1}\n{"user_id": 1.5, "item_id": 7.0, "timestamp": 2}\n'
+                 '{"user_id": 1, "item_id": "x", "timestamp": 3.0}\n')
+    ev, _ = read_events(p)
+    assert ev["user_id"].to_list() == ["1", "1.5", "1"] and ev["item_id"].to_list() == ["7", "7", "x"]
+    items = tmp_path / "i.jsonl"
+    items.write_text('{"item_id": 7.0, "price": 2}\n{"item_id": 8, "price": 2.5}\n')
+    assert read_items(items)[0]["item_id"].to_list() == ["7", "8"]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from edgerec.metrics import METRIC_KEYS, metrics_from_ranks, target_ranks, top_k
+from edgerec.metrics import METRIC_KEYS, MISS_RANK, metrics_from_ranks, target_ranks, top_k
 
 
 def ranks_of(scores, targets, exclude):
@@ -52,3 +52,16 @@ def test_top_k_skips_history():
     scores = torch.tensor([[0.9, 0.7, 0.5, 0.1, 0.6]])
     top = top_k(scores, torch.tensor([0]), torch.tensor([0]), 3)
     assert top.tolist() == [[1, 4, 2]]
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_a_non_finite_target_score_is_a_miss_never_a_hit(bad):
+    # NaN compares false with everything: it used to count as "-1 other items tie", rank -1, a hit
+    scores = [[0.9, bad, 0.5, 0.1], [bad, bad, bad, bad]]
+    ranks = ranks_of(scores, [1, 0], [(0, 3)])
+    assert ranks == [MISS_RANK, MISS_RANK] and MISS_RANK > 4  # worse than last place
+    m = metrics_from_ranks(np.array(ranks))
+    # a miss at every cutoff, although the catalog (4 items) is smaller than K = 5, 10, 20
+    assert all(m[k] == 0.0 for k in METRIC_KEYS if k != "mrr") and m["mrr"] < 1e-9
+    # a finite target next to NaN items keeps its rank among the finite ones
+    assert ranks_of([[float("nan"), 0.7, 0.5]], [2], []) == [1]
