@@ -71,13 +71,11 @@ class TrainConfig:
     eval_users: int = 5000  # > 0: early-stop on this many random validation users (final metrics use all)
     seed: int = 42
     device: str = "auto"  # auto | cpu | cuda
-    # torch (and onnxruntime evaluation) CPU threads; 0 = auto: half the CPUs this process may use
-    # (affinity and cgroup quota), at least 1, at most 4, decided once per run from the machine, never
-    # from its load (train.cpu_threads). The thread count changes float summation order, so a
-    # load-dependent count made one command with one seed give different models (audit: NDCG@10 0.0736
-    # with 2 threads vs 0.0436 with 1). Half, because cores are shared: on two shared cores, 2 OpenMP
-    # threads that wait on a descheduled partner cost ~3x the CPU time per step and were slower in wall
-    # time (on idle cores they are 2x faster: set train.threads=2 there, explicitly).
+    # torch (and onnxruntime evaluation) CPU threads; 0 = auto: the CPUs this process may use, at most
+    # 4, decided once from the machine and never from its load (train.cpu_threads). The thread count
+    # changes float summation order, so a load-dependent count made results depend on what else ran.
+    # On two cores busy with other work, 2 OpenMP threads that wait on a descheduled partner cost ~3x
+    # the CPU time per step: set train.threads=1 there; on idle cores 2 threads are 2x faster.
     threads: int = 0
     max_minutes: float = 0.0  # stop training after this wall time (0 = no limit); the lr schedule follows it
     # Loss weights: L = w_retrieval*L_retrieval + w_user*L_u + w_item*L_v + w_rank*L_rank + w_text*L_text

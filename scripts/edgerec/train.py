@@ -56,15 +56,16 @@ def available_cpus() -> int:
 
 
 def cpu_threads(configured: int) -> int:
-    """torch / onnxruntime CPU threads: `configured` if > 0, else half the available CPUs, at least 1
-    and at most 4 (1 on two cores). Decided from the machine alone, never from its load, so one
-    command with one seed gives the same model whatever else runs (the float sums of a different
-    thread count differ in the last bits, and over an epoch in the metrics). Half the CPUs because the
-    cores are shared: on two cores with other processes, 2 OpenMP threads that wait on a descheduled
-    partner cost ~3x the CPU time per step and were slower in wall time than 1."""
+    """torch / onnxruntime CPU threads: `configured` if > 0, else the available CPUs, at most 4.
+    Decided from the machine alone, never from its load, so one command with one seed gives the same
+    model whatever else runs (the float sums of a different thread count differ in the last bits, and
+    over an epoch in the metrics). All of them because on idle cores 2 threads train 2x faster than 1
+    (a time-budgeted run, `train.max_minutes`, gets twice the epochs); on two cores busy with other
+    work, 2 OpenMP threads that wait on a descheduled partner cost ~3x the CPU time per step: set
+    `train.threads=1` there."""
     if configured > 0:
         return configured
-    return max(1, min(4, available_cpus() // 2))
+    return max(1, min(4, available_cpus()))
 
 
 def set_seed(seed: int) -> None:

@@ -166,14 +166,14 @@ def test_default_threads_do_not_follow_the_machine_load(tmp_path, monkeypatch):
     monkeypatch.setattr(train, "available_cpus", lambda: 2, raising=False)
     before = torch.get_num_threads()
     try:
-        assert {train.cpu_threads(0) for _ in range(4)} == {1}  # 2 shared cores: 1 thread, whatever the load
+        assert {train.cpu_threads(0) for _ in range(4)} == {2}  # 2 cores: 2 threads, whatever the load
         monkeypatch.setattr(train, "available_cpus", lambda: 16)
         assert train.cpu_threads(0) == 4 and train.cpu_threads(3) == 3
         monkeypatch.setattr(train, "available_cpus", lambda: 2)
         events, items = write_tiny_shop(tmp_path, users=12, items=8)
         cfg = load_config(None, TINY + ["train.epochs=3"])
         res = train.run(cfg, load_dataset(cfg.data, events=events, items=items), quiet=True)
-        assert [e["threads"] for e in res.history] == [1, 1, 1]
+        assert [e["threads"] for e in res.history] == [2, 2, 2]
     finally:
         torch.set_num_threads(before)
 
