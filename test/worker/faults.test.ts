@@ -282,18 +282,29 @@ describe('throwing bindings', () => {
 });
 
 describe('an ONNX session that fails', () => {
-  it('an encoder that ORT cannot load: popularity fallback and /health says so', async () => {
+  it('an encoder that ORT cannot load: the popularity fallback where ORT runs the tower, the kernel where there is one', async () => {
     const garbage = new TextEncoder().encode('this is not an ONNX protobuf, but its checksum is right');
     const sha = await sha256Hex(garbage);
-    await testEnv.EDGEREC_R2.put(blobKey(sha), garbage);
-    await publishArtifact(MODEL, { overrides: { version: 'v-bad-onnx', files: { ...base.files, userEncoder: { ...base.files.userEncoder, sha256: sha, bytes: garbage.byteLength } } } });
+    const userEncoder = { ...base.files.userEncoder, sha256: sha, bytes: garbage.byteLength };
+    // An artifact without kernel files: onnxruntime-web runs the tower and cannot start.
+    const { userTower: _u, textTower: _t, ...onnxOnly } = base.files;
+    await publishArtifact(MODEL, { overrides: { version: 'v-bad-onnx', files: { ...onnxOnly, userEncoder } } });
+    await testEnv.EDGEREC_R2.put(blobKey(sha), garbage, { sha256: sha }); // after the helper put the real file under that key
     const { res, body } = await recommend();
     expect(res.status).toBe(200);
     expect(body).toMatchObject({ fallback: 'popular', model: { version: 'v-bad-onnx' } });
     expect(body.items).toHaveLength(5);
     const h = await health();
     expect(h).toMatchObject({ status: 'degraded', error: { version: 'v-bad-onnx' } });
+    expect(h.error.message).not.toMatch(/checksum|stream/); // ORT's own error: the blob itself is intact
+    // With the kernel files the broken ONNX graph is only the kernel's fallback: the model serves.
+    await publishArtifact(MODEL, { overrides: { version: 'v-bad-onnx-kernel', files: { ...base.files, userEncoder } } });
+    await testEnv.EDGEREC_R2.put(blobKey(sha), garbage, { sha256: sha });
+    const served = await recommend();
+    expect(served.body.fallback).toBeUndefined();
+    expect(served.body.model.version).toBe('v-bad-onnx-kernel');
     await publishArtifact(MODEL);
+    await health(); // a warm isolate switches back in the background (waitUntil); the next request sees it
     await expectHealthy();
   });
 
