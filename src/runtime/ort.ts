@@ -52,6 +52,9 @@ export async function createSession(model: Uint8Array): Promise<ort.InferenceSes
         throw err;
       },
     );
+    // The first caller gets the failure from `first`; this copy is only awaited by callers that came
+    // while it ran, so with none it must not become an unhandled rejection.
+    initialised.catch(() => undefined);
     return first;
   }
   await initialised;
