@@ -8,7 +8,15 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, 
 import { join } from 'node:path';
 import { rng } from './data.mjs';
 
-const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+export const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+
+/** One artifact directory as scripts/publish.mjs lays it out in R2: its manifest, and R2 key -> file. */
+export function r2Layout(dir) {
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+  const paths = new Map(Object.values(manifest.files).map((f) => [`blobs/sha256/${f.sha256}`, join(dir, f.path)]));
+  paths.set(`manifests/${manifest.version}.json`, join(dir, 'manifest.json'));
+  return { manifest, paths };
+}
 
 /**
  * The subset of the Worker's `Env` that `loadModel(env, version)` reads: an R2 bucket holding one
@@ -16,9 +24,7 @@ const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
  * writes). Bodies are streams, as R2's are, so `readBlobInto` copies them chunk by chunk.
  */
 export function artifactEnv(dir) {
-  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
-  const paths = new Map(Object.values(manifest.files).map((f) => [`blobs/sha256/${f.sha256}`, join(dir, f.path)]));
-  paths.set(`manifests/${manifest.version}.json`, join(dir, 'manifest.json'));
+  const { manifest, paths } = r2Layout(dir);
   const object = (bytes) => ({
     size: bytes.byteLength,
     get body() {

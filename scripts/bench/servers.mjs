@@ -2,15 +2,15 @@
  * The processes the end-to-end benchmarks talk to: `wrangler dev` (the real workerd, KV and R2 on disk)
  * and the Python baseline server, each started in its own process group and stopped by its own id.
  */
-import { createHash } from 'node:crypto';
 import { execFile, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { createReadStream, existsSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createReadStream, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { r2Layout, sha256 } from './artifact.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const run = promisify(execFile);
@@ -243,15 +243,11 @@ function wranglerVars() {
  * them; RATE_LIMIT is "off").
  */
 export async function startBareWorker({ bundleDir, modelDir, workDir, port = PORTS.worker, timeoutMs = 60_000, v8Flags = [], args = [] }) {
-  const manifest = JSON.parse(readFileSync(join(modelDir, 'manifest.json'), 'utf8'));
-  const files = Object.values(manifest.files);
+  const { manifest, paths } = r2Layout(resolve(modelDir));
   const bundleFiles = readdirSync(bundleDir).filter((f) => f === 'index.js' || f.endsWith('.wasm'));
   for (const f of bundleFiles) symlinkSync(join(bundleDir, f), join(workDir, f));
-  const paths = new Map([[`manifests/${manifest.version}.json`, resolve(modelDir, 'manifest.json')]]);
-  for (const f of files) {
-    if (paths.has(`blobs/sha256/${f.sha256}`)) continue;
-    if (createHash('sha256').update(readFileSync(resolve(modelDir, f.path))).digest('hex') !== f.sha256) throw new Error(`${f.path}: sha256 does not match the manifest`);
-    paths.set(`blobs/sha256/${f.sha256}`, resolve(modelDir, f.path));
+  for (const f of Object.values(manifest.files)) {
+    if (sha256(readFileSync(paths.get(`blobs/sha256/${f.sha256}`))) !== f.sha256) throw new Error(`${f.path}: sha256 does not match the manifest`);
   }
   const blobs = await serveFiles(paths);
   symlinkSync(resolve(modelDir, 'manifest.json'), join(workDir, 'manifest.json'));

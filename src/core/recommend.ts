@@ -71,7 +71,8 @@ export function topInterests(categories: readonly string[], interests: Float32Ar
 }
 
 /** Rows that requests may not get back: filters plus, optionally, the history. */
-function scanFilter(catalog: Catalog, filters: ItemFilters | undefined, seen: number[]) {
+/** A request's business rules as a scan filter: `seen` and the excluded ids left out, the rest masked. */
+export function scanFilter(catalog: Catalog, filters: ItemFilters | undefined, seen: readonly number[]) {
   const excluded = new Set<number>(seen);
   for (const r of catalog.rowsOf(filters?.excludeItemIds)) excluded.add(r);
   return { excluded, allowed: catalog.allowMask(filters) };

@@ -3,7 +3,7 @@
  */
 import type { Catalog, ItemFilters } from './catalog';
 import { dequantizeRow, rowNorms, scanTopKBy, scoreRow, type ItemTable } from './item-table';
-import { round, type ScoredItem } from './recommend';
+import { round, scanFilter, type ScoredItem } from './recommend';
 import { tokenize } from './tokenizer';
 
 /** Items most similar to one item: cosine over item embeddings, the item itself excluded. */
@@ -11,8 +11,7 @@ export function similarItems(table: ItemTable, catalog: Catalog, row: number, k:
   const norm = rowNorms(table);
   const query = dequantizeRow(table, row);
   const qn = norm[row] || 1;
-  const excluded = new Set<number>([row, ...catalog.rowsOf(filters?.excludeItemIds)]);
-  const top = scanTopKBy(table.rows, k, { excluded, allowed: catalog.allowMask(filters) }, (r) => scoreRow(table, r, query) / ((norm[r] || 1) * qn));
+  const top = scanTopKBy(table.rows, k, scanFilter(catalog, filters, [row]), (r) => scoreRow(table, r, query) / ((norm[r] || 1) * qn));
   return top.map(({ row: r, score }) => ({ ...catalog.view(r), score: round(score) }));
 }
 
@@ -70,9 +69,8 @@ export function searchItems(table: ItemTable, catalog: Catalog, input: SearchInp
   const qv = input.queryVec;
   const qn = qv ? Math.sqrt(qv.reduce((s, x) => s + x * x, 0)) || 1 : 1;
   const relevance = (r: number) => lexical[r]! + (qv ? scoreRow(table, r, qv) / ((norm[r] || 1) * qn) : 0);
-  const excluded = new Set<number>([...(input.exclude ?? []), ...catalog.rowsOf(input.filters?.excludeItemIds)]);
   const pool = Math.max(input.k * 5, 100);
-  const candidates = scanTopKBy(table.rows, pool, { excluded, allowed: catalog.allowMask(input.filters) }, relevance);
+  const candidates = scanTopKBy(table.rows, pool, scanFilter(catalog, input.filters, input.exclude ?? []), relevance);
   let ranked = candidates;
   if (input.userVec && candidates.length > 1) {
     const affinity = candidates.map((c) => scoreRow(table, c.row, input.userVec!));
@@ -93,8 +91,7 @@ export function searchItems(table: ItemTable, catalog: Catalog, input: SearchInp
 export function lexicalSearch(catalog: Catalog, input: Pick<SearchInput, 'query' | 'k' | 'filters'>): ScoredItem[] {
   const lexical = lexicalScores(catalog, input.query);
   const rank = new Map(catalog.popular.popular.map(({ row }, i) => [row, i]));
-  const allowed = catalog.allowMask(input.filters);
-  const excluded = new Set(catalog.rowsOf(input.filters?.excludeItemIds));
+  const { excluded, allowed } = scanFilter(catalog, input.filters, []);
   const rows: number[] = [];
   for (let r = 0; r < catalog.rows; r++) if (lexical[r]! > 0 && !excluded.has(r) && (!allowed || allowed[r] === 1)) rows.push(r);
   rows.sort((a, b) => lexical[b]! - lexical[a]! || (rank.get(a) ?? Infinity) - (rank.get(b) ?? Infinity) || a - b);

@@ -54,7 +54,7 @@ itemRoutes.openapi(
       const path = catalog.view(row).categories ?? [];
       const leaf = path.at(-1);
       const same = leaf ? popularItems(catalog, { k, filters: { categories: [leaf] }, explain: false, seen: [row] }) : [];
-      const rest = popularItems(catalog, { k, explain: false, seen: [row, ...same.map((i) => catalog.rowOf(i.itemId)!)] });
+      const rest = popularItems(catalog, { k, explain: false, seen: [row, ...catalog.rowsOf(same.map((i) => i.itemId))] });
       return c.json({ model: { version }, items: [...same, ...rest].slice(0, k), fallback: 'popular' as const }, 200);
     }
     return c.json({ model: { version: s.model.version }, items: similarItems(s.model.table, catalog, row, k) }, 200);

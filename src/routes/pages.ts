@@ -18,7 +18,6 @@ import { shop } from '../shop/app';
 
 export const pageRoutes = routeGroup();
 
-/** Paths the Worker answers itself; everything else belongs to the origin. */
 /**
  * The Worker's own paths, never proxied to the origin: API versions (any /vN, any case), admin, the
  * beacon, and health/openapi/docs with or without a trailing slash. An unknown one of these is the
