@@ -1,12 +1,10 @@
 /** The Hono app: middleware, route groups, the error shape. */
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from './env';
 import { ApiError, errorResponse, toApiError } from './http/errors';
-import { jsonBody, requestHeaders } from './http/middleware';
+import { edgeHeaders, jsonBody } from './http/middleware';
 import { validationHook } from './http/validation';
-import { corsAllowList } from './http/cors';
 import { rateLimit } from './http/rate-limit';
 import { requireAdmin } from './http/admin-auth';
 import { adminRoutes } from './routes/admin';
@@ -20,27 +18,13 @@ import { pageRoutes } from './routes/pages';
 
 export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
-app.use('*', requestHeaders());
-// CORS first (preflights answered, 429s readable by the page), then the per-client rate limit, then
-// the body: read at most 64 KiB even when it arrives chunked without a content-length.
-for (const path of ['/v1/*', '/health', '/openapi.json']) app.use(path, corsAllowList());
+// Request id and CORS first (preflights answered, 429s readable by the page), then the per-client
+// rate limit, then the body: a method the path does not have is a 405 (an unknown path a 404) before
+// the body is looked at, and a body is read at most 64 KiB far even when it arrives chunked.
+app.use('*', edgeHeaders());
 app.use('/v1/*', rateLimit());
 app.use('/admin/*', rateLimit({ scope: 'admin' }));
-// A method the path does not have is a 405 (an unknown path a 404) before the body is looked at,
-// rather than a 415 about a body the request should never have sent.
-app.use('/v1/*', async (c, next) => {
-  const method = c.req.method === 'HEAD' ? 'GET' : c.req.method;
-  if (method === 'OPTIONS' || allowedMethods(c.req.path).includes(method)) return next();
-  return c.notFound();
-});
-app.use(
-  '/v1/*',
-  bodyLimit({
-    maxSize: 64 * 1024,
-    onError: (c) => errorResponse(c, new ApiError(413, 'payload_too_large', 'The body must be at most 65536 bytes.', { maxBytes: 64 * 1024 })),
-  }),
-);
-app.use('/v1/*', jsonBody());
+app.use('/v1/*', jsonBody({ allowedMethods }));
 
 app.use('/admin/*', requireAdmin());
 

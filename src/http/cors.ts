@@ -4,9 +4,6 @@
  * https://www.shop.example`); `*` allows any origin. Unset or empty: no cross-origin access at all
  * (same-origin pages, such as the proxied shop, and server-to-server calls need none).
  */
-import type { MiddlewareHandler } from 'hono';
-import { cors } from 'hono/cors';
-import type { AppEnv } from '../env';
 
 export interface AllowList {
   any: boolean;
@@ -28,27 +25,39 @@ export function parseAllowList(raw: string | undefined): AllowList {
   return list;
 }
 
-export interface CorsAllowListOptions {
-  /** Seconds a browser may cache a preflight answer. */
-  maxAge?: number;
+/** Response headers a cross-origin page may read. */
+export const EXPOSE_HEADERS = 'x-request-id,x-model-version,x-edgerec-variant,retry-after';
+const ALLOW_METHODS = 'GET,POST,OPTIONS';
+const ALLOW_HEADERS = 'content-type,idempotency-key,x-request-id';
+/** Seconds a browser may cache a preflight answer. */
+const MAX_AGE = '600';
+
+/** The Access-Control-Allow-Origin for `origin` under CORS_ORIGINS, or null (no header: the browser refuses). */
+export function allowOrigin(origin: string | undefined, corsOrigins: string | undefined): string | null {
+  if (!origin) return null;
+  const list = parseAllowList(corsOrigins);
+  if (list.any) return '*';
+  return list.origins.has(origin.toLowerCase()) ? origin : null;
 }
 
 /**
- * hono/cors with the origin checked against CORS_ORIGINS on every request. Preflights (OPTIONS) are
- * answered here, before rate limiting and body checks; an origin not on the list gets no
- * Access-Control-Allow-Origin, so the browser refuses the response.
+ * The CORS headers of an ordinary response (what hono/cors sets, written by the caller in one go
+ * rather than on a placeholder response: see src/http/middleware.ts).
  */
-export function corsAllowList({ maxAge = 600 }: CorsAllowListOptions = {}): MiddlewareHandler<AppEnv> {
-  return cors({
-    origin: (origin, c) => {
-      if (!origin) return null;
-      const list = parseAllowList((c.env as AppEnv['Bindings'] | undefined)?.CORS_ORIGINS);
-      if (list.any) return '*';
-      return list.origins.has(origin.toLowerCase()) ? origin : null;
-    },
-    allowMethods: ['GET', 'POST', 'OPTIONS'],
-    allowHeaders: ['content-type', 'idempotency-key', 'x-request-id'],
-    exposeHeaders: ['x-request-id', 'x-model-version', 'x-edgerec-variant', 'retry-after'],
-    maxAge,
-  });
+export function corsHeaders(allow: string | null): [string, string][] {
+  const out: [string, string][] = [];
+  if (allow) out.push(['access-control-allow-origin', allow]);
+  out.push(['access-control-expose-headers', EXPOSE_HEADERS], ['vary', 'Origin']);
+  return out;
+}
+
+/** The answer to a preflight (OPTIONS): 204, whether or not the origin is allowed (without Allow-Origin the browser stops there). */
+export function preflight(allow: string | null, requestId: string): Response {
+  const headers = new Headers(corsHeaders(allow));
+  headers.append('vary', 'Access-Control-Request-Headers');
+  headers.set('access-control-max-age', MAX_AGE);
+  headers.set('access-control-allow-methods', ALLOW_METHODS);
+  headers.set('access-control-allow-headers', ALLOW_HEADERS);
+  headers.set('x-request-id', requestId);
+  return new Response(null, { status: 204, headers });
 }

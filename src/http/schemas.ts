@@ -4,6 +4,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { EVENT_NAMES } from '../core/history';
+import { fastRecommendRequest, withFastPath } from './fast-parse';
 
 /**
  * Opaque ids (API.md): any string of 1-512 characters, spaces and all, since catalogs use whatever
@@ -36,8 +37,8 @@ export const filtersSchema = z
 
 export const kSchema = z.number().int().min(1).max(100).default(10);
 
-export const recommendRequestSchema = z
-  .object({
+export const recommendRequestSchema = withFastPath(
+  z.object({
     userId: idSchema.optional(),
     history: z.array(eventSchema).max(200).default([]),
     k: kSchema,
@@ -45,8 +46,9 @@ export const recommendRequestSchema = z
     excludeSeen: z.boolean().default(true),
     diversity: z.number().min(0).max(1).default(0),
     explain: z.boolean().default(false),
-  })
-  .openapi('RecommendRequest');
+  }).openapi('RecommendRequest'),
+  fastRecommendRequest,
+);
 
 export const reasonSchema = z
   .object({

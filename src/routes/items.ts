@@ -3,6 +3,7 @@ import { lexicalSearch, searchItems, similarItems } from '../core/search';
 import { ApiError } from '../http/errors';
 import { routeGroup, waitUntilOf } from '../http/factory';
 import { errorResponses, eventSchema, filtersSchema, idSchema, itemSchema } from '../http/schemas';
+import { fastSearchRequest, withFastPath } from '../http/fast-parse';
 import { historyFor } from '../model/session-store';
 import { getModelState } from '../model/store';
 import { resolveHistory } from '../core/history';
@@ -61,15 +62,16 @@ itemRoutes.openapi(
   },
 );
 
-const searchRequestSchema = z
-  .object({
+export const searchRequestSchema = withFastPath(
+  z.object({
     query: z.string().trim().min(1).max(256),
     userId: idSchema.optional(),
     history: z.array(eventSchema).max(200).default([]),
     k: z.number().int().min(1).max(100).default(10),
     filters: filtersSchema.optional(),
-  })
-  .openapi('SearchRequest');
+  }).openapi('SearchRequest'),
+  fastSearchRequest,
+);
 
 itemRoutes.openapi(
   createRoute({
