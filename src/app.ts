@@ -50,16 +50,22 @@ app.get('/openapi.json', (c) => {
   return c.json(openApiDocument);
 });
 
-/** The routes as patterns, compiled once (every /v1 request asks). */
+/** The routes as patterns, compiled once (every /v1 request with a body asks). */
 let routePatterns: { pattern: RegExp; method: string }[] | undefined;
+/** Answers for recent paths (the POST routes have no parameters, so a few entries serve nearly every request). */
+const allowedCache = new Map<string, string[]>();
 
 /** Paths that exist, to tell "wrong method" (405) from "no such route" (404). */
 function allowedMethods(path: string): string[] {
+  const known = allowedCache.get(path);
+  if (known) return known;
   routePatterns ??= app.routes
     .filter((r) => r.method !== 'ALL')
     .map((r) => ({ pattern: new RegExp('^' + r.path.replace(/:[^/]+/g, '[^/]+') + '$'), method: r.method }));
   const methods = new Set<string>();
   for (const r of routePatterns) if (r.pattern.test(path)) methods.add(r.method);
+  if (allowedCache.size >= 256) allowedCache.clear();
+  allowedCache.set(path, [...methods]);
   return [...methods];
 }
 

@@ -62,6 +62,18 @@ describe('Catalog', () => {
     expect(big.rowOf('sku-missing')).toBeUndefined();
   });
 
+  it('answers a lookup the same the second time, past its cache of recent ids (found and missing alike)', () => {
+    const ids = Array.from({ length: 10_000 }, (_, i) => `sku-${i}`);
+    const catalog = new Catalog({ ids }, popular);
+    // 3 passes over 6,000 ids, half of them missing: the cache of 4,096 fills and empties on the way.
+    for (let pass = 0; pass < 3; pass++) {
+      for (let i = 0; i < 6000; i++) {
+        const id = i % 2 ? `sku-${i}` : `missing-${i}`;
+        expect(catalog.rowOf(id)).toBe(i % 2 ? i : undefined);
+      }
+    }
+  });
+
   it.each([
     [{ ids: 'a' }, /ids must be an array/],
     [{ ids: ['a', 3] }, /ids\[1\] is not a string/],
