@@ -52,12 +52,13 @@ export function corsHeaders(allow: string | null): [string, string][] {
 }
 
 /** The answer to a preflight (OPTIONS): 204, whether or not the origin is allowed (without Allow-Origin the browser stops there). */
-export function preflight(allow: string | null, requestId: string): Response {
+export function preflight(allow: string | null, requestId: string, modelVersion: string | undefined): Response {
   const headers = new Headers(corsHeaders(allow));
   headers.append('vary', 'Access-Control-Request-Headers');
   headers.set('access-control-max-age', MAX_AGE);
   headers.set('access-control-allow-methods', ALLOW_METHODS);
   headers.set('access-control-allow-headers', ALLOW_HEADERS);
   headers.set('x-request-id', requestId);
+  if (modelVersion) headers.set('x-model-version', modelVersion);
   return new Response(null, { status: 204, headers });
 }

@@ -1,10 +1,11 @@
 /**
  * The request's way in: one middleware for what every response carries (request id, CORS, model
  * version) and one for request bodies (method, size, JSON). They write headers once, onto the one
- * response a route builds, because in workerd every `new Response` costs: hono/cors and a
- * write-after-`next()` on `c.res` made four responses per request (a placeholder before the route,
- * the route's own, a copy to merge the placeholder's headers, another to append `Vary`), about a
- * third of a recommendation's CPU time in workerd.
+ * response a route builds, because in workerd every `new Response` costs (~15 us with a few
+ * headers): hono/cors and a write-after-`next()` on `c.res` made four responses per request (a
+ * placeholder before the route, the route's own, a copy to merge the placeholder's headers, another
+ * to append `Vary`). Replacing them (and hono/body-limit) took a recommendation from ~530 to ~415 us
+ * of CPU inside the isolate (scripts/bench/isolate-loop.mjs).
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env';
@@ -15,7 +16,7 @@ import { ApiError } from './errors';
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Paths whose responses carry CORS headers (a page may call them from a browser). */
-export const corsPath = (path: string): boolean => path.startsWith('/v1/') || path === '/health' || path === '/openapi.json';
+export const corsPath = (path: string): boolean => path.startsWith('/v1/') || path === '/v1' || path === '/health' || path === '/openapi.json';
 
 /**
  * Every response carries `x-request-id` (the caller's, when well-formed) and, once a model is
@@ -31,7 +32,7 @@ export function edgeHeaders(): MiddlewareHandler<AppEnv> {
     if (corsPath(c.req.path)) {
       const allow = allowOrigin(c.req.header('origin'), c.env?.CORS_ORIGINS);
       // Preflights are answered before rate limiting and body checks.
-      if (c.req.method === 'OPTIONS') return preflight(allow, id);
+      if (c.req.method === 'OPTIONS') return preflight(allow, id, servingVersion());
       cors = corsHeaders(allow);
     }
     // Prepared headers: every response the context builds (c.json, c.body, errors) starts with them.

@@ -230,6 +230,29 @@ describe('CORS from the CORS_ORIGINS allow-list', () => {
     expect(res.headers.get('access-control-allow-origin')).toBe('https://shop.example');
     expect(res.headers.get('access-control-allow-methods')).toMatch(/POST/);
     expect(res.headers.get('access-control-allow-headers')).toMatch(/idempotency-key/);
+    expect(res.headers.get('vary')).toMatch(/origin/i);
+    expect(res.headers.get('x-request-id')).toBeTruthy();
+  });
+
+  it('error answers carry the CORS headers and the request id too (a page can read why it was refused)', async () => {
+    const headers = { origin: 'https://shop.example', 'x-request-id': 'req-cors-1' };
+    const cases = [
+      new Request('http://edgerec.test/v1/recommend', { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: '{"k": 0}' }), // 400
+      new Request('http://edgerec.test/v1/recommend', { method: 'POST', headers: { ...headers, 'content-type': 'text/plain' }, body: 'x' }), // 415
+      new Request('http://edgerec.test/v1/recommend', { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: '{' }), // 400 invalid_json
+      new Request('http://edgerec.test/v1/recommend', { method: 'DELETE', headers }), // 405
+      new Request('http://edgerec.test/v1/nope', { headers }), // 404
+    ];
+    const statuses = [];
+    for (const request of cases) {
+      const { res, body } = await send(request, vars);
+      statuses.push(res.status);
+      expect(body.error.code).toBeTypeOf('string');
+      expect(res.headers.get('access-control-allow-origin')).toBe('https://shop.example');
+      expect(res.headers.get('access-control-expose-headers')).toMatch(/x-request-id/);
+      expect(res.headers.get('x-request-id')).toBe('req-cors-1');
+    }
+    expect(statuses).toEqual([400, 415, 400, 405, 404]);
   });
 
   it('admin routes are never opened to other origins', async () => {

@@ -1,0 +1,82 @@
+/**
+ * A Worker entry for scripts/bench/isolate-loop.mjs (never deployed): the real Worker, plus
+ * `POST /__loop?mode=M&n=N` with a JSON array of request bodies, which runs N requests of kind M
+ * inside this one request and answers the bytes they returned. workerd's clock stands still while
+ * JavaScript runs, so the caller times N = 0 and N = large from outside and divides.
+ *
+ * Modes: `app` (POST /v1/recommend through the whole Hono app), `core` (recommend() alone, on the
+ * same model), `health` (GET /health through the app), and two baselines that return the same
+ * recommendation as a canned object: `hono` (a bare Hono route: c.req.json(), c.json()) and `zod`
+ * (an OpenAPIHono route validating the body with the app's recommend schema).
+ */
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
+import { Hono } from 'hono';
+import { recommend } from '../../src/core/recommend';
+import { recommendRequestSchema } from '../../src/http/schemas';
+import { getModelState } from '../../src/model/store';
+import worker from '../../src/worker';
+import type { Env } from '../../src/env';
+
+export { UserSession } from '../../src/worker';
+
+let canned: Record<string, unknown> = {};
+const bareHono = new Hono();
+bareHono.post('/v1/recommend', async (c) => {
+  await c.req.json();
+  return c.json(canned);
+});
+const zodHono = new OpenAPIHono();
+zodHono.openapi(
+  createRoute({
+    method: 'post',
+    path: '/v1/recommend',
+    request: { body: { required: true, content: { 'application/json': { schema: recommendRequestSchema } } } },
+    responses: { 200: { description: 'a canned recommendation' } },
+  }),
+  (c) => {
+    c.req.valid('json');
+    return c.json(canned, 200);
+  },
+);
+
+const post = (body: string) =>
+  new Request('http://edgerec.loop/v1/recommend', {
+    method: 'POST',
+    // As a client sends it: with its length, so no request in the loop takes the chunked path.
+    headers: { 'content-type': 'application/json', 'content-length': String(new TextEncoder().encode(body).byteLength) },
+    body,
+  });
+
+export default {
+  async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+    const url = new URL(request.url);
+    if (url.pathname !== '/__loop') return worker.fetch!(request as Parameters<NonNullable<typeof worker.fetch>>[0], env, ctx);
+    const n = Number(url.searchParams.get('n') ?? 0);
+    const mode = url.searchParams.get('mode') ?? 'app';
+    const bodies: string[] = await request.json();
+    let bytes = 0;
+    if (mode === 'core') {
+      const { model } = await getModelState(env, (p) => ctx.waitUntil(p));
+      if (!model) return new Response('no model', { status: 503 });
+      for (let i = 0; i < n; i++) {
+        const b = JSON.parse(bodies[i % bodies.length]!);
+        const r = await recommend(model, { history: b.history, k: b.k ?? 10, excludeSeen: true, diversity: 0, explain: false, nowSeconds: Math.floor(Date.now() / 1000) });
+        bytes += r.items.length;
+      }
+    } else if (mode === 'app' || mode === 'health') {
+      for (let i = 0; i < n; i++) {
+        const req = mode === 'health' ? new Request('http://edgerec.loop/health') : post(bodies[i % bodies.length]!);
+        const res = await worker.fetch!(req as Parameters<NonNullable<typeof worker.fetch>>[0], env, ctx);
+        bytes += (await res.arrayBuffer()).byteLength;
+      }
+    } else if (mode === 'hono' || mode === 'zod') {
+      canned = await (await worker.fetch!(post(bodies[0]!) as Parameters<NonNullable<typeof worker.fetch>>[0], env, ctx)).json();
+      const app = mode === 'hono' ? bareHono : zodHono;
+      for (let i = 0; i < n; i++) {
+        const res = await app.fetch(post(bodies[i % bodies.length]!), env, ctx);
+        bytes += (await res.arrayBuffer()).byteLength;
+      }
+    } else return new Response(`unknown mode ${mode}`, { status: 400 });
+    return new Response(String(bytes));
+  },
+} satisfies ExportedHandler<Env>;
