@@ -18,7 +18,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { requestBodies } from './artifact.mjs';
-import { loadRun } from './http-load.mjs';
+import { loadRun, summarizeRuns } from './http-load.mjs';
+import { summarize } from './report.mjs';
 import { cpuSeconds, startBareWorker } from './servers.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -34,8 +35,7 @@ const { values: opt } = parseArgs({
 });
 if (!opt.base) throw new Error('--base REV is required (the commit to compare the working tree with)');
 const log = (...a) => console.error('[ab-builds]', ...a);
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+const median = (xs) => summarize(xs).median;
 
 const scratch = mkdtempSync(join(tmpdir(), 'edgerec-ab-'));
 const tree = join(scratch, 'base-tree');
@@ -71,8 +71,9 @@ try {
         const pids = servers[i].pids();
         const cpu0 = cpuSeconds(pids);
         const run = await loadRun(servers[i].url, { requests: endpoints[ep], connections: Number(opt.connections), durationS: Number(opt.duration) });
-        const n = run.latencies.length;
-        const row = { rps: n / run.elapsedS, p50: quantile(run.latencies.sort((a, b) => a - b), 0.5), cpuMs: ((cpuSeconds(pids) - cpu0) * 1000) / n };
+        run.cpuS = cpuSeconds(pids) - cpu0;
+        const { rps, p50, cpuMsPerRequest: cpuMs } = summarizeRuns([run]);
+        const row = { rps, p50, cpuMs };
         ((rows[ep] ??= [[], []])[i]).push(row);
         log(`round ${r + 1}: ${builds[i].name} ${ep}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50.toFixed(3)} ms, ${row.cpuMs.toFixed(3)} CPU ms/request`);
       }

@@ -95,7 +95,8 @@ end
   }
 }
 
-function summarizeRuns(runs) {
+/** Runs of one cell pooled: req/s over their total time, latency quantiles over every answer, server CPU per answer (runs carrying `cpuS`). */
+export function summarizeRuns(runs) {
   const all = runs.flatMap((r) => r.latencies).sort((a, b) => a - b);
   const seconds = runs.reduce((s, r) => s + r.elapsedS, 0);
   return {

@@ -21,6 +21,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { requestBodies } from './artifact.mjs';
+import { inspector } from './inspector.mjs';
+import { summarize } from './report.mjs';
 import { buildBundle, startBareWorker } from './servers.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -73,19 +75,14 @@ try {
       us[m].push(((await call(m, N)) - t0) * 1000 / N);
     }
   }
-  const summary = Object.fromEntries(
-    modes.map((m) => {
-      const s = [...us[m]].sort((a, b) => a - b);
-      return [m, { median: s[s.length >> 1], min: s[0], max: s.at(-1), reps: us[m] }];
-    }),
-  );
+  const summary = Object.fromEntries(modes.map((m) => [m, { ...summarize(us[m]), reps: us[m] }]));
   const what = { app: 'POST /v1/recommend through the app', core: 'recommend() alone', health: 'GET /health through the app', hono: 'bare Hono route, canned answer', zod: 'OpenAPIHono + the recommend schema, canned answer' };
   const md = [
     `In-isolate cost per request, bare workerd, ${manifest.items} items (${N} requests per timing, ${reps} timings; load average ${loadavg()[0].toFixed(2)}).`,
     '',
-    '| mode | what | median us | min us | max us |',
+    '| mode | what | median us | min us | p90 us |',
     '| --- | --- | ---: | ---: | ---: |',
-    ...modes.map((m) => `| ${m} | ${what[m] ?? ''} | ${summary[m].median.toFixed(1)} | ${summary[m].min.toFixed(1)} | ${summary[m].max.toFixed(1)} |`),
+    ...modes.map((m) => `| ${m} | ${what[m] ?? ''} | ${summary[m].median.toFixed(1)} | ${summary[m].min.toFixed(1)} | ${summary[m].p90.toFixed(1)} |`),
   ].join('\n');
   console.log(md);
   const result = { startedAt, model: manifest.version, items: manifest.items, n: N, reps, v8Flags: opt['v8-flags'], summary };
@@ -101,24 +98,14 @@ try {
 
 /** A V8 CPU profile (workerd's inspector) of one `mode` loop: the top functions by self and inclusive time, us per request. */
 async function profile(call, mode, bundleFile) {
-  const targets = await (await fetch('http://127.0.0.1:9339/json/list')).json();
-  const ws = new WebSocket(targets[0].webSocketDebuggerUrl.replace('localhost', '127.0.0.1'));
-  await new Promise((ok, fail) => ((ws.onopen = ok), (ws.onerror = fail)));
-  let id = 0;
-  const pending = new Map();
-  ws.onmessage = (e) => {
-    const m = JSON.parse(e.data);
-    pending.get(m.id)?.(m);
-    pending.delete(m.id);
-  };
-  const send = (method, params = {}) => new Promise((ok) => (pending.set(++id, ok), ws.send(JSON.stringify({ id, method, params }))));
-  await send('Profiler.enable');
-  await send('Profiler.setSamplingInterval', { interval: 25 });
-  await send('Profiler.start');
+  const devtools = await inspector(9339, { timeoutMs: 120_000 });
+  await devtools.call('Profiler.enable');
+  await devtools.call('Profiler.setSamplingInterval', { interval: 25 });
+  await devtools.call('Profiler.start');
   const n = N * 2;
   await call(mode, n);
-  const { result } = await send('Profiler.stop');
-  ws.close();
+  const result = await devtools.call('Profiler.stop');
+  devtools.close();
   const p = result.profile;
   const lines = readFileSync(bundleFile, 'utf8').split('\n');
   const byId = new Map(p.nodes.map((x) => [x.id, x]));

@@ -32,6 +32,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { inspector } from '../bench/inspector.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const { values: opts } = parseArgs({
@@ -65,32 +66,6 @@ function portFree(port) {
 async function freePort(after = 8791) {
   for (let port = after + 1; port <= 8799; port++) if (await portFree(port)) return port;
   throw new Error(`no free port in ${after + 1}-8799`);
-}
-
-/** A Chrome DevTools Protocol session with the Worker's isolate, through wrangler's inspector proxy. */
-async function inspector(port) {
-  const targets = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
-  // The proxy accepts local origins only.
-  const ws = new WebSocket(targets[0].webSocketDebuggerUrl.replace('localhost', '127.0.0.1'), { headers: { origin: 'http://localhost' } });
-  await new Promise((ok, fail) => ((ws.onopen = ok), (ws.onerror = (e) => fail(new Error(`inspector: ${e.message}`)))));
-  let id = 0;
-  const pending = new Map();
-  ws.onmessage = (m) => {
-    if (m.data.startsWith('{"method":"HeapProfiler.addHeapSnapshotChunk"')) return; // a snapshot's body, unread
-    const msg = JSON.parse(m.data);
-    pending.get(msg.id)?.(msg.result);
-    pending.delete(msg.id);
-  };
-  return {
-    call: (method, params = {}) =>
-      new Promise((ok) => {
-        const callId = ++id;
-        pending.set(callId, ok);
-        ws.send(JSON.stringify({ id: callId, method, params }));
-        setTimeout(() => pending.has(callId) && (pending.delete(callId), ok(undefined)), 5000);
-      }),
-    close: () => ws.close(),
-  };
 }
 
 function run(cmd, args) {

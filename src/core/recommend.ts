@@ -70,7 +70,6 @@ export function topInterests(categories: readonly string[], interests: Float32Ar
     .map((x) => ({ category: x.category, weight: round(x.weight) }));
 }
 
-/** Rows that requests may not get back: filters plus, optionally, the history. */
 /** A request's business rules as a scan filter: `seen` and the excluded ids left out, the rest masked. */
 export function scanFilter(catalog: Catalog, filters: ItemFilters | undefined, seen: readonly number[]) {
   const excluded = new Set<number>(seen);

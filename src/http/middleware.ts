@@ -87,7 +87,6 @@ export function jsonBody({ maxBytes = MAX_BODY_BYTES, allowedMethods }: { maxByt
     // The route's validator calls c.req.json(), which in Hono parses the cached text again: answer
     // it from this parse instead.
     const json = Promise.resolve(parsed);
-    c.req.bodyCache.json = json;
     Object.defineProperty(c.req, 'json', { value: () => json });
     return next();
   };

@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { lexicalSearch, searchItems, similarItems } from '../core/search';
 import { ApiError } from '../http/errors';
 import { routeGroup, waitUntilOf } from '../http/factory';
-import { errorResponses, eventSchema, filtersSchema, idSchema, itemSchema } from '../http/schemas';
+import { errorResponses, eventSchema, filtersSchema, idSchema, itemSchema, kSchema } from '../http/schemas';
 import { fastSearchRequest, withFastPath } from '../http/fast-parse';
 import { historyFor } from '../model/session-store';
 import { getModelState } from '../model/store';
@@ -67,7 +67,7 @@ export const searchRequestSchema = withFastPath(
     query: z.string().trim().min(1).max(256),
     userId: idSchema.optional(),
     history: z.array(eventSchema).max(200).default([]),
-    k: z.number().int().min(1).max(100).default(10),
+    k: kSchema,
     filters: filtersSchema.optional(),
   }).openapi('SearchRequest'),
   fastSearchRequest,

@@ -13,9 +13,6 @@ import * as ort from 'onnxruntime-web/wasm';
 import ortWasmModule from '../../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm';
 import { registerOnnxRuntime } from './onnx';
 
-export type { InferenceSession, Tensor } from 'onnxruntime-web/wasm';
-export { ort };
-
 let initialised: Promise<void> | undefined;
 
 async function withPrecompiledWasm<T>(fn: () => Promise<T>): Promise<T> {
@@ -34,7 +31,7 @@ async function withPrecompiledWasm<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /** Creates an ORT session from ONNX bytes, initialising the WASM runtime on first use. */
-export async function createSession(model: Uint8Array): Promise<ort.InferenceSession> {
+async function createSession(model: Uint8Array): Promise<ort.InferenceSession> {
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: ['wasm'],
     graphOptimizationLevel: 'all',
