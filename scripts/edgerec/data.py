@@ -83,13 +83,20 @@ def reading(source: str):
     except UnicodeDecodeError as e:
         raise DataError(f"not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start})", source) from None
     except pa.ArrowInvalid as e:
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        msg = _first_line(str(e), type(e).__name__)
         if "magic bytes" in msg or "Parquet file size is 0" in msg:
             msg = "not a Parquet file (no Parquet footer: the file is truncated or in another format)"
         raise DataError(msg, source) from None
     except OSError as e:  # pyarrow's I/O errors (e.g. a folder named x.parquet), disk errors
-        msg = (e.strerror or str(e)).strip().splitlines()[0] if (e.strerror or str(e)).strip() else type(e).__name__
+        msg = _first_line(e.strerror or str(e), type(e).__name__)
         raise DataError(f"cannot read it: {msg}", source) from None
+
+
+def _first_line(text: str, fallback: str) -> str:
+    """The first line of an error's text, or `fallback` when it has none."""
+    text = text.strip()
+    return text.splitlines()[0] if text else fallback
+
 
 ITEM_SCHEMA = {
     "item_id": pl.String,
