@@ -174,17 +174,18 @@ export async function pushArtifact(store, dir) {
   return manifest;
 }
 
-/** Points KV at a version whose manifest and blobs are all present. */
-/** `seeded`: activated by `push --if-absent` (npm start's default model), not chosen by anyone. */
+/**
+ * Points KV at a version whose manifest and blobs are all present. `seeded`: activated by
+ * `push --if-absent` (npm start's default model), not chosen by anyone.
+ */
 export async function activate(store, version, { seeded = false } = {}) {
-  const raw = await store.getObject(manifestKey(version));
-  if (!raw) throw new Error(`version ${version} is not published`);
-  const manifest = JSON.parse(raw.toString('utf8'));
+  const manifest = await readManifestOf(store, version);
+  if (!manifest) throw new Error(`version ${version} is not published`);
   for (const f of Object.values(manifest.files)) {
     if (!(await store.headObject(blobKey(f.sha256)))) throw new Error(`version ${version}: blob ${f.path} is missing`);
   }
-  const previous = await store.getKv(ACTIVE_KEY);
-  const pointer = { version, activatedAt: new Date().toISOString(), previous: previous ? JSON.parse(previous).version : null, ...(seeded ? { seeded: true } : {}) };
+  const previous = await readJsonKv(store, ACTIVE_KEY);
+  const pointer = { version, activatedAt: new Date().toISOString(), previous: previous ? previous.version : null, ...(seeded ? { seeded: true } : {}) };
   await store.putKv(ACTIVE_KEY, JSON.stringify(pointer));
   console.log(`active version: ${version}`);
 }
