@@ -5,21 +5,24 @@
  * JavaScript runs, so the caller times N = 0 and N = large from outside and divides.
  *
  * Modes: `app` (POST /v1/recommend through the whole Hono app), `core` (recommend() alone, on the
- * same model), `health` (GET /health through the app), and two baselines that return the same
- * recommendation as a canned object: `hono` (a bare Hono route: c.req.json(), c.json()) and `zod`
+ * same model), `encode` and `scan` (its user tower and its retrieval alone: core-loop.ts), `health`
+ * (GET /health through the app), and two baselines that return the same recommendation as a canned
+ * object: `hono` (a bare Hono route: c.req.json(), c.json()) and `zod`
  * (an OpenAPIHono route validating the body with the app's recommend schema).
  */
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { Hono } from 'hono';
-import { recommend } from '../../src/core/recommend';
 import { recommendRequestSchema } from '../../src/http/schemas';
 import { getModelState } from '../../src/model/store';
 import worker from '../../src/worker';
 import type { Env } from '../../src/env';
+import { CORE_MODES, coreLoops, type CoreMode } from './core-loop';
 
 export { UserSession } from '../../src/worker';
 
 let canned: Record<string, unknown> = {};
+/** The core loops of the serving model, prepared on the first core-mode request (the bench sends the same bodies every time). */
+let prepared: { model: object; loops: Awaited<ReturnType<typeof coreLoops>> } | undefined;
 const bareHono = new Hono();
 bareHono.post('/v1/recommend', async (c) => {
   await c.req.json();
@@ -55,14 +58,11 @@ export default {
     const mode = url.searchParams.get('mode') ?? 'app';
     const bodies: string[] = await request.json();
     let bytes = 0;
-    if (mode === 'core') {
+    if ((CORE_MODES as readonly string[]).includes(mode)) {
       const { model } = await getModelState(env, (p) => ctx.waitUntil(p));
       if (!model) return new Response('no model', { status: 503 });
-      for (let i = 0; i < n; i++) {
-        const b = JSON.parse(bodies[i % bodies.length]!);
-        const r = await recommend(model, { history: b.history, k: b.k ?? 10, excludeSeen: true, diversity: 0, explain: false, nowSeconds: Math.floor(Date.now() / 1000) });
-        bytes += r.items.length;
-      }
+      if (prepared?.model !== model) prepared = { model, loops: await coreLoops(model, bodies) };
+      bytes = await prepared.loops[mode as CoreMode](n);
     } else if (mode === 'app' || mode === 'health') {
       for (let i = 0; i < n; i++) {
         const req = mode === 'health' ? new Request('http://edgerec.loop/health') : post(bodies[i % bodies.length]!);

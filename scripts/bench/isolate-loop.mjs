@@ -6,14 +6,18 @@
  * while JavaScript runs; the cost of a mode is (t(N) - t(0)) / N). Modes: app (POST /v1/recommend
  * through the whole app), core (recommend() alone), health, hono and zod (baselines: a bare Hono
  * route and an OpenAPIHono route validating with the app's schema, both answering a canned
- * recommendation). Prints a table and writes JSON + Markdown to --out.
+ * recommendation), and encode and scan (recommend()'s user tower and retrieval alone, core-loop.ts).
+ * With --node, the core modes (core, encode, scan) also run in Node on the same artifact, the same
+ * Wasm kernels and the same inputs, in alternation with workerd: the two runtimes side by side.
+ * Prints a table and writes JSON + Markdown to --out.
  *
  *   node scripts/bench/isolate-loop.mjs                        # default model, all modes, 7 reps
  *   node scripts/bench/isolate-loop.mjs --model DIR --modes app,core --n 1000
  *   node scripts/bench/isolate-loop.mjs --profile app          # + a V8 CPU profile of that mode (top functions)
+ *   node scripts/bench/isolate-loop.mjs --model DIR --modes core,encode,scan --node   # workerd vs Node
  *
  * Options: --model DIR (default models/default)  --modes list  --n 3000  --reps 7  --v8-flags "..."
- * --profile MODE  --out DIR (default bench-results).
+ * --profile MODE  --node  --out DIR (default bench-results).
  */
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -34,6 +38,7 @@ const { values: opt } = parseArgs({
     reps: { type: 'string', default: '7' },
     'v8-flags': { type: 'string', default: '' },
     profile: { type: 'string' },
+    node: { type: 'boolean', default: false },
     out: { type: 'string', default: join(root, 'bench-results') },
   },
 });
@@ -66,26 +71,38 @@ try {
     if (!res.ok) throw new Error(`${mode}: ${res.status} ${text}`);
     return performance.now() - t;
   };
+  const nodeLoops = opt.node ? await nodeCoreLoops(opt.model, manifest, JSON.parse(bodies)) : undefined;
+  const nodeModes = nodeLoops ? modes.filter((m) => m in nodeLoops) : [];
+  const callNode = async (mode, n) => {
+    const t = performance.now();
+    await nodeLoops[mode](n);
+    return performance.now() - t;
+  };
   log(`${manifest.version}: ${manifest.items} items; warming up`);
   for (const m of modes) await call(m, N);
+  for (const m of nodeModes) await callNode(m, N);
   const us = Object.fromEntries(modes.map((m) => [m, []]));
+  const usNode = Object.fromEntries(nodeModes.map((m) => [m, []]));
   for (let r = 0; r < reps; r++) {
     for (const m of modes) {
       const t0 = await call(m, 0);
       us[m].push(((await call(m, N)) - t0) * 1000 / N);
+      if (m in usNode) usNode[m].push((await callNode(m, N)) * 1000 / N);
     }
   }
   const summary = Object.fromEntries(modes.map((m) => [m, { ...summarize(us[m]), reps: us[m] }]));
-  const what = { app: 'POST /v1/recommend through the app', core: 'recommend() alone', health: 'GET /health through the app', hono: 'bare Hono route, canned answer', zod: 'OpenAPIHono + the recommend schema, canned answer' };
+  const summaryNode = Object.fromEntries(nodeModes.map((m) => [m, { ...summarize(usNode[m]), reps: usNode[m] }]));
+  const what = { app: 'POST /v1/recommend through the app', core: 'recommend() alone', encode: "recommend()'s user tower alone", scan: "recommend()'s retrieval alone", health: 'GET /health through the app', hono: 'bare Hono route, canned answer', zod: 'OpenAPIHono + the recommend schema, canned answer' };
+  const fmt = (s) => s ? `${s.median.toFixed(1)} | ${s.min.toFixed(1)} | ${s.p90.toFixed(1)}` : '– | – | –';
   const md = [
-    `In-isolate cost per request, bare workerd, ${manifest.items} items (${N} requests per timing, ${reps} timings; load average ${loadavg()[0].toFixed(2)}).`,
+    `In-isolate cost per request, bare workerd${nodeLoops ? ` and Node ${process.versions.node} (V8 ${process.versions.v8}), alternating` : ''}, ${manifest.items} items (${N} requests per timing, ${reps} timings; load average ${loadavg()[0].toFixed(2)}).`,
     '',
-    '| mode | what | median us | min us | p90 us |',
-    '| --- | --- | ---: | ---: | ---: |',
-    ...modes.map((m) => `| ${m} | ${what[m] ?? ''} | ${summary[m].median.toFixed(1)} | ${summary[m].min.toFixed(1)} | ${summary[m].p90.toFixed(1)} |`),
+    nodeLoops ? '| mode | what | workerd median us | min us | p90 us | Node median us | min us | p90 us | workerd / Node |' : '| mode | what | median us | min us | p90 us |',
+    nodeLoops ? '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |' : '| --- | --- | ---: | ---: | ---: |',
+    ...modes.map((m) => `| ${m} | ${what[m] ?? ''} | ${fmt(summary[m])}${nodeLoops ? ` | ${fmt(summaryNode[m])} | ${summaryNode[m] ? (summary[m].median / summaryNode[m].median).toFixed(2) : '–'}` : ''} |`),
   ].join('\n');
   console.log(md);
-  const result = { startedAt, model: manifest.version, items: manifest.items, n: N, reps, v8Flags: opt['v8-flags'], summary };
+  const result = { startedAt, model: manifest.version, items: manifest.items, n: N, reps, v8Flags: opt['v8-flags'], summary, ...(nodeLoops ? { node: process.versions.node, v8: process.versions.v8, summaryNode } : {}) };
   if (opt.profile) result.profile = await profile(call, opt.profile, join(bundleDir, 'index.js'));
   mkdirSync(opt.out, { recursive: true });
   writeFileSync(join(opt.out, `isolate-loop-${startedAt.replace(/[:.]/g, '-')}.json`), JSON.stringify(result, null, 1));
@@ -94,6 +111,16 @@ try {
   await server?.stop();
   rmSync(workDir, { recursive: true, force: true });
   rmSync(bundleDir, { recursive: true, force: true });
+}
+
+/** The core loops (core-loop.ts) in Node: the Worker's own loadModel over the artifact, as compute.mjs runs it. */
+async function nodeCoreLoops(dir, manifest, bodies) {
+  await import('./wasm-hooks.mjs');
+  const { artifactEnv } = await import('./artifact.mjs');
+  await import(join(root, 'src/runtime/ort.ts'));
+  const { loadModel } = await import(join(root, 'src/model/store.ts'));
+  const { coreLoops } = await import(join(root, 'scripts/bench/core-loop.ts'));
+  return coreLoops(await loadModel(artifactEnv(dir).env, manifest.version), bodies);
 }
 
 /** A V8 CPU profile (workerd's inspector) of one `mode` loop: the top functions by self and inclusive time, us per request. */
