@@ -66,11 +66,15 @@ const ortNodeOptions = { executionProviders: ['cpu'], intraOpNumThreads: 1, inte
 /** Every in-process method, in table order. `faiss` runs in Python (faiss_bench.py) and `floor` below. */
 export const methods = {
   kernel: {
-    label: 'Worker path: int8 WASM SIMD kernel',
+    label: 'Worker path: int8 WASM SIMD kernel, in Node',
     async setup(table, { k }) {
       const scanner = int8ScannerFromTable(kernelModule(), table);
       return { run: (u, filter) => scanner.scanTopK(u, k, filter), close() {}, memoryBytes: scanner.memoryBytes, stats: scanner.stats };
     },
+  },
+  'kernel-workerd': {
+    label: 'Worker path, in workerd: the same kernel, timed inside the runtime',
+    setup: async (t, c) => (await import('./workerd-kernel.mjs')).workerdKernel(t, c),
   },
   'ort-node-int8': { label: 'onnxruntime-node int8 (MatMulInteger), 1 thread', setup: (t, c) => ortMethod(require('onnxruntime-node'), ortNodeOptions, 'int8')(t, c) },
   'ort-node-fp32': { label: 'onnxruntime-node fp32 (MatMul), 1 thread', setup: (t, c) => ortMethod(require('onnxruntime-node'), ortNodeOptions, 'fp32')(t, c) },

@@ -30,15 +30,18 @@ export function markdown(res) {
     if (!cols.some(({ n, m }) => res.results[n]?.[m]?.[id])) continue;
     lines.push(`| ${label} | ${cols.map(({ n, m }) => cell(res.results[n]?.[m]?.[id])).join(' | ')} |`);
   }
-  lines.push(
-    `| **ratio Worker path / native int8** | ${cols
-      .map(({ n, m }) => {
-        const a = res.results[n]?.[m]?.kernel;
-        const b = res.results[n]?.[m]?.['ort-node-int8'];
-        return a && b ? `**${(a.median / b.median).toFixed(2)}**` : '–';
-      })
-      .join(' | ')} |`,
-  );
+  const ratio = (id, label) =>
+    lines.push(
+      `| **${label}** | ${cols
+        .map(({ n, m }) => {
+          const a = res.results[n]?.[m]?.[id];
+          const b = res.results[n]?.[m]?.['ort-node-int8'];
+          return a && b ? `**${(a.median / b.median).toFixed(2)}**` : '–';
+        })
+        .join(' | ')} |`,
+    );
+  ratio('kernel', 'ratio Worker path (in Node) / native int8');
+  if (cols.some(({ n, m }) => res.results[n]?.[m]?.['kernel-workerd'])) ratio('kernel-workerd', 'ratio Worker path in workerd / native int8');
   lines.push(
     `| memory floor (full-scan bytes / read bandwidth) | ${cols
       .map(({ n, m }) => {
@@ -75,7 +78,7 @@ export function markdown(res) {
   return lines.join('\n');
 }
 
-const COLORS = { kernel: '#d62728', 'ort-node-int8': '#1f77b4', 'ort-node-fp32': '#aec7e8', 'ort-web-int8': '#2ca02c', 'ort-web-fp32': '#98df8a', js: '#7f7f7f', faiss: '#9467bd', floor: '#222222' };
+const COLORS = { kernel: '#d62728', 'kernel-workerd': '#ff7f0e', 'ort-node-int8': '#1f77b4', 'ort-node-fp32': '#aec7e8', 'ort-web-int8': '#2ca02c', 'ort-web-fp32': '#98df8a', js: '#7f7f7f', faiss: '#9467bd', floor: '#222222' };
 
 /** Grouped bar chart (log scale), one panel per mode, as an SVG string. */
 export function svg(res) {

@@ -67,6 +67,15 @@ describe('int8 kernel', () => {
     expect(got.every(({ row }) => allowed[row] === 1 && !excluded.has(row))).toBe(true);
   });
 
+  it('applies a sparse mask (under half of each chunk allowed) for dims with and without u in registers', () => {
+    for (const dim of [16, 50, 64, 100]) {
+      const table = randomTable(3001, dim, dim);
+      const r = rng(dim + 1);
+      const allowed = Uint8Array.from({ length: table.rows }, () => (r() < 0.2 ? 1 : 0));
+      expectSame(table, randomQuery(dim, dim + 2), 50, { allowed });
+    }
+  });
+
   it('treats only mask bytes equal to 1 as allowed, and a short mask as disallowing the rest', () => {
     const table = randomTable(1000, 32, 11);
     const u = randomQuery(32, 12);

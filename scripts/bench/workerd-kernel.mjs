@@ -1,0 +1,96 @@
+/**
+ * Part a's kernel inside workerd, the runtime the Worker ships on: kernel-worker.ts (the committed
+ * int8_scan.wasm and src/kernel/int8-scan.ts, bundled with esbuild) under bare `workerd serve`, fed
+ * the same table, filters and queries as the other methods. workerd's clock stands still while
+ * JavaScript runs, so each timed query runs R times and once inside one request each, timed from
+ * here: (t(R + 1) - t(1)) / R, with R sized to ~20 ms of scanning.
+ *
+ * It exists because Node and workerd compile the same Wasm differently (workerd emits an explicit
+ * bounds check before every load; docs/BENCHMARKS.md, part a, "Where the time goes").
+ */
+import { mkdtempSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startProcess } from './servers.mjs';
+
+const require = createRequire(import.meta.url);
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const PORT = 8796;
+
+/** The method's setup (methods.mjs contract, plus the run's queries and filters): starts workerd and loads the table. */
+export async function workerdKernel(table, { k, queries, filters }) {
+  const dir = mkdtempSync(join(tmpdir(), 'edgerec-kernel-workerd-'));
+  let server;
+  try {
+    await (await import('esbuild')).build({
+      entryPoints: [join(root, 'scripts/bench/kernel-worker.ts')],
+      bundle: true,
+      format: 'esm',
+      target: 'es2022',
+      outfile: join(dir, 'worker.js'),
+      // The kernel as a module of the config below (workerd's Wasm module type, as wrangler's CompiledWasm rule gives it).
+      plugins: [{ name: 'kernel', setup: (b) => b.onResolve({ filter: /\.wasm$/ }, () => ({ path: './int8_scan.wasm', external: true })) }],
+      logLevel: 'warning',
+    });
+    copyFileSync(join(root, 'src/kernel/int8_scan.wasm'), join(dir, 'int8_scan.wasm'));
+    writeFileSync(
+      join(dir, 'config.capnp'),
+      `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [ (name = "main", worker = .w) ],
+  sockets = [ ( name = "http", address = "127.0.0.1:${PORT}", http = (), service = "main" ) ],
+);
+const w :Workerd.Worker = (
+  modules = [
+    (name = "worker.js", esModule = embed "worker.js"),
+    (name = "int8_scan.wasm", wasm = embed "int8_scan.wasm"),
+  ],
+  compatibilityDate = "2026-11-01",
+);
+`,
+    );
+    const workerd = createRequire(require.resolve('wrangler'))('workerd');
+    server = await startProcess('workerd (kernel)', workerd.default ?? workerd, ['serve', join(dir, 'config.capnp')], { url: `http://127.0.0.1:${PORT}`, readyPath: '/health', cwd: dir });
+    const base = server.url;
+    const ok = async (res) => {
+      if (!res.ok) throw new Error(`kernel worker: ${res.status} ${await res.text()}`);
+      return res;
+    };
+    const { rows, dim } = table;
+    const body = new Uint8Array(rows * dim + rows * 4);
+    body.set(new Uint8Array(table.q.buffer, table.q.byteOffset, rows * dim));
+    body.set(new Uint8Array(table.scales.buffer, table.scales.byteOffset, rows * 4), rows * dim);
+    const memoryBytes = Number(await (await ok(await fetch(`${base}/table?rows=${rows}&dim=${dim}`, { method: 'PUT', body }))).text());
+    const allowed = filters.allowed ? Array.from(filters.allowed.subarray(0, rows), (x) => (x ? '1' : '0')).join('') : '1'.repeat(rows);
+    await ok(await fetch(`${base}/filters`, { method: 'PUT', body: JSON.stringify({ queries: queries.map((q) => [...q]), excluded: filters.excluded.map((s) => [...s]), allowed }) }));
+    const reps = Math.max(2, Math.min(200, Math.round(2e6 / rows)));
+    const call = async (j, mode, n) => {
+      const t0 = performance.now();
+      const out = await (await ok(await fetch(`${base}/scan?j=${j}&mode=${mode}&k=${k}&n=${n}`, { method: 'POST' }))).json();
+      return [performance.now() - t0, out];
+    };
+    return {
+      /** Times itself: returns the answer and the ms of one scan inside workerd. */
+      selfTimed: true,
+      memoryBytes,
+      async run(u, filter) {
+        const j = queries.indexOf(u);
+        if (j < 0) throw new Error('kernel worker: unknown query');
+        const mode = filter.allowed || filter.excluded ? 'filtered' : 'plain';
+        const [t1, out] = await call(j, mode, 1);
+        const [tn] = await call(j, mode, reps + 1);
+        return { out, ms: (tn - t1) / reps };
+      },
+      async close() {
+        await server.stop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
