@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requestBodies } from './artifact.mjs';
-import { cpuSeconds, PORTS, publishLocal, startBareWorker, startProcess, startPython, startWorker } from './servers.mjs';
+import { cpuSeconds, PORTS, publishLocal, startBareWorker, startProcess, startPython, startWorker, workerdBinary } from './servers.mjs';
 
 const require = createRequire(import.meta.url);
 const autocannon = require('autocannon');
@@ -241,8 +241,7 @@ const config :Workerd.Config = (
 const w :Workerd.Worker = ( modules = [ (name = "index.js", esModule = embed "index.js") ], compatibilityDate = "2026-11-01" );
 `,
     );
-    const workerdModule = createRequire(require.resolve('wrangler'))('workerd');
-    const workerdBin = workerdModule.default ?? workerdModule;
+    const workerdBin = workerdBinary();
     const targets = {
       'hello, wrangler dev': () => startWorker({ persistTo: join(dir, 'state'), cwd: dir, config: join(dir, 'wrangler.toml'), readyPath: '/' }),
       'hello, bare workerd': () => startProcess('workerd serve', workerdBin, ['serve', join(dir, 'config.capnp')], { url: `http://127.0.0.1:${PORTS.python}`, readyPath: '/', cwd: dir }),

@@ -6,7 +6,8 @@
  *
  *   PUT  /table?rows=R&dim=D   body: int8 rows x dim, then float32 scales (little-endian)
  *   PUT  /filters              body: JSON { queries: number[][], excluded: number[][], allowed: 0/1 string }
- *   POST /scan?j=J&mode=plain|filtered&k=K&n=N   runs query J N times; answers the last result (JSON)
+ *   POST /scan?j=J&mode=plain|filtered&k=K&n=N   runs N scans: the N - 1 queries after J in turn,
+ *        then J; answers J's result (JSON)
  */
 import kernel from '../../src/kernel/int8_scan.wasm';
 import { createInt8Scanner, type Int8Scanner } from '../../src/kernel/int8-scan';
@@ -40,9 +41,15 @@ export default {
     }
     if (url.pathname === '/scan' && scanner) {
       const j = num('j');
-      const filter = url.searchParams.get('mode') === 'filtered' ? { allowed, excluded: excluded[j] } : {};
+      const filtered = url.searchParams.get('mode') === 'filtered';
+      const k = num('k');
+      const n = num('n');
       let out: { row: number; score: number }[] = [];
-      for (let i = 0, n = num('n'); i < n; i++) out = scanner.scanTopK(queries[j]!, num('k'), filter);
+      // n - 1 scans of the queries after j in turn (counting down), then j's, whose answer goes back.
+      for (let i = n - 1; i >= 0; i--) {
+        const q = (j + i) % queries.length;
+        out = scanner.scanTopK(queries[q]!, k, filtered ? { allowed, excluded: excluded[q] } : {});
+      }
       return Response.json(out);
     }
     return new Response('not found', { status: 404 });

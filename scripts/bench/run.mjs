@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Retrieval benchmark (issue 7a): the Worker path (src/kernel, run in Node exactly as the Worker
- * runs it) against onnxruntime-node (native, 1 thread; int8 and fp32), onnxruntime-web (WASM, in
+ * runs it, and inside workerd: workerd-kernel.mjs) against onnxruntime-node (native, 1 thread; int8 and fp32), onnxruntime-web (WASM, in
  * Node), plain JS scanTopK, FAISS IndexFlatIP (Python, 1 thread) and the memory-bandwidth floor,
  * over N items, with and without filters. Writes JSON, Markdown and an SVG chart.
  *
@@ -88,54 +88,58 @@ for (const n of sizes) {
   exact[n] = { plain: queries.map((u) => scanTopK(table, u, k)), filtered: queries.map((u, j) => scanTopK(table, u, k, filterOf('filtered', j))) };
 
   const live = {};
-  for (const id of Object.keys(labels)) {
-    if (!methods[id]) continue;
-    log(`N=${n}: setting up ${id}`);
-    live[id] = await methods[id].setup(table, { k, queries, filters: { allowed, excluded: excludedSets } });
-  }
-  if (live.kernel) memory[n] = { tableBytes: n * dim + n * 4, kernelBytes: live.kernel.memoryBytes };
-  results[n] = {};
-  for (const mode of ['plain', 'filtered']) {
-    const times = Object.fromEntries(Object.keys(live).map((id) => [id, []]));
-    const first = Object.fromEntries(Object.keys(live).map((id) => [id, []]));
-    const floorMs = [];
-    const bytes = n * dim + n * 4 + (mode === 'filtered' ? n : 0);
-    let q = 0;
-    for (let round = 0; round < rounds; round++) {
-      const count = Math.floor(reps / rounds) + (round < reps % rounds ? 1 : 0);
-      for (const [id, m] of Object.entries(live)) {
-        for (let i = 0; i < (round === 0 ? warmup : 1); i++) await m.run(queries[i % queries.length], filterOf(mode, i % queries.length));
-        for (let i = 0; i < count; i++) {
-          const j = (q + i) % queries.length;
-          const f = filterOf(mode, j);
-          const t0 = performance.now();
-          const res = await m.run(queries[j], f);
-          const wallMs = performance.now() - t0;
-          // A self-timed method (the kernel inside workerd) reports its own time with its answer.
-          const out = m.selfTimed ? res.out : res;
-          times[id].push(m.selfTimed ? res.ms : wallMs);
-          first[id][j] ??= out;
+  try {
+    for (const id of Object.keys(labels)) {
+      if (!methods[id]) continue;
+      log(`N=${n}: setting up ${id}`);
+      live[id] = await methods[id].setup(table, { k, queries, filters: { allowed, excluded: excludedSets } });
+    }
+    if (live.kernel) memory[n] = { tableBytes: n * dim + n * 4, kernelBytes: live.kernel.memoryBytes };
+    results[n] = {};
+    for (const mode of ['plain', 'filtered']) {
+      const times = Object.fromEntries(Object.keys(live).map((id) => [id, []]));
+      const first = Object.fromEntries(Object.keys(live).map((id) => [id, []]));
+      const floorMs = [];
+      const bytes = n * dim + n * 4 + (mode === 'filtered' ? n : 0);
+      let q = 0;
+      for (let round = 0; round < rounds; round++) {
+        const count = Math.floor(reps / rounds) + (round < reps % rounds ? 1 : 0);
+        for (const [id, m] of Object.entries(live)) {
+          for (let i = 0; i < (round === 0 ? warmup : 1); i++) await m.run(queries[i % queries.length], filterOf(mode, i % queries.length), i % queries.length);
+          for (let i = 0; i < count; i++) {
+            const j = (q + i) % queries.length;
+            const f = filterOf(mode, j);
+            const t0 = performance.now();
+            const res = await m.run(queries[j], f, j);
+            const wallMs = performance.now() - t0;
+            // A self-timed method (the kernel inside workerd) reports its own time with its answer.
+            const out = m.selfTimed ? res.out : res;
+            times[id].push(m.selfTimed ? res.ms : wallMs);
+            first[id][j] ??= out;
+          }
         }
+        for (let i = 0; i < count + 1; i++) {
+          const t0 = performance.now();
+          probe.run(bytes);
+          if (i > 0) floorMs.push(performance.now() - t0);
+        }
+        q += count;
       }
-      for (let i = 0; i < count + 1; i++) {
-        const t0 = performance.now();
-        probe.run(bytes);
-        if (i > 0) floorMs.push(performance.now() - t0);
+      for (const id of Object.keys(live)) {
+        const got = first[id];
+        const agreement = got.reduce((s, r, j) => s + (r ? overlap(r, exact[n][mode][j]) : 0), 0) / got.filter(Boolean).length;
+        const identical = got.every((r, j) => !r || sameResult(r, exact[n][mode][j]));
+        results[n][mode] = results[n][mode] ?? {};
+        results[n][mode][id] = { ...summarize(times[id]), agreement, identical, ms: times[id] };
+        log(`N=${n} ${mode} ${id}: median ${results[n][mode][id].median.toFixed(3)} ms, agreement ${agreement.toFixed(3)}${identical ? ' (identical)' : ''}`);
       }
-      q += count;
+      floor[n] = floor[n] ?? {};
+      floor[n][mode] = { bytes, ...summarize(floorMs), ms: floorMs };
     }
-    for (const id of Object.keys(live)) {
-      const got = first[id];
-      const agreement = got.reduce((s, r, j) => s + (r ? overlap(r, exact[n][mode][j]) : 0), 0) / got.filter(Boolean).length;
-      const identical = got.every((r, j) => !r || sameResult(r, exact[n][mode][j]));
-      results[n][mode] = results[n][mode] ?? {};
-      results[n][mode][id] = { ...summarize(times[id]), agreement, identical, ms: times[id] };
-      log(`N=${n} ${mode} ${id}: median ${results[n][mode][id].median.toFixed(3)} ms, agreement ${agreement.toFixed(3)}${identical ? ' (identical)' : ''}`);
-    }
-    floor[n] = floor[n] ?? {};
-    floor[n][mode] = { bytes, ...summarize(floorMs), ms: floorMs };
+  } finally {
+    // Methods may hold processes (the kernel inside workerd): stop them whatever happened.
+    for (const m of Object.values(live)) await m.close();
   }
-  for (const m of Object.values(live)) await m.close();
 }
 
 // FAISS, in Python, on the same data and filters.

@@ -15,7 +15,16 @@ import { r2Layout, sha256 } from './artifact.mjs';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const run = promisify(execFile);
 const require = createRequire(import.meta.url);
-export const PORTS = { worker: 8797, python: 8798, inspector: 8799 };
+export const PORTS = { worker: 8797, python: 8798, inspector: 8799, kernel: 8796 };
+
+/** The workerd binary wrangler runs (its `workerd` dependency). */
+export function workerdBinary() {
+  const workerd = createRequire(require.resolve('wrangler'))('workerd');
+  return workerd.default ?? workerd;
+}
+
+/** wrangler.toml's compatibility_date, for configs of bare `workerd serve`. */
+export const compatibilityDate = () => /^compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync(join(root, 'wrangler.toml'), 'utf8'))[1];
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -57,9 +66,34 @@ async function waitForPorts(ports, timeoutMs = 60_000) {
   }
 }
 
+/** Process groups started here and not yet stopped: killed if this process exits or is interrupted. */
+const running = new Set();
+let reaperInstalled = false;
+function installReaper() {
+  if (reaperInstalled) return;
+  reaperInstalled = true;
+  const killAll = () => {
+    for (const pid of running) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {}
+    }
+  };
+  process.once('exit', killAll);
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, () => {
+      killAll();
+      process.exit(130);
+    });
+  }
+}
+
 function start(label, command, args, env = {}, cwd = root) {
   let out = '';
+  installReaper();
   const child = spawn(command, args, { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  running.add(child.pid);
+  child.once('exit', () => running.delete(child.pid));
   const keep = (b) => {
     out = (out + b.toString()).slice(-20000);
   };
@@ -305,12 +339,11 @@ ${bundleFiles.filter((f) => f.endsWith('.wasm')).map((f) => `    (name = ${str(f
     (name = "BLOBS", service = "blobs"),
 ${Object.entries(vars).map(([k, v]) => `    (name = ${str(k)}, text = ${str(v)}),`).join('\n')}
   ],
-  compatibilityDate = ${str(/^compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync(join(root, 'wrangler.toml'), 'utf8'))[1])},
+  compatibilityDate = ${str(compatibilityDate())},
 );
 `,
   );
-  const workerdModule = createRequire(require.resolve('wrangler'))('workerd');
-  const bin = workerdModule.default ?? workerdModule;
+  const bin = workerdBinary();
   const t0 = performance.now();
   let server;
   try {

@@ -41,8 +41,9 @@
   ;;
   ;; Loads are what cost under workerd: it compiles Wasm with an explicit bounds check (compare,
   ;; branch, the memory size reloaded) before every load, where Node relies on guard pages. So each
-  ;; row is read 16 bytes a load, and for dim 49..64 (u is 4 chunks) all of u stays in registers,
-  ;; loaded once per call, with the 4 steps unrolled: 16 loads per 4 rows instead of 40. In workerd
+  ;; row is read 16 bytes a load, and for dim 49..64 (u is 4 chunks) all of u stays in locals,
+  ;; loaded once per call, with the 4 steps unrolled: 16 loads per 4 rows instead of 40 (V8 may
+  ;; keep some of u on the stack; a stack reload has no bounds check). In workerd
   ;; that scans 100k rows ~25% faster; in Node it is about the same (scripts/bench/isolate-loop.mjs
   ;; --modes scan --node; docs/BENCHMARKS.md). Rows whose upper bound beats thr (the threshold when the chunk began;
   ;; it only rises) and that the mask allows are listed at ub + 8192; returns how many.
@@ -92,7 +93,7 @@
           (local.set $p3 (i32.add (local.get $p2) (local.get $stride)))
           (if (local.get $d64)
             (then
-              ;; dim 49..64: all of u in registers, 4 loads a row
+              ;; dim 49..64: all of u in locals, 4 loads a row
               (local.set $q (v128.load (local.get $p0)))
               (local.set $acc0 (i32x4.add (local.get $acc0)
                 (i32x4.add (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $q)) (local.get $u0))
@@ -284,7 +285,7 @@
         (local.set $acc (v128.const i64x2 0 0))
         (if (local.get $d64)
           (then
-            ;; dim 49..64: u in registers, as in $bounds
+            ;; dim 49..64: u in locals, as in $bounds
             (local.set $q (v128.load (local.get $p)))
             (local.set $acc (i32x4.add (local.get $acc)
               (i32x4.add (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $q)) (local.get $u0))

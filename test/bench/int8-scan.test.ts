@@ -49,7 +49,7 @@ describe('int8 kernel', () => {
     }
   });
 
-  it('matches scanTopK for dims that are not a multiple of 16 (49-63: the all-of-u-in-registers path)', () => {
+  it('matches scanTopK for dims that are not a multiple of 16 (49-63: the all-of-u-in-locals path)', () => {
     for (const dim of [1, 7, 20, 49, 50, 63, 65, 100, 257]) expectSame(randomTable(777, dim, dim), randomQuery(dim, dim + 1), 50);
   });
 

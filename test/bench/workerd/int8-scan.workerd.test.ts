@@ -24,4 +24,24 @@ describe('int8 kernel inside workerd', () => {
     }
     expect(scanner.stats.fallbacks).toBe(0);
   });
+
+  it('matches scanTopK for dims around the all-of-u-in-locals path (49-64) and past it, dense and sparse', () => {
+    for (const dim of [48, 49, 63, 65]) {
+      const r = rng(dim);
+      const rows = 3_001;
+      const table: ItemTable = {
+        q: Int8Array.from({ length: rows * dim }, () => Math.round((r() * 2 - 1) * 127)),
+        scales: Float32Array.from({ length: rows }, () => r() * 0.02),
+        rows,
+        dim,
+      };
+      const scanner = int8ScannerFromTable(kernel, table);
+      const allowed = Uint8Array.from({ length: rows }, () => (r() < 0.2 ? 1 : 0));
+      for (const filter of [{}, { allowed }]) {
+        const u = Float32Array.from({ length: dim }, () => r() * 2 - 1);
+        expect(scanner.scanTopK(u, 50, filter)).toEqual(scanTopKJs(table, u, 50, filter));
+      }
+      expect(scanner.stats.fallbacks).toBe(0);
+    }
+  });
 });
