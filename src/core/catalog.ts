@@ -60,10 +60,39 @@ export class PackedStrings {
     return new PackedStrings(bytes.slice(0, at), offsets, missing);
   }
 
+  /** Strings decoded lately: answers name the same popular items over and over. */
+  private readonly recent = new Map<number, string>();
+
   get(row: number): string | undefined {
     if (this.missing?.[row]) return undefined;
-    return decoder.decode(this.bytes.subarray(this.offsets[row]!, this.offsets[row + 1]!));
+    let s = this.recent.get(row);
+    if (s === undefined) {
+      const start = this.offsets[row]!;
+      const end = this.offsets[row + 1]!;
+      s = asciiOrUndefined(this.bytes, start, end) ?? decoder.decode(this.bytes.subarray(start, end));
+      if (this.recent.size >= RECENT_STRINGS) this.recent.clear();
+      this.recent.set(row, s);
+    }
+    return s;
   }
+}
+
+/** How many decoded strings a PackedStrings keeps (each a few dozen bytes). */
+const RECENT_STRINGS = 4096;
+
+/**
+ * Short ASCII strings built in JavaScript: in workerd each `TextDecoder.decode` (and the subarray it
+ * needs) crosses into the runtime, which costs more than the string. Undefined when not ASCII.
+ */
+function asciiOrUndefined(bytes: Uint8Array, start: number, end: number): string | undefined {
+  if (end - start > 128) return undefined;
+  let s = '';
+  for (let i = start; i < end; i++) {
+    const b = bytes[i]!;
+    if (b >= 0x80) return undefined;
+    s += String.fromCharCode(b);
+  }
+  return s;
 }
 
 /** FNV-1a over bytes. */

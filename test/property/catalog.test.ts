@@ -1,6 +1,7 @@
 /** The columnar catalog: the same answers as the items.json it was built from. */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Catalog } from '../../src/core/catalog';
+import { Catalog, PackedStrings } from '../../src/core/catalog';
 import type { ItemsFile } from '../../src/core/manifest';
 
 const popular = { popular: [], trending: [] };
@@ -72,6 +73,23 @@ describe('Catalog', () => {
         expect(catalog.rowOf(id)).toBe(i % 2 ? i : undefined);
       }
     }
+  });
+
+  it('gives back every packed string as TextDecoder reads its bytes, twice (then from its cache), ASCII or not', () => {
+    const decoder = new TextDecoder();
+    const encoder = new TextEncoder();
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 20 }), fc.string({ unit: 'binary', maxLength: 20 }), fc.string({ minLength: 120, maxLength: 140 })), { maxLength: 30 }),
+        (values) => {
+          const packed = PackedStrings.from(values, values.length, 'ids');
+          for (let pass = 0; pass < 2; pass++) {
+            values.forEach((v, r) => expect(packed.get(r)).toBe(decoder.decode(encoder.encode(v))));
+          }
+        },
+      ),
+      { seed: 42, numRuns: 300 },
+    );
   });
 
   it.each([
