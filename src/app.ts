@@ -4,6 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from './env';
 import { ApiError, errorResponse, toApiError } from './http/errors';
 import { edgeHeaders, jsonBody } from './http/middleware';
+import { RecentMap } from './core/recent-map';
 import { validationHook } from './http/validation';
 import { rateLimit } from './http/rate-limit';
 import { requireAdmin } from './http/admin-auth';
@@ -53,7 +54,7 @@ app.get('/openapi.json', (c) => {
 /** The routes as patterns, compiled once (every /v1 request with a body asks). */
 let routePatterns: { pattern: RegExp; method: string }[] | undefined;
 /** Answers for recent paths (the POST routes have no parameters, so a few entries serve nearly every request). */
-const allowedCache = new Map<string, string[]>();
+const allowedCache = new RecentMap<string, string[]>(256);
 
 /** Paths that exist, to tell "wrong method" (405) from "no such route" (404). */
 function allowedMethods(path: string): string[] {
@@ -64,7 +65,6 @@ function allowedMethods(path: string): string[] {
     .map((r) => ({ pattern: new RegExp('^' + r.path.replace(/:[^/]+/g, '[^/]+') + '$'), method: r.method }));
   const methods = new Set<string>();
   for (const r of routePatterns) if (r.pattern.test(path)) methods.add(r.method);
-  if (allowedCache.size >= 256) allowedCache.clear();
   allowedCache.set(path, [...methods]);
   return [...methods];
 }

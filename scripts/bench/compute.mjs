@@ -27,6 +27,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 await import(`${root}src/runtime/ort.ts`); // registers onnxruntime-web behind the kernels, as src/index.ts does
 const { loadModel } = await import(`${root}src/model/store.ts`);
 const { recommend } = await import(`${root}src/core/recommend.ts`);
+const { coreRequest } = await import(`${root}scripts/bench/core-loop.ts`);
 
 
 const NATIVE = { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' };
@@ -101,7 +102,6 @@ export async function benchComputeOne(dir, { reps = 60, rounds = 6, warmup = 5, 
   // The same Worker code with USER_TOWER=onnx: the user tower in onnxruntime-web instead of the kernel.
   const ortWeb = await loadModel({ ...env, USER_TOWER: 'onnx' }, manifest.version);
   const variants = { web: instrument(worker), ortweb: instrument(ortWeb), native: instrument({ ...worker, encode: encodeNative }) };
-  const request = (body) => ({ history: body.history, k: body.k, filters: body.filters, excludeSeen: true, diversity: body.diversity ?? 0, explain: body.explain ?? false, nowSeconds: 1_800_000_000 });
 
   const results = {};
   for (const kind of kinds) {
@@ -115,12 +115,12 @@ export async function benchComputeOne(dir, { reps = 60, rounds = 6, warmup = 5, 
       const order = [['web', 'ortweb', 'native'], ['native', 'web', 'ortweb'], ['ortweb', 'native', 'web']][round % 3];
       for (const id of order) {
         const v = variants[id];
-        for (let i = 0; i < (round === 0 ? warmup : 0); i++) await recommend(v.model, request(list[i % list.length]));
+        for (let i = 0; i < (round === 0 ? warmup : 0); i++) await recommend(v.model, coreRequest(list[i % list.length]));
         for (let i = 0; i < count; i++) {
           const j = (q + i) % list.length;
           v.reset();
           const s = performance.now();
-          const out = await recommend(v.model, request(list[j]));
+          const out = await recommend(v.model, coreRequest(list[j]));
           const ms = performance.now() - s;
           times[id].push(ms);
           answers[id][j] ??= out;

@@ -12,9 +12,8 @@ export const CORE_MODES = ['core', 'encode', 'scan'] as const;
 export type CoreMode = (typeof CORE_MODES)[number];
 
 /** A request body of the bench (scripts/bench/artifact.mjs requestBodies) as recommend() takes it. */
-export function coreRequest(body: string): RecommendRequest {
-  const b = JSON.parse(body) as { history: RecommendRequest['history']; k?: number; filters?: RecommendRequest['filters'] };
-  return { history: b.history, k: b.k ?? 10, filters: b.filters, excludeSeen: true, diversity: 0, explain: false, nowSeconds: 1_800_000_000 };
+export function coreRequest(b: { history: RecommendRequest['history']; k?: number; filters?: RecommendRequest['filters']; diversity?: number; explain?: boolean }): RecommendRequest {
+  return { history: b.history, k: b.k ?? 10, filters: b.filters, excludeSeen: true, diversity: b.diversity ?? 0, explain: b.explain ?? false, nowSeconds: 1_800_000_000 };
 }
 
 /**
@@ -32,7 +31,7 @@ export async function coreLoops(model: ScoringModel, bodies: string[]): Promise<
     encode: (batch) => (encodes.push(batch), model.encode(batch)),
     scan: (u, k, filter) => (scans.push([u.slice(), k, filter]), scan(u, k, filter)),
   };
-  const requests = bodies.map(coreRequest);
+  const requests = bodies.map((b) => coreRequest(JSON.parse(b)));
   for (const r of requests) await recommend(recording, r);
   if (!encodes.length || !scans.length) throw new Error('no request reached the user tower and the scan');
   return {

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
  * Retrieval benchmark (issue 7a): the Worker path (src/kernel, run in Node exactly as the Worker
- * runs it, and inside workerd: workerd-kernel.mjs) against onnxruntime-node (native, 1 thread; int8 and fp32), onnxruntime-web (WASM, in
- * Node), plain JS scanTopK, FAISS IndexFlatIP (Python, 1 thread) and the memory-bandwidth floor,
- * over N items, with and without filters. Writes JSON, Markdown and an SVG chart.
+ * runs it, and inside workerd: workerd-kernel.mjs) against onnxruntime-node (native, 1 thread; int8
+ * and fp32), onnxruntime-web (WASM, in Node), plain JS scanTopK, FAISS IndexFlatIP (Python, 1
+ * thread) and the memory-bandwidth floor, over N items, with and without filters. Writes JSON,
+ * Markdown and an SVG chart.
  *
  *   node scripts/bench/run.mjs                       # N = 10k, 100k, 1M (a few minutes)
  *   node scripts/bench/run.mjs --sizes 100000 --reps 60 --methods kernel,ort-node-int8

@@ -80,10 +80,10 @@ function installReaper() {
     }
   };
   process.once('exit', killAll);
-  for (const signal of ['SIGINT', 'SIGTERM']) {
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
     process.once(signal, () => {
       killAll();
-      process.exit(130);
+      process.exit(code);
     });
   }
 }

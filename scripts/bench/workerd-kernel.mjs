@@ -22,6 +22,10 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 export async function workerdKernel(table, { k, queries, filters }) {
   const dir = mkdtempSync(join(tmpdir(), 'edgerec-kernel-workerd-'));
   let server;
+  const close = async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
   try {
     await (await import('esbuild')).build({
       entryPoints: [join(root, 'scripts/bench/kernel-worker.ts')],
@@ -82,14 +86,10 @@ const w :Workerd.Worker = (
         const [tn] = await call(j, mode, reps + 1);
         return { out, ms: (tn - t1) / reps };
       },
-      async close() {
-        await server.stop();
-        rmSync(dir, { recursive: true, force: true });
-      },
+      close,
     };
   } catch (err) {
-    await server?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await close();
     throw err;
   }
 }

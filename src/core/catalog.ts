@@ -9,6 +9,7 @@
  */
 import { expectTensor, readKernelFile, tensorView, type TensorSpec } from './binary-file';
 import type { ItemsFile, PopularFile } from './manifest';
+import { RecentMap } from './recent-map';
 
 export interface ItemView {
   itemId: string;
@@ -61,7 +62,7 @@ export class PackedStrings {
   }
 
   /** Strings decoded lately: answers name the same popular items over and over. */
-  private readonly recent = new Map<number, string>();
+  private readonly recent = new RecentMap<number, string>(RECENT_STRINGS);
 
   get(row: number): string | undefined {
     if (this.missing?.[row]) return undefined;
@@ -70,7 +71,6 @@ export class PackedStrings {
       const start = this.offsets[row]!;
       const end = this.offsets[row + 1]!;
       s = asciiOrUndefined(this.bytes, start, end) ?? decoder.decode(this.bytes.subarray(start, end));
-      if (this.recent.size >= RECENT_STRINGS) this.recent.clear();
       this.recent.set(row, s);
     }
     return s;
@@ -304,7 +304,7 @@ export class Catalog {
   private readonly ids: PackedStrings;
   private readonly index: IdIndex | SortedIdIndex;
   /** Rows of recently looked-up ids (-1: not in the catalog), emptied when full. */
-  private readonly recentRows = new Map<string, number>();
+  private readonly recentRows = new RecentMap<string, number>(RECENT_ROWS);
   private readonly titles?: PackedStrings;
   private readonly pathCodes?: Uint16Array | Uint32Array;
   private readonly paths: string[][];
@@ -409,7 +409,6 @@ export class Catalog {
     row = this.index.get(itemId);
     // Histories keep naming the same (popular) items: a lookup of a 1M-item catalog is ~17 byte
     // comparisons at random places of a 20 MB id column, a Map hit a fraction of that.
-    if (this.recentRows.size >= RECENT_ROWS) this.recentRows.clear();
     this.recentRows.set(itemId, row ?? -1);
     return row;
   }
