@@ -87,6 +87,21 @@ export const itemsFileSchema = z.object({
 });
 export type ItemsFile = z.infer<typeof itemsFileSchema>;
 
-const ranked = z.array(z.object({ row: z.number().int().nonnegative(), count: z.number() }));
+/** One entry of popular.json's lists: a catalog row and how often it was bought or seen. */
+export interface RankedRow {
+  row: number;
+  count: number;
+}
+const isRankedRow = (e: unknown): boolean => {
+  const r = e as RankedRow | null;
+  return typeof r === 'object' && r !== null && Number.isSafeInteger(r.row) && r.row >= 0 && typeof r.count === 'number' && Number.isFinite(r.count);
+};
+/**
+ * A ranked list, checked in one pass over plain objects: a zod object per entry cost 5 ms warm and
+ * ~13 ms on a cold isolate for the trainer's 1,000-entry lists, on every cold start at every size.
+ */
+const ranked = z.custom<RankedRow[]>((v) => Array.isArray(v) && v.every(isRankedRow), {
+  message: 'expected a list of { row: non-negative integer, count: number }',
+});
 export const popularFileSchema = z.object({ popular: ranked, trending: ranked.default([]) });
 export type PopularFile = z.infer<typeof popularFileSchema>;

@@ -9,7 +9,7 @@ import { parseManifest, popularFileSchema, userEncoderDynamicLength, type FileEn
 import type { EncodeFn, ScoringModel } from '../core/recommend';
 import type { Env } from '../env';
 import { createInt8Scanner } from '../kernel/int8-scan';
-import { readInto } from '../core/read-stream';
+import { readBytes, readInto } from '../core/read-stream';
 import int8ScanWasm from '../kernel/int8_scan.wasm';
 import { createTextTower } from '../kernel/text-tower';
 import { createUserTower } from '../kernel/tower';
@@ -155,9 +155,30 @@ async function verifyChecksum(entry: FileEntry, bytes: ArrayBuffer | Uint8Array)
 
 /** A blob's bytes (as many as the manifest says: a longer or shorter object fails), checksum verified. */
 async function readBlob(env: Env, entry: FileEntry): Promise<Uint8Array> {
-  const bytes = new Uint8Array(entry.bytes);
-  await readBlobInto(env, entry, bytes);
+  const { obj, stored } = await openBlob(env, entry);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readBytes(obj.body, entry.bytes);
+  } catch (err) {
+    throw new Error(`blob ${entry.path}: ${message(err)}`);
+  }
+  if (!stored) await verifyChecksum(entry, bytes);
   return bytes;
+}
+
+/**
+ * A blob's R2 object, and the sha256 R2 stored with it when there is one, which must then be the
+ * manifest's (the body is cancelled when it is not).
+ */
+async function openBlob(env: Env, entry: FileEntry): Promise<{ obj: R2ObjectBody; stored?: ArrayBuffer }> {
+  const obj = await env.EDGEREC_R2.get(blobKey(entry.sha256));
+  if (!obj) throw new Error(`blob ${entry.path} (${entry.sha256.slice(0, 12)}) is missing from R2`);
+  const stored = obj.checksums?.sha256;
+  if (stored && hex(stored) !== entry.sha256) {
+    await obj.body.cancel().catch(() => undefined);
+    throw new Error(`blob ${entry.path} failed its checksum (R2 stored sha256 ${hex(stored).slice(0, 12)})`);
+  }
+  return { obj, stored };
 }
 
 /**
@@ -172,13 +193,7 @@ async function readBlob(env: Env, entry: FileEntry): Promise<Uint8Array> {
  */
 async function readBlobInto(env: Env, entry: FileEntry, target: Uint8Array): Promise<void> {
   if (entry.bytes !== target.byteLength) throw new Error(`blob ${entry.path}: ${entry.bytes} bytes in the manifest, ${target.byteLength} expected`);
-  const obj = await env.EDGEREC_R2.get(blobKey(entry.sha256));
-  if (!obj) throw new Error(`blob ${entry.path} (${entry.sha256.slice(0, 12)}) is missing from R2`);
-  const stored = obj.checksums?.sha256;
-  if (stored && hex(stored) !== entry.sha256) {
-    await obj.body.cancel().catch(() => undefined);
-    throw new Error(`blob ${entry.path} failed its checksum (R2 stored sha256 ${hex(stored).slice(0, 12)})`);
-  }
+  const { obj, stored } = await openBlob(env, entry);
   try {
     await readInto(obj.body, target);
   } catch (err) {

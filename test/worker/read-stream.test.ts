@@ -1,11 +1,12 @@
 /// <reference types="@cloudflare/vitest-plugin/types" />
 /**
- * readInto in workerd, on the bodies it reads in production: R2 object bodies and Response bodies
- * (byte streams, read with BYOB reads of 1 MiB) and a plain ReadableStream (read chunk by chunk), into
- * a WebAssembly memory like the retrieval kernel's table and into a plain buffer.
+ * readInto and readBytes in workerd, on the bodies they read in production: R2 object bodies and
+ * Response bodies (byte streams, read with BYOB reads) and a plain ReadableStream (read chunk by
+ * chunk); readInto into a WebAssembly memory like the retrieval kernel's table and into a plain
+ * buffer, readBytes into a buffer of its own.
  */
 import { describe, expect, it } from 'vitest';
-import { READ_CHUNK, readInto } from '../../src/core/read-stream';
+import { READ_CHUNK, readBytes, readInto } from '../../src/core/read-stream';
 import { testEnv } from './helpers';
 
 const bytes = (n: number, seed = 1) => {
@@ -74,5 +75,33 @@ describe('readInto', () => {
     await expect(readInto(stream(data), target)).rejects.toThrow(`stream longer than ${READ_CHUNK + 99} bytes`);
     expect(after).toEqual(new Uint8Array(16));
     await expect(readInto(stream(bytes(1)), new Uint8Array(0))).rejects.toThrow('stream longer than 0 bytes');
+  });
+});
+
+describe('readBytes', () => {
+  it.each([0, 1, 4097, READ_CHUNK + 1, 3 * READ_CHUNK + 12345])('returns a %i-byte Response body and an R2 body exactly', async (n) => {
+    const data = bytes(n, n + 7);
+    const got = await readBytes(new Response(data).body ?? new ReadableStream(), n);
+    expect(got.byteLength).toBe(n);
+    expect(firstDifference(got, data)).toBe(-1);
+    await testEnv.EDGEREC_R2.put('test/read-bytes', data);
+    const fromR2 = await readBytes((await testEnv.EDGEREC_R2.get('test/read-bytes'))!.body, n);
+    expect(firstDifference(fromR2, data)).toBe(-1);
+    await testEnv.EDGEREC_R2.delete('test/read-bytes');
+  });
+
+  it('reads a stream that is not a byte stream', async () => {
+    const data = bytes(10_000, 11);
+    expect(firstDifference(await readBytes(plainStream(data), 10_000), data)).toBe(-1);
+  });
+
+  it.each([
+    ['a byte stream', (d: Uint8Array) => new Response(d).body!],
+    ['a plain stream', (d: Uint8Array) => plainStream(d)],
+  ])('refuses %s shorter or longer than the length asked for', async (_, stream) => {
+    const data = bytes(READ_CHUNK + 100, 4);
+    await expect(readBytes(stream(data.subarray(0, READ_CHUNK + 99)), READ_CHUNK + 100)).rejects.toThrow(`stream has ${READ_CHUNK + 99} bytes, expected ${READ_CHUNK + 100}`);
+    await expect(readBytes(stream(data), READ_CHUNK + 99)).rejects.toThrow(`stream longer than ${READ_CHUNK + 99} bytes`);
+    await expect(readBytes(stream(bytes(1)), 0)).rejects.toThrow('stream longer than 0 bytes');
   });
 });
