@@ -54,7 +54,10 @@ export async function bundleSizes(outdir, { model, log = () => {} } = {}) {
   };
   if (model) {
     const manifest = JSON.parse(readFileSync(join(model, 'manifest.json'), 'utf8'));
-    const loaded = new Set(['userEncoder', 'itemEmbeddings', 'itemScales', 'items', 'popular', 'textEncoder', 'vocab']);
+    // What loadModel (src/model/store.ts) reads: the ONNX towers too (the fallback behind the kernels),
+    // items.json only where there is no items.bin; never the fp32 encoder or the ranker.
+    const loaded = new Set(['userEncoder', 'userTower', 'itemEmbeddings', 'itemScales', 'popular', 'textEncoder', 'textTower', 'vocab']);
+    loaded.add(manifest.files.itemsColumnar ? 'itemsColumnar' : 'items');
     out.artifact = {
       version: manifest.version,
       items: manifest.items,
