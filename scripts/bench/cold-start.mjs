@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { requestBodies } from './artifact.mjs';
-import { publishLocal, rssBytes, startBareWorker, startWorker } from './servers.mjs';
+import { PORTS, publishLocal, rssBytes, startBareWorker, startProcess, startWorker, workerdBinary, writeHelloWorker } from './servers.mjs';
 
 const run = promisify(execFile);
 const probe = fileURLToPath(new URL('./load-probe.mjs', import.meta.url));
@@ -80,6 +80,71 @@ async function firstAnswers(server, bodies, warmN) {
     rss: { before: rssBefore[grew], afterFirst: rssAfter[grew], afterWarm: rssWarm[grew], totalBefore: rssBytes(pids), totalAfterWarm: rssBytes(Object.keys(rssWarm).map(Number)) },
     load: loadavg()[0],
   };
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Spawned at `spawnedAt`: ms until `url` first answers (retried every 2 ms while its socket refuses), and the status. */
+async function spawnToAnswer(spawnedAt, url, init) {
+  for (;;) {
+    let res;
+    try {
+      res = await fetch(url, init);
+    } catch {
+      await sleep(2);
+      continue;
+    }
+    const body = await res.json().catch(() => undefined);
+    return { ms: performance.now() - spawnedAt, status: res.status, body };
+  }
+}
+
+/**
+ * A new isolate to its first answer, as a Worker's user meets it: a new workerd process (bare `workerd
+ * serve`, R2 over a loopback socket) is spawned and the first request it ever sees is POST
+ * /v1/recommend, sent as soon as its socket listens. So everything counts: the isolate's script
+ * startup (workerd compiles every JavaScript and Wasm module of the bundle, and evaluates the
+ * modules), the first request's code running cold, and the model load (whether workerd builds the
+ * isolate before its socket listens or on that request, it falls inside this time). What does not
+ * count is the workerd process's own start: a one-line Worker is measured the same way before each
+ * trial, and taken off.
+ * `bundles`: [{ label, bundleDir, main }] (main: the bundle's entry file, e.g. index-lite.js).
+ */
+export async function isolateColdStarts(dir, { trials = 3, bundles, log = () => {} }) {
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+  const body = JSON.stringify(requestBodies(JSON.parse(readFileSync(join(dir, manifest.files.items.path), 'utf8')), manifest.categories).plain[0]);
+  const helloDir = mkdtempSync(join(tmpdir(), 'edgerec-e2e-hello-'));
+  writeHelloWorker(helloDir, PORTS.worker);
+  const out = { items: manifest.items, bundles: [] };
+  try {
+    for (const { label, bundleDir, main = 'index.js' } of bundles) {
+      const rows = [];
+      for (let i = 0; i < trials; i++) {
+        const hello = await startProcess('workerd serve (hello)', workerdBinary(), ['serve', join(helloDir, 'config.capnp')], { url: `http://127.0.0.1:${PORTS.worker}`, readyPath: null, cwd: helloDir });
+        let helloMs;
+        try {
+          helloMs = (await spawnToAnswer(hello.spawnedAt, `${hello.url}/`)).ms;
+        } finally {
+          await hello.stop();
+        }
+        const workDir = mkdtempSync(join(tmpdir(), 'edgerec-e2e-isolate-'));
+        const server = await startBareWorker({ bundleDir, modelDir: dir, workDir, readyPath: null, main });
+        try {
+          const first = await spawnToAnswer(server.spawnedAt, `${server.url}/v1/recommend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+          if (first.status !== 200 || first.body?.fallback || !first.body?.items?.length) throw new Error(`first answer was not a model answer: ${first.status} ${JSON.stringify(first.body).slice(0, 300)}`);
+          rows.push({ spawnToAnswerMs: first.ms, helloMs, coldMs: first.ms - helloMs, load: loadavg()[0] });
+          log(`isolate cold start, ${label}, ${manifest.items} items #${i + 1}: ${first.ms.toFixed(0)} ms spawn to answer - ${helloMs.toFixed(0)} ms for a hello Worker = ${(first.ms - helloMs).toFixed(0)} ms`);
+        } finally {
+          await server.stop();
+          rmSync(workDir, { recursive: true, force: true });
+        }
+      }
+      out.bundles.push({ label, main, trials: rows, coldMs: median(rows.map((r) => r.coldMs)), helloMs: median(rows.map((r) => r.helloMs)) });
+    }
+  } finally {
+    rmSync(helloDir, { recursive: true, force: true });
+  }
+  return out;
 }
 
 /**

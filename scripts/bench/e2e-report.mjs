@@ -81,7 +81,7 @@ function coldMarkdown(d) {
   const lines = [];
   if (d.workerd?.length) {
     lines.push(
-      'workerd: a new process (new isolate) per trial; "first answer" = the first POST /v1/recommend, which loads the model. Medians over trials; RSS of the workerd process holding the isolate.',
+      'The model load in workerd: a new process per trial, ready once /openapi.json answers (so the isolate has started and its request path has run once); "first answer" = the first POST /v1/recommend, which loads the model. Medians over trials; RSS of the workerd process holding the isolate.',
       '',
       '| items | runtime | trials | start to ready ms | first answer ms | 2nd answer ms | next 10, median ms | isolate RSS before → after first → after 10 (MiB) |',
       '| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |',
@@ -93,6 +93,21 @@ function coldMarkdown(d) {
         const m = (f) => median(runs.map(f));
         const rss = `${mib(m((r) => r.rss.before))} → ${mib(m((r) => r.rss.afterFirst))} → ${mib(m((r) => r.rss.afterWarm))}`;
         lines.push(`| ${sizeName(w.items)} | ${label} | ${runs.length} | ${fmt(m((r) => r.readyMs))} | ${fmt(m((r) => r.firstMs))} | ${fmt(m((r) => r.secondMs))} | ${fmt(m((r) => r.warmMedianMs))} | ${rss} |`);
+      }
+    }
+    lines.push('');
+  }
+  if (d.isolate?.length) {
+    lines.push(
+      'A new isolate to its first answer (bare `workerd serve`): a new process per trial whose first request is POST /v1/recommend, sent as soon as its socket listens, so script startup (every JavaScript and Wasm module of the bundle compiled, modules evaluated), cold code and the model load all count; the same time for a one-line Worker (the process\'s own start) is taken off. Medians, and the range over trials.',
+      '',
+      '| items | bundle | trials | new isolate to first answer ms | range ms | spawn to answer ms | one-line Worker, spawn to answer ms |',
+      '| ---: | --- | ---: | ---: | --- | ---: | ---: |',
+    );
+    for (const c of d.isolate) {
+      for (const b of c.bundles) {
+        const ms = b.trials.map((r) => r.coldMs);
+        lines.push(`| ${sizeName(c.items)} | ${b.label} | ${b.trials.length} | **${fmt(b.coldMs)}** | ${fmt(Math.min(...ms))}-${fmt(Math.max(...ms))} | ${fmt(median(b.trials.map((r) => r.spawnToAnswerMs)))} | ${fmt(b.helloMs)} |`);
       }
     }
     lines.push('');
@@ -203,11 +218,19 @@ export function targets(res) {
       const grew = median(wbig[key].map((r) => r.rss.afterFirst - r.rss.before));
       out.push({ target: `d. ${sizeName(wbig.items)} items held in <= 100 MB (workerd process RSS growth on load, ${label})`, measured: `${(grew / 1e6).toFixed(0)} MB`, met: grew <= 100e6 });
     }
+    for (const c of d.isolate ?? []) {
+      for (const b of c.bundles) {
+        const ms = b.trials.map((r) => r.coldMs);
+        out.push({ target: `d. cold start <= 300 ms, ${sizeName(c.items)} items (bare workerd, ${b.label}: new isolate to first answer)`, measured: `median ${fmt(b.coldMs)} ms (trials ${fmt(Math.min(...ms))}-${fmt(Math.max(...ms))})`, met: b.coldMs <= 300 });
+      }
+    }
+    // The model's load alone: the first /v1/recommend of an isolate that already started and answered
+    // /openapi.json (script startup and code warm-up not counted). Reported, not a cold start.
     for (const w of d.workerd ?? []) {
       for (const [key, label] of [['wranglerDev', 'wrangler dev'], ['bareWorkerd', 'bare workerd']]) {
         if (!w[key]?.length) continue;
         const first = median(w[key].map((r) => r.firstMs));
-        out.push({ target: `d. cold start <= 300 ms, ${sizeName(w.items)} items (${label}: first answer of a new isolate)`, measured: `${fmt(first)} ms (+ ${fmt(median(w[key].map((r) => r.readyMs)))} ms process start to ready)`, met: first <= 300 });
+        out.push({ target: `d. model load, ${sizeName(w.items)} items (${label}: first /v1/recommend after the isolate started; report)`, measured: `${fmt(first)} ms (+ ${fmt(median(w[key].map((r) => r.readyMs)))} ms process start to ready)`, met: undefined });
       }
     }
   }

@@ -110,7 +110,7 @@ if (parts.has('c')) {
 }
 
 if (parts.has('d')) {
-  const { nodeColdLoads, workerdColdStarts } = await import('./cold-start.mjs');
+  const { isolateColdStarts, nodeColdLoads, workerdColdStarts } = await import('./cold-start.mjs');
   const trials = Number(opt['cold-trials']);
   const big = sizes.length ? Math.max(...sizes) : undefined;
   const bigIds = big && !opt.smoke ? synthetic(big, 'ids') : undefined;
@@ -121,6 +121,12 @@ if (parts.has('d')) {
   if (!opt.smoke) {
     res.cold.workerd.push(await workerdColdStarts(model, { trials, bundleDir, log }));
     if (bigIds) res.cold.workerd.push(await workerdColdStarts(bigIds, { trials, bundleDir, log }));
+    const bundles = [
+      { label: 'deploy bundle (src/index.ts, with onnxruntime-web)', bundleDir },
+      { label: 'kernel-only bundle (src/index-lite.ts)', bundleDir: `${bundleDir}-lite`, main: 'index-lite.js' },
+    ];
+    res.cold.isolate = [];
+    for (const dir of [model, bigIds].filter(Boolean)) res.cold.isolate.push(await isolateColdStarts(dir, { trials, bundles, log }));
   }
 }
 

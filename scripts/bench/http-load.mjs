@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requestBodies } from './artifact.mjs';
-import { cpuSeconds, PORTS, publishLocal, startBareWorker, startProcess, startPython, startWorker, workerdBinary, compatibilityDate } from './servers.mjs';
+import { cpuSeconds, PORTS, publishLocal, startBareWorker, startProcess, startPython, startWorker, workerdBinary, writeHelloWorker } from './servers.mjs';
 
 const require = createRequire(import.meta.url);
 const autocannon = require('autocannon');
@@ -229,18 +229,7 @@ export async function benchFloors({ concurrencies = [1, 8, 32], durationS = 5, c
   const dir = mkdtempSync(join(tmpdir(), 'edgerec-e2e-hello-'));
   const results = {};
   try {
-    writeFileSync(join(dir, 'index.js'), 'export default { fetch: () => new Response("ok") };\n');
-    writeFileSync(join(dir, 'wrangler.toml'), `name = "hello"\nmain = "index.js"\ncompatibility_date = "${compatibilityDate()}"\n`);
-    writeFileSync(
-      join(dir, 'config.capnp'),
-      `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [ (name = "main", worker = .w) ],
-  sockets = [ ( name = "http", address = "127.0.0.1:${PORTS.python}", http = (), service = "main" ) ]
-);
-const w :Workerd.Worker = ( modules = [ (name = "index.js", esModule = embed "index.js") ], compatibilityDate = "${compatibilityDate()}" );
-`,
-    );
+    writeHelloWorker(dir, PORTS.python);
     const workerdBin = workerdBinary();
     const targets = {
       'hello, wrangler dev': () => startWorker({ persistTo: join(dir, 'state'), cwd: dir, config: join(dir, 'wrangler.toml'), readyPath: '/' }),

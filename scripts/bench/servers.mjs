@@ -157,17 +157,41 @@ export async function startWorker({ persistTo, port = PORTS.worker, timeoutMs = 
   };
 }
 
-/** Any server process, ready when `url + readyPath` answers 2xx. */
+/**
+ * Any server process, ready when `url + readyPath` answers 2xx. With `readyPath: null` it returns as
+ * soon as the process is spawned (`spawnedAt`, a performance.now() time), and the caller's own first
+ * request is the first the process sees.
+ */
 export async function startProcess(label, command, args, { url, readyPath = '/', cwd = root, timeoutMs = 60_000 }) {
   await waitForPorts([Number(new URL(url).port)]);
+  const spawnedAt = performance.now();
   const proc = start(label, command, args, {}, cwd);
   try {
-    await waitFor(`${url}${readyPath}`, proc, timeoutMs);
+    if (readyPath !== null) await waitFor(`${url}${readyPath}`, proc, timeoutMs);
   } catch (err) {
     await proc.stop();
     throw err;
   }
-  return { url, proc, stop: () => proc.stop(), pids: () => [proc.pid, ...descendants(proc.pid)] };
+  return { url, proc, spawnedAt, stop: () => proc.stop(), pids: () => [proc.pid, ...descendants(proc.pid)] };
+}
+
+/**
+ * A one-line Worker (no Hono, no model) in `dir`: index.js, a wrangler.toml for `wrangler dev`, and a
+ * config.capnp for bare `workerd serve` on `port`. The floor of the local stack, for reading our numbers.
+ */
+export function writeHelloWorker(dir, port) {
+  writeFileSync(join(dir, 'index.js'), 'export default { fetch: () => new Response("ok") };\n');
+  writeFileSync(join(dir, 'wrangler.toml'), `name = "hello"\nmain = "index.js"\ncompatibility_date = "${compatibilityDate()}"\n`);
+  writeFileSync(
+    join(dir, 'config.capnp'),
+    `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [ (name = "main", worker = .w) ],
+  sockets = [ ( name = "http", address = "127.0.0.1:${port}", http = (), service = "main" ) ]
+);
+const w :Workerd.Worker = ( modules = [ (name = "index.js", esModule = embed "index.js") ], compatibilityDate = "${compatibilityDate()}" );
+`,
+  );
 }
 
 /** The Python baseline (scripts/bench/python_server.py) on PORTS.python, in the trainer's environment. */
@@ -276,10 +300,10 @@ function wranglerVars() {
  * Durable Objects, rate limiter and analytics are not bound (requests without `userId` never touch
  * them; RATE_LIMIT is "off").
  */
-export async function startBareWorker({ bundleDir, modelDir, workDir, port = PORTS.worker, timeoutMs = 60_000, v8Flags = [], args = [] }) {
+export async function startBareWorker({ bundleDir, modelDir, workDir, port = PORTS.worker, timeoutMs = 60_000, v8Flags = [], args = [], readyPath = '/openapi.json', main = 'index.js' }) {
   const { manifest, paths } = r2Layout(resolve(modelDir));
-  const bundleFiles = readdirSync(bundleDir).filter((f) => f === 'index.js' || f.endsWith('.wasm'));
-  for (const f of bundleFiles) symlinkSync(join(bundleDir, f), join(workDir, f));
+  const bundleFiles = ['index.js', ...readdirSync(bundleDir).filter((f) => f.endsWith('.wasm'))];
+  for (const f of bundleFiles) symlinkSync(join(bundleDir, f === 'index.js' ? main : f), join(workDir, f));
   for (const f of Object.values(manifest.files)) {
     if (sha256(readFileSync(paths.get(`blobs/sha256/${f.sha256}`))) !== f.sha256) throw new Error(`${f.path}: sha256 does not match the manifest`);
   }
@@ -347,7 +371,7 @@ ${Object.entries(vars).map(([k, v]) => `    (name = ${str(k)}, text = ${str(v)})
   const t0 = performance.now();
   let server;
   try {
-    server = await startProcess('workerd serve', bin, ['serve', join(workDir, 'config.capnp'), ...args], { url: `http://127.0.0.1:${port}`, readyPath: '/openapi.json', cwd: workDir, timeoutMs });
+    server = await startProcess('workerd serve', bin, ['serve', join(workDir, 'config.capnp'), ...args], { url: `http://127.0.0.1:${port}`, readyPath, cwd: workDir, timeoutMs });
   } catch (err) {
     await blobs.close();
     throw err;
