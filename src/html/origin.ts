@@ -65,7 +65,9 @@ export async function fetchThroughCache(
   { cache, waitUntil }: { cache: Cache; waitUntil?: (p: Promise<unknown>) => void },
 ): Promise<{ response: Response; cacheStatus: CacheStatus }> {
   const key = originCacheKey(incoming.url, origin.id);
-  const cached = await cache.match(key);
+  // A cache that cannot be read (a runtime without one configured, a cache fault) costs the hit, not
+  // the page: the origin answers instead.
+  const cached = await cache.match(key).catch((err: unknown) => void console.error('edgerec: origin cache match failed', err));
   if (cached) return { response: cached, cacheStatus: 'HIT' };
   const response = await origin.fetch(originRequest(incoming, origin));
   if (!sharedCacheable(response)) return { response, cacheStatus: 'BYPASS' };

@@ -380,6 +380,25 @@ describe('the shared origin cache', () => {
     expect(calls).toBe(1);
   });
 
+  it('serves the page from the origin when the cache cannot be read or written', async () => {
+    const broken = {
+      match: async () => {
+        throw new Error('No Cache was configured');
+      },
+      put: async () => {
+        throw new Error('No Cache was configured');
+      },
+    } as unknown as Cache;
+    const origin: Origin = {
+      id: 'stub',
+      base: new URL('https://origin.test/'),
+      fetch: async () => new Response('<p>from the origin</p>', { headers: { 'content-type': 'text/html', 'cache-control': 'public, max-age=600' } }),
+    };
+    const { response, cacheStatus } = await fetchThroughCache(new Request(`${BASE}/broken-cache`), origin, { cache: broken });
+    expect(cacheStatus).toBe('MISS');
+    expect(await response.text()).toBe('<p>from the origin</p>');
+  });
+
   it('asks a real origin for the same path and query, without the edge identity cookie', async () => {
     const origin = originFor({ ...env, ORIGIN_URL: 'https://shop.example/base/' } as any);
     expect(origin.id).toBe('shop.example');
