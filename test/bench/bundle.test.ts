@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs script without types
 import { buildBundle } from '../../scripts/bench/servers.mjs';
+// @ts-expect-error: a plain .mjs script without types
+import { isolateColdStarts } from '../../scripts/bench/cold-start.mjs';
 
 const out = mkdtempSync(join(tmpdir(), 'edgerec-bundle-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -22,5 +24,22 @@ describe('deploy bundles', () => {
     expect(wasm('lite')).toEqual(['int8_scan.wasm', 'tower.wasm']);
     expect(lite.gzipKiB).toBeLessThan(3 * 1024);
     expect(full.gzipKiB).toBeGreaterThan(lite.gzipKiB + 3000);
+  }, 120_000);
+
+  it("each bundle, in a new workerd process, gives a model answer to the first request it sees (part d's cold start)", async () => {
+    const bundles = [
+      { label: 'full', bundleDir: join(out, 'full') },
+      { label: 'lite', bundleDir: join(out, 'lite'), main: 'index-lite.js' },
+    ];
+    // isolateColdStarts throws unless the first answer is a model answer (200, items, no fallback).
+    const run = await isolateColdStarts('models/default', { trials: 1, bundles });
+    expect(run.items).toBe(1200);
+    expect(run.bundles.map((b: { label: string }) => b.label)).toEqual(['full', 'lite']);
+    for (const b of run.bundles) {
+      const [trial] = b.trials;
+      expect(trial.helloMs).toBeGreaterThan(0);
+      expect(trial.spawnToAnswerMs).toBeGreaterThan(0);
+      expect(trial.coldMs).toBeCloseTo(trial.spawnToAnswerMs - trial.helloMs);
+    }
   }, 120_000);
 });
