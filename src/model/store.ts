@@ -132,19 +132,20 @@ function withFallback<A, R>(kernel: (a: A) => R, onnx: (a: A) => Promise<R>, wha
  * start on the cold path. Otherwise, or with USER_TOWER=onnx, onnxruntime-web runs the ONNX encoder,
  * which also stands behind the kernel: an encode the kernel throws on is served by ORT.
  */
-async function userTower(env: Env, files: Manifest['files'], onnxBytes: Uint8Array): Promise<{ encode: EncodeFn; runtime: LoadedModel['userTower'] }> {
-  const kernel = await towerKernel(env, files.userTower, (bytes) => createUserTower(towerWasm, bytes), 'user tower');
+async function userTower(kernel: UserTowerKernel | undefined, onnxBytes: Uint8Array): Promise<{ encode: EncodeFn; runtime: LoadedModel['userTower'] }> {
   if (kernel) return { encode: withFallback(kernel.encode, lazily(() => loadUserEncoder(onnxBytes)), 'user tower'), runtime: 'wasm-kernel' };
   // Started at load, so a broken encoder fails the load (and the popularity fallback serves).
   return { encode: await loadUserEncoder(onnxBytes), runtime: 'onnxruntime-web' };
 }
 
 /** The text tower: the WASM kernel on `text_tower.bin` when there is one, onnxruntime-web behind it. */
-async function textTower(env: Env, files: Manifest['files'], onnxBytes: Uint8Array): Promise<EncodeTextFn> {
+function textTower(kernel: TextTowerKernel | undefined, onnxBytes: Uint8Array): EncodeTextFn {
   const onnx = lazily(() => loadTextEncoder(onnxBytes));
-  const kernel = await towerKernel(env, files.textTower, (bytes) => createTextTower(towerWasm, bytes), 'text tower');
   return kernel ? withFallback(kernel.encode, onnx, 'text tower') : onnx;
 }
+
+type UserTowerKernel = ReturnType<typeof createUserTower>;
+type TextTowerKernel = ReturnType<typeof createTextTower>;
 
 const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, '0')).join('');
 
@@ -243,11 +244,18 @@ export async function loadModel(env: Env, version: string): Promise<LoadedModel>
   // The item table lives in the retrieval kernel's WASM memory, filled straight from R2.
   const scanner = createInt8Scanner(int8ScanWasm, manifest.items, manifest.dim);
   const { table } = scanner;
+  // Every file is asked for at once, so the small ones' round trips hide behind the table's read.
+  // The tower kernels never reject: an unusable kernel file is logged and ORT stands in.
+  const userKernel = towerKernel(env, files.userTower, (bytes) => createUserTower(towerWasm, bytes), 'user tower');
+  const withText = files.textEncoder && files.vocab ? { encoder: files.textEncoder, vocab: files.vocab } : undefined;
+  const textKernel = withText ? towerKernel(env, files.textTower, (bytes) => createTextTower(towerWasm, bytes), 'text tower') : undefined;
   const parts = await Promise.allSettled([
     loadCatalog(env, manifest),
     readBlobInto(env, files.itemEmbeddings, new Uint8Array(table.q.buffer, table.q.byteOffset, table.q.byteLength)),
     readBlobInto(env, files.itemScales, new Uint8Array(table.scales.buffer, table.scales.byteOffset, table.scales.byteLength)),
     readBlob(env, files.userEncoder),
+    withText && readBlob(env, withText.encoder),
+    withText && readJsonBlob(env, withText.vocab),
   ] as const);
   // The catalog alone is enough for the popularity fallback, even when the rest is broken.
   if (parts[0].status === 'fulfilled') state.fallbackCatalog = { version, catalog: parts[0].value };
@@ -255,11 +263,12 @@ export async function loadModel(env: Env, version: string): Promise<LoadedModel>
   if (failed) throw failed.reason;
   const catalog = (parts[0] as PromiseFulfilledResult<Catalog>).value;
   const encoderBytes = (parts[3] as PromiseFulfilledResult<Uint8Array>).value;
-  const { encode, runtime } = await userTower(env, files, encoderBytes);
+  const { encode, runtime } = await userTower(await userKernel, encoderBytes);
   let text: LoadedModel['text'];
-  if (files.textEncoder && files.vocab) {
-    const [textBytes, vocab] = await Promise.all([readBlob(env, files.textEncoder), readJsonBlob(env, files.vocab)]);
-    text = { vocab: new Vocab(vocab as ConstructorParameters<typeof Vocab>[0]), encode: await textTower(env, files, textBytes) };
+  if (withText) {
+    const textBytes = (parts[4] as PromiseFulfilledResult<Uint8Array>).value;
+    const vocab = (parts[5] as PromiseFulfilledResult<unknown>).value;
+    text = { vocab: new Vocab(vocab as ConstructorParameters<typeof Vocab>[0]), encode: textTower(await textKernel, textBytes) };
   }
   return {
     text,
