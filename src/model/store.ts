@@ -183,8 +183,9 @@ async function openBlob(env: Env, entry: FileEntry): Promise<{ obj: R2ObjectBody
 }
 
 /**
- * Streams a blob straight into `target` (the kernel's memory, or a buffer of the manifest's size), so
- * large tables are never held twice, and checks it against the manifest's sha256.
+ * Streams a blob straight into `target` (the retrieval kernel's memory), so large tables are never
+ * held twice, and checks it against the manifest's sha256. readBlob does the same into a buffer of
+ * the blob's own.
  *
  * The check: an object put with a sha256 (scripts/publish.mjs puts every blob so) was hashed and
  * verified by R2 as it was stored, and R2 hands that checksum back with it; the stored checksum must
