@@ -84,13 +84,19 @@ async function firstAnswers(server, bodies, warmN) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Spawned at `spawnedAt`: ms until `url` first answers (retried every 2 ms while its socket refuses), and the status. */
-async function spawnToAnswer(spawnedAt, url, init) {
+/**
+ * A server spawned at `server.spawnedAt`: ms until `url` first answers (retried every 2 ms while its
+ * socket refuses), and the status. Throws, with the process's output, if it exits or `timeoutMs` passes.
+ */
+async function spawnToAnswer(server, url, init, timeoutMs = 60_000) {
+  const { proc, spawnedAt } = server;
   for (;;) {
     let res;
     try {
       res = await fetch(url, init);
     } catch {
+      if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`${proc.label} exited before it answered:\n${proc.output()}`);
+      if (performance.now() - spawnedAt > timeoutMs) throw new Error(`${proc.label} did not answer ${url} in ${timeoutMs / 1000} s:\n${proc.output()}`);
       await sleep(2);
       continue;
     }
@@ -123,14 +129,14 @@ export async function isolateColdStarts(dir, { trials = 3, bundles, log = () => 
         const hello = await startProcess('workerd serve (hello)', workerdBinary(), ['serve', join(helloDir, 'config.capnp')], { url: `http://127.0.0.1:${PORTS.worker}`, readyPath: null, cwd: helloDir });
         let helloMs;
         try {
-          helloMs = (await spawnToAnswer(hello.spawnedAt, `${hello.url}/`)).ms;
+          helloMs = (await spawnToAnswer(hello, `${hello.url}/`)).ms;
         } finally {
           await hello.stop();
         }
         const workDir = mkdtempSync(join(tmpdir(), 'edgerec-e2e-isolate-'));
         const server = await startBareWorker({ bundleDir, modelDir: dir, workDir, readyPath: null, main });
         try {
-          const first = await spawnToAnswer(server.spawnedAt, `${server.url}/v1/recommend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+          const first = await spawnToAnswer(server, `${server.url}/v1/recommend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
           if (first.status !== 200 || first.body?.fallback || !first.body?.items?.length) throw new Error(`first answer was not a model answer: ${first.status} ${JSON.stringify(first.body).slice(0, 300)}`);
           rows.push({ spawnToAnswerMs: first.ms, helloMs, coldMs: first.ms - helloMs, load: loadavg()[0] });
           log(`isolate cold start, ${label}, ${manifest.items} items #${i + 1}: ${first.ms.toFixed(0)} ms spawn to answer - ${helloMs.toFixed(0)} ms for a hello Worker = ${(first.ms - helloMs).toFixed(0)} ms`);

@@ -8,8 +8,9 @@
  * Why not `arrayBuffer()`: it holds a second copy of the table next to the kernel's, and the two
  * together would not fit the isolate's 128 MB; it was also slower in workerd (about 190 ms for 64 MB).
  *
- * The bytes pass through a 1 MiB bounce buffer rather than straight into `target`, because a BYOB
- * read transfers (detaches) its buffer and a WebAssembly memory's buffer cannot be detached.
+ * readInto's bytes pass through a 1 MiB bounce buffer rather than straight into `target`, because a
+ * BYOB read transfers (detaches) its buffer and a WebAssembly memory's buffer cannot be detached.
+ * readBytes, which returns a buffer of its own, reads straight into it.
  */
 
 /** Bytes per BYOB read. */

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { assignVariant, bucket } from '../../src/core/ab';
 import { qualityGate } from '../../src/core/gate';
-import { parseManifest } from '../../src/core/manifest';
+import { parseManifest, popularFileSchema } from '../../src/core/manifest';
 import { fnv1a32, tokenize, Vocab } from '../../src/core/tokenizer';
 
 const RUNS = { numRuns: 200 };
@@ -115,6 +115,37 @@ describe('parseManifest', () => {
       RUNS,
     );
     expect(({} as any).polluted).toBeUndefined();
+  });
+});
+
+describe('popular.json', () => {
+  const entry = fc.record({ row: fc.nat(), count: fc.double({ noNaN: true, noDefaultInfinity: true }) });
+
+  it('accepts every list of { row: non-negative integer, count: finite number }, trending defaulting to []', () => {
+    fc.assert(
+      fc.property(fc.array(entry), fc.option(fc.array(entry), { nil: undefined }), (popular, trending) => {
+        expect(popularFileSchema.parse({ popular, trending })).toEqual({ popular, trending: trending ?? [] });
+      }),
+    );
+  });
+
+  it.each([
+    [{ row: -1, count: 1 }, 'a negative row'],
+    [{ row: 1.5, count: 1 }, 'a fractional row'],
+    [{ row: 1, count: Infinity }, 'an infinite count'],
+    [{ row: 1, count: '2' }, 'a count that is a string'],
+    [{ row: 1 }, 'no count'],
+    [null, 'null'],
+  ])('refuses %j (%s) and names the entry', (bad) => {
+    const popular = [{ row: 0, count: 3 }, { row: 1, count: 2 }, bad];
+    const result = popularFileSchema.safeParse({ popular });
+    expect(result.success).toBe(false);
+    expect(result.error!.issues[0]!.path).toEqual(['popular', 2]);
+    expect(popularFileSchema.safeParse({ popular: [{ row: 0, count: 1 }], trending: [bad] }).error!.issues[0]!.path).toEqual(['trending', 0]);
+  });
+
+  it('refuses a file without a popular list, or with one that is not a list', () => {
+    for (const file of [{}, { popular: 'no' }, { popular: { row: 1, count: 1 } }, null]) expect(popularFileSchema.safeParse(file).success).toBe(false);
   });
 });
 

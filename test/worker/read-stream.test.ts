@@ -81,7 +81,7 @@ describe('readInto', () => {
 describe('readBytes', () => {
   it.each([0, 1, 4097, READ_CHUNK + 1, 3 * READ_CHUNK + 12345])('returns a %i-byte Response body and an R2 body exactly', async (n) => {
     const data = bytes(n, n + 7);
-    const got = await readBytes(new Response(data).body ?? new ReadableStream(), n);
+    const got = await readBytes(new Response(data).body!, n);
     expect(got.byteLength).toBe(n);
     expect(firstDifference(got, data)).toBe(-1);
     await testEnv.EDGEREC_R2.put('test/read-bytes', data);
