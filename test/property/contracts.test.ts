@@ -129,7 +129,7 @@ describe('popular.json', () => {
     );
   });
 
-  it.each([
+  it.each<[unknown, string]>([
     [{ row: -1, count: 1 }, 'a negative row'],
     [{ row: 1.5, count: 1 }, 'a fractional row'],
     [{ row: 1, count: Infinity }, 'an infinite count'],
