@@ -246,7 +246,8 @@ const COLORS = { web: '#d62728', ortweb: '#ff7f0e', native: '#1f77b4', nativeAll
 
 /** Two panels: part b medians (log ms) and part c requests/s (POST /v1/recommend) by concurrency. */
 export function svg(res) {
-  const W = 980;
+  const cold = res.cold?.isolate?.length ? res.cold.isolate : undefined;
+  const W = cold ? 1400 : 980;
   const H = 420;
   const top = 50;
   const plotH = 270;
@@ -303,6 +304,32 @@ export function svg(res) {
     });
     out.push(`<line x1="${x0}" x2="${x0}" y1="${top}" y2="${top + plotH}" stroke="#333"/>`);
     legend(x0, top + plotH + 40, ts.map((t) => [COLORS[t], TARGET_LABELS[t].replace(/`/g, '')]));
+  }
+  if (cold) {
+    const x0 = 1060;
+    const pw = 300;
+    const labels = cold[0].bundles.map((b) => b.label);
+    const colors = ['#7f7f7f', '#d62728'];
+    const max = Math.max(300, ...cold.flatMap((c) => c.bundles.flatMap((b) => b.trials.map((t) => t.coldMs)))) * 1.1;
+    const y = (v) => top + plotH - (v / max) * plotH;
+    out.push(`<text x="${x0 + pw / 2}" y="${top - 20}" text-anchor="middle" font-size="14">d. new isolate to first answer, ms</text>`);
+    for (let v = 0; v <= max; v += 100) out.push(`<line x1="${x0}" x2="${x0 + pw}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`, `<text x="${x0 - 6}" y="${y(v) + 4}" text-anchor="end">${v}</text>`);
+    out.push(`<line x1="${x0}" x2="${x0 + pw}" y1="${y(300)}" y2="${y(300)}" stroke="#333" stroke-dasharray="5,4"/>`, `<text x="${x0 + 4}" y="${y(300) - 4}" font-size="10">target 300 ms</text>`);
+    const gw = pw / cold.length;
+    const bw = (gw - 20) / labels.length;
+    cold.forEach((c, g) => {
+      c.bundles.forEach((b, s) => {
+        const bx = x0 + g * gw + 10 + s * bw;
+        const ms = b.trials.map((t) => t.coldMs);
+        bar(bx, y(b.coldMs), bw - 2, top + plotH - y(b.coldMs), colors[s % colors.length], `${sizeName(c.items)} items, ${b.label}: median ${fmt(b.coldMs)} ms (${fmt(Math.min(...ms))}-${fmt(Math.max(...ms))})`);
+        const mid = bx + (bw - 2) / 2;
+        out.push(`<line x1="${mid}" x2="${mid}" y1="${y(Math.max(...ms))}" y2="${y(Math.min(...ms))}" stroke="#333"/>`);
+      });
+      out.push(`<text x="${x0 + g * gw + gw / 2}" y="${top + plotH + 16}" text-anchor="middle">${sizeName(c.items)} items</text>`);
+    });
+    out.push(`<line x1="${x0}" x2="${x0}" y1="${top}" y2="${top + plotH}" stroke="#333"/>`);
+    legend(x0, top + plotH + 40, labels.map((l, i) => [colors[i % colors.length], l.replace(/ \(.*\)$/, '')]));
+    out.push(`<text x="${x0}" y="${top + plotH + 80}" font-size="10">bars: medians; lines: the range over trials</text>`);
   }
   out.push('</svg>');
   return out.join('\n');
