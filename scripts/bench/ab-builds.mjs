@@ -12,12 +12,12 @@
  * --endpoints recommend,health  --connections 1.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { requestBodies } from './artifact.mjs';
+import { artifactBodies } from './artifact.mjs';
 import { loadRun, summarizeRuns } from './http-load.mjs';
 import { summarize } from './report.mjs';
 import { cpuSeconds, startBareWorker } from './servers.mjs';
@@ -52,8 +52,7 @@ try {
     log(`bundling ${b.name}`);
     execFileSync(process.execPath, [join(root, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', b.bundleDir], { cwd: b.cwd, stdio: 'ignore', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
   }
-  const manifest = JSON.parse(readFileSync(join(opt.model, 'manifest.json'), 'utf8'));
-  const bodies = requestBodies(JSON.parse(readFileSync(join(opt.model, manifest.files.items.path), 'utf8')), manifest.categories).plain;
+  const bodies = artifactBodies(opt.model).bodies.plain;
   const endpoints = {
     recommend: bodies.map((b) => ({ method: 'POST', path: '/v1/recommend', headers: { 'content-type': 'application/json' }, body: JSON.stringify(b) })),
     health: [{ method: 'GET', path: '/health' }],

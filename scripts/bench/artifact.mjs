@@ -221,3 +221,9 @@ export function requestBodies(itemsFile, categories, count = 64) {
     explain: Array.from({ length: count }, (_, i) => ({ history: history(i), k: 10, explain: true, diversity: 0.3 })),
   };
 }
+
+/** An artifact directory's manifest and its `requestBodies` (read from its items.json). */
+export function artifactBodies(dir, count) {
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+  return { manifest, bodies: requestBodies(JSON.parse(readFileSync(join(dir, manifest.files.items.path), 'utf8')), manifest.categories, count) };
+}

@@ -11,9 +11,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { readFileSync } from 'node:fs';
-import { requestBodies } from './artifact.mjs';
-import { PORTS, publishLocal, rssBytes, startBareWorker, startProcess, startWorker, workerdBinary, writeHelloWorker } from './servers.mjs';
+import { artifactBodies } from './artifact.mjs';
+import { pollUntilAnswer, PORTS, publishLocal, rssBytes, startBareWorker, startProcess, startWorker, workerdBinary, writeHelloWorker } from './servers.mjs';
 
 const run = promisify(execFile);
 const probe = fileURLToPath(new URL('./load-probe.mjs', import.meta.url));
@@ -82,27 +81,14 @@ async function firstAnswers(server, bodies, warmN) {
   };
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
 /**
- * A server spawned at `server.spawnedAt`: ms until `url` first answers (retried every 2 ms while its
- * socket refuses), and the status. Throws, with the process's output, if it exits or `timeoutMs` passes.
+ * A server spawned at `server.spawnedAt`: ms until `url` first answers, whatever the status (asked
+ * every 2 ms while its socket refuses), the status and the JSON body.
  */
-async function spawnToAnswer(server, url, init, timeoutMs = 60_000) {
-  const { proc, spawnedAt } = server;
-  for (;;) {
-    let res;
-    try {
-      res = await fetch(url, init);
-    } catch {
-      if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`${proc.label} exited before it answered:\n${proc.output()}`);
-      if (performance.now() - spawnedAt > timeoutMs) throw new Error(`${proc.label} did not answer ${url} in ${timeoutMs / 1000} s:\n${proc.output()}`);
-      await sleep(2);
-      continue;
-    }
-    const body = await res.json().catch(() => undefined);
-    return { ms: performance.now() - spawnedAt, status: res.status, body };
-  }
+async function spawnToAnswer(server, url, init) {
+  const res = await pollUntilAnswer(url, server.proc, { init, intervalMs: 2, accept: () => true, since: server.spawnedAt });
+  const body = await res.json().catch(() => undefined);
+  return { ms: performance.now() - server.spawnedAt, status: res.status, body };
 }
 
 /**
@@ -117,8 +103,8 @@ async function spawnToAnswer(server, url, init, timeoutMs = 60_000) {
  * `bundles`: [{ label, bundleDir, main }] (main: the bundle's entry file, e.g. index-lite.js).
  */
 export async function isolateColdStarts(dir, { trials = 3, bundles, log = () => {} }) {
-  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
-  const body = JSON.stringify(requestBodies(JSON.parse(readFileSync(join(dir, manifest.files.items.path), 'utf8')), manifest.categories).plain[0]);
+  const { manifest, bodies } = artifactBodies(dir);
+  const body = JSON.stringify(bodies.plain[0]);
   const helloDir = mkdtempSync(join(tmpdir(), 'edgerec-e2e-hello-'));
   writeHelloWorker(helloDir, PORTS.worker);
   const out = { items: manifest.items, bundles: [] };
@@ -158,8 +144,7 @@ export async function isolateColdStarts(dir, { trials = 3, bundles, log = () => 
  * through Miniflare) and, when `bundleDir` is given, of bare `workerd serve` with the deploy bundle.
  */
 export async function workerdColdStarts(dir, { trials = 3, warmN = 10, bundleDir, log = () => {} } = {}) {
-  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
-  const bodies = requestBodies(JSON.parse(readFileSync(join(dir, manifest.files.items.path), 'utf8')), manifest.categories).plain;
+  const { manifest, bodies: { plain: bodies } } = artifactBodies(dir);
   const persistTo = mkdtempSync(join(tmpdir(), 'edgerec-e2e-cold-'));
   const out = { items: manifest.items, wranglerDev: [], bareWorkerd: [] };
   try {

@@ -24,7 +24,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { requestBodies } from './artifact.mjs';
+import { artifactBodies } from './artifact.mjs';
 import { inspector } from './inspector.mjs';
 import { summarize } from './report.mjs';
 import { buildBundle, startBareWorker } from './servers.mjs';
@@ -54,9 +54,8 @@ let server;
 try {
   await buildBundle(bundleDir, { entry: 'scripts/bench/isolate-loop-entry.ts' });
   renameSync(join(bundleDir, readdirSync(bundleDir).find((f) => /^isolate-loop-entry\.js$/.test(f))), join(bundleDir, 'index.js'));
-  const manifest = JSON.parse(readFileSync(join(opt.model, 'manifest.json'), 'utf8'));
-  const items = JSON.parse(readFileSync(join(opt.model, manifest.files.items.path), 'utf8'));
-  const bodies = JSON.stringify(requestBodies(items, manifest.categories).plain.map((b) => JSON.stringify(b)));
+  const { manifest, bodies: all } = artifactBodies(opt.model);
+  const bodies = JSON.stringify(all.plain.map((b) => JSON.stringify(b)));
   server = await startBareWorker({
     bundleDir,
     modelDir: opt.model,

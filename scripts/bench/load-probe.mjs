@@ -21,8 +21,6 @@ WebAssembly.Memory = class extends NativeMemory {
   }
 };
 
-const { readFileSync } = await import('node:fs');
-const { join } = await import('node:path');
 const mem = () => {
   const m = process.memoryUsage();
   return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
@@ -40,7 +38,7 @@ const root = new URL('../../', import.meta.url).pathname;
 await import(`${root}src/runtime/ort.ts`); // registers onnxruntime-web behind the kernels, as src/index.ts does
 const { loadModel } = await import(`${root}src/model/store.ts`);
 const { recommend } = await import(`${root}src/core/recommend.ts`);
-const { artifactEnv, requestBodies } = await import('./artifact.mjs');
+const { artifactBodies, artifactEnv } = await import('./artifact.mjs');
 const importMs = performance.now() - t;
 const afterImport = mem();
 
@@ -56,7 +54,7 @@ globalThis.gc?.();
 const afterLoad = mem();
 const wasmAfterLoad = memories.map((m) => m.buffer.byteLength);
 
-const bodies = requestBodies(JSON.parse(readFileSync(join(dir, manifest.files.items.path), 'utf8')), manifest.categories).plain;
+const bodies = artifactBodies(dir).bodies.plain;
 const req = (b) => ({ history: b.history, k: b.k, excludeSeen: true, diversity: 0, explain: false, nowSeconds: 1_800_000_000 });
 t = performance.now();
 await recommend(model, req(bodies[0]));

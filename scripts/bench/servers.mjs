@@ -28,21 +28,31 @@ export const compatibilityDate = () => /^compatibility_date\s*=\s*"([^"]+)"/m.ex
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `url` until it answers 2xx; throws (with the process's last output) after `timeoutMs`. */
-async function waitFor(url, proc, timeoutMs) {
-  const start = performance.now();
-  while (performance.now() - start < timeoutMs) {
-    if (proc.exitCode !== null) throw new Error(`${proc.label} exited (${proc.exitCode}): ${proc.output().slice(-2000)}`);
+/**
+ * Polls `url` (fetched with `init`) every `intervalMs` until `proc` answers with a response `accept`
+ * takes, and returns it, body unread. Throws, with the process's last output, when it exits or when
+ * `timeoutMs` have passed since `since`.
+ */
+export async function pollUntilAnswer(url, proc, { init, intervalMs = 50, accept = (res) => res.ok, timeoutMs = 60_000, since = performance.now() } = {}) {
+  for (;;) {
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`${proc.label} exited (${proc.exitCode ?? proc.signalCode}): ${proc.output().slice(-2000)}`);
     try {
-      const res = await fetch(url);
+      const res = await fetch(url, init);
+      if (accept(res)) return res;
       await res.arrayBuffer();
-      if (res.ok) return performance.now() - start;
     } catch {
       // not listening yet
     }
-    await sleep(50);
+    if (performance.now() - since > timeoutMs) throw new Error(`${proc.label} did not answer ${url} within ${timeoutMs} ms: ${proc.output().slice(-2000)}`);
+    await sleep(intervalMs);
   }
-  throw new Error(`${proc.label} did not answer ${url} within ${timeoutMs} ms: ${proc.output().slice(-2000)}`);
+}
+
+/** Polls `url` until it answers 2xx (pollUntilAnswer); the ms it took. */
+async function waitFor(url, proc, timeoutMs) {
+  const start = performance.now();
+  await (await pollUntilAnswer(url, proc, { timeoutMs, since: start })).arrayBuffer();
+  return performance.now() - start;
 }
 
 /** Whether nothing listens on 127.0.0.1:`port` (others on this machine share the port range). */
