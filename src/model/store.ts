@@ -155,23 +155,30 @@ async function verifyChecksum(entry: FileEntry, bytes: ArrayBuffer | Uint8Array)
 }
 
 /** A blob's bytes (as many as the manifest says: a longer or shorter object fails), checksum verified. */
-async function readBlob(env: Env, entry: FileEntry): Promise<Uint8Array> {
-  const { obj, stored } = await openBlob(env, entry);
-  let bytes: Uint8Array;
-  try {
-    bytes = await readBytes(obj.body, entry.bytes);
-  } catch (err) {
-    throw new Error(`blob ${entry.path}: ${message(err)}`);
-  }
-  if (!stored) await verifyChecksum(entry, bytes);
-  return bytes;
+function readBlob(env: Env, entry: FileEntry): Promise<Uint8Array> {
+  return fetchBlob(env, entry, (body) => readBytes(body, entry.bytes));
 }
 
 /**
- * A blob's R2 object, and the sha256 R2 stored with it when there is one, which must then be the
- * manifest's (the body is cancelled when it is not).
+ * Streams a blob straight into `target` (the retrieval kernel's memory), so large tables are never
+ * held twice, checksum verified.
  */
-async function openBlob(env: Env, entry: FileEntry): Promise<{ obj: R2ObjectBody; stored?: ArrayBuffer }> {
+async function readBlobInto(env: Env, entry: FileEntry, target: Uint8Array): Promise<void> {
+  if (entry.bytes !== target.byteLength) throw new Error(`blob ${entry.path}: ${entry.bytes} bytes in the manifest, ${target.byteLength} expected`);
+  await fetchBlob(env, entry, async (body) => (await readInto(body, target), target));
+}
+
+/**
+ * A blob from R2, its body read by `read`, and checked against the manifest's sha256.
+ *
+ * The check: an object put with a sha256 (scripts/publish.mjs puts every blob so) was hashed and
+ * verified by R2 as it was stored, and R2 hands that checksum back with it; the stored checksum must
+ * then equal the manifest's (the body is cancelled when it is not), and the bytes are not hashed
+ * again (64 ms of a 1M-item cold start). An object stored without one (put by other tools, or
+ * remotely through the wrangler CLI) is hashed here. Either way a blob of the wrong length fails
+ * while it is read.
+ */
+async function fetchBlob(env: Env, entry: FileEntry, read: (body: ReadableStream<Uint8Array>) => Promise<Uint8Array>): Promise<Uint8Array> {
   const obj = await env.EDGEREC_R2.get(blobKey(entry.sha256));
   if (!obj) throw new Error(`blob ${entry.path} (${entry.sha256.slice(0, 12)}) is missing from R2`);
   const stored = obj.checksums?.sha256;
@@ -179,29 +186,14 @@ async function openBlob(env: Env, entry: FileEntry): Promise<{ obj: R2ObjectBody
     await obj.body.cancel().catch(() => undefined);
     throw new Error(`blob ${entry.path} failed its checksum (R2 stored sha256 ${hex(stored).slice(0, 12)})`);
   }
-  return { obj, stored };
-}
-
-/**
- * Streams a blob straight into `target` (the retrieval kernel's memory), so large tables are never
- * held twice, and checks it against the manifest's sha256. readBlob does the same into a buffer of
- * the blob's own.
- *
- * The check: an object put with a sha256 (scripts/publish.mjs puts every blob so) was hashed and
- * verified by R2 as it was stored, and R2 hands that checksum back with it; the stored checksum must
- * then equal the manifest's, and the bytes are not hashed again (64 ms of a 1M-item cold start). An
- * object stored without one (put by other tools, or remotely through the wrangler CLI) is hashed here.
- * Either way a blob of the wrong length fails while it is read.
- */
-async function readBlobInto(env: Env, entry: FileEntry, target: Uint8Array): Promise<void> {
-  if (entry.bytes !== target.byteLength) throw new Error(`blob ${entry.path}: ${entry.bytes} bytes in the manifest, ${target.byteLength} expected`);
-  const { obj, stored } = await openBlob(env, entry);
+  let bytes: Uint8Array;
   try {
-    await readInto(obj.body, target);
+    bytes = await read(obj.body);
   } catch (err) {
     throw new Error(`blob ${entry.path}: ${message(err)}`);
   }
-  if (!stored) await verifyChecksum(entry, target);
+  if (!stored) await verifyChecksum(entry, bytes);
+  return bytes;
 }
 
 async function readJsonBlob(env: Env, entry: FileEntry): Promise<unknown> {
