@@ -1,6 +1,7 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 import { fixtureServer } from './test/fixture-server';
+import { onnxWorker } from './test/onnx-worker';
 
 export default defineConfig({
   plugins: [
@@ -9,6 +10,7 @@ export default defineConfig({
       miniflare: {
         serviceBindings: { FIXTURES: fixtureServer(import.meta.dirname) },
         bindings: { ADMIN_TOKEN: 'test-admin-token', POINTER_TTL_SECONDS: '0' },
+        workers: [onnxWorker(import.meta.dirname)],
       },
     }),
   ],

@@ -85,7 +85,7 @@ trap cleanup EXIT
 token="st-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 node scripts/publish.mjs push models/default --local --persist-to "$work/state" > "$work/publish.log" 2>&1 || { cat "$work/publish.log"; exit 1; }
 # Its own process group, so cleanup ends wrangler and both workerd processes, and nothing else.
-setsid wrangler dev --port "$port" --ip 127.0.0.1 --persist-to "$work/state" --show-interactive-dev-session=false \
+setsid wrangler dev -c wrangler.toml -c wrangler.onnx.toml --port "$port" --ip 127.0.0.1 --persist-to "$work/state" --show-interactive-dev-session=false \
   --var RATE_LIMIT:off --var "ADMIN_TOKEN:$token" --var MODEL_RETRY_SECONDS:15 > "$work/wrangler.log" 2>&1 &
 wrangler_pid=$!
 base="http://127.0.0.1:$port"

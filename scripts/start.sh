@@ -12,4 +12,5 @@ if [ ! -f .dev.vars ]; then
   echo "edgerec: wrote .dev.vars with a local ADMIN_TOKEN" >&2
 fi
 node scripts/publish.mjs push "${EDGEREC_MODEL_DIR:-models/default}" --local --if-absent
-exec wrangler dev --port "${PORT:-8787}" --ip "${HOST:-127.0.0.1}" "$@"
+# Both Workers in one workerd: edgerec, and the ONNX runtime Worker its ONNX service binding calls.
+exec wrangler dev -c wrangler.toml -c wrangler.onnx.toml --port "${PORT:-8787}" --ip "${HOST:-127.0.0.1}" "$@"

@@ -14,7 +14,7 @@ step() {
 step "python (pytest)" bash scripts/py.sh -m pytest test/python -q
 step "typecheck (tsc)" tsc --noEmit -p .
 step "worker (vitest in workerd)" vitest run
-step "kernel-only worker (vitest in workerd)" vitest run --config test/lite/vitest.config.ts
+step "worker, ONNX runtime Worker down (vitest in workerd)" vitest run --config test/onnx-down/vitest.config.ts
 step "kernel + bench smoke (Node)" vitest run --config test/bench/vitest.config.ts
 step "kernel in workerd" vitest run --config test/bench/vitest.workerd.config.ts
 step "e2e (Chromium, wrangler dev)" bash test/e2e/run.sh

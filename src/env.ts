@@ -33,6 +33,11 @@ export interface Env {
   RATE_LIMIT?: string;
   /** The origin whose pages the Worker personalises (https://shop.example); unset or "self": the embedded demo shop. */
   ORIGIN_URL?: string;
+  /**
+   * The ONNX runtime Worker (`edgerec-onnx`, wrangler.onnx.toml; RPC): onnxruntime-web for towers
+   * without kernel files. Unbound, such artifacts get the popularity fallback with /health saying why.
+   */
+  ONNX?: import('./onnx/sessions').OnnxTowers;
   /** "onnx": run the user and text towers in onnxruntime-web even when the artifact has kernel files (user_tower.bin, text_tower.bin). */
   USER_TOWER?: string;
   /** Milliseconds a page's slots have before they keep the origin's content. */

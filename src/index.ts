@@ -1,8 +1,18 @@
 /**
- * The Worker: src/worker.ts with onnxruntime-web registered as the ONNX runtime behind the kernels
- * (artifacts without kernel files, USER_TOWER=onnx, and an input a kernel refuses).
- * `npx wrangler deploy src/index-lite.ts` deploys the same Worker without it (src/runtime/onnx.ts).
+ * The edgerec Worker: the Hono app (src/app.ts), the cron that promotes scheduled retrains, and the
+ * per-user session Durable Object. Its towers run in our WASM kernels; onnxruntime-web lives in the
+ * ONNX runtime Worker (src/onnx/worker.ts) behind the `ONNX` service binding.
  */
-import './runtime/ort';
+import { app } from './app';
+import type { Env } from './env';
+import { promoteCandidate } from './model/lifecycle';
 
-export { default, UserSession } from './worker';
+export { UserSession } from './model/session-store';
+
+export default {
+  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+  /** Cron Trigger: look for a newer published candidate, warm and validate it, promote it through the gate. */
+  scheduled: async (_controller, env, ctx) => {
+    ctx.waitUntil(promoteCandidate(env, 'scheduled'));
+  },
+} satisfies ExportedHandler<Env>;

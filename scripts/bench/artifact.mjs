@@ -33,16 +33,30 @@ export function artifactEnv(dir) {
     arrayBuffer: async () => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
     json: async () => JSON.parse(new TextDecoder().decode(bytes)),
   });
-  return {
-    manifest,
-    env: {
-      EDGEREC_R2: {
-        async get(key) {
-          const path = paths.get(key);
-          return path ? object(readFileSync(path)) : null;
-        },
+  const env = {
+    EDGEREC_R2: {
+      async get(key) {
+        const path = paths.get(key);
+        return path ? object(readFileSync(path)) : null;
       },
     },
+  };
+  env.ONNX = inProcessOnnx(env);
+  return { manifest, env };
+}
+
+/**
+ * The ONNX runtime Worker's work (src/onnx/sessions.ts: onnxruntime-web WASM, 1 thread) in this
+ * process, where the Worker has its `ONNX` service binding: towers without kernel files, and
+ * USER_TOWER=onnx. Imported on first use, so callers that run the Worker's code import wasm-hooks.mjs.
+ */
+function inProcessOnnx(env) {
+  let sessions;
+  const get = async () => (sessions ??= new (await import('../../src/onnx/sessions.ts')).OnnxSessions(env));
+  return {
+    open: async (tower, graph) => (await get()).open(tower, graph),
+    encodeUser: async (graph, batch) => (await get()).encodeUser(graph, batch),
+    encodeText: async (graph, tokens) => (await get()).encodeText(graph, tokens),
   };
 }
 

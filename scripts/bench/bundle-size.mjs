@@ -44,19 +44,20 @@ export async function bundleSizes(outdir, { model, log = () => {} } = {}) {
   log(`bundle: ${deployed.totalKiB} KiB, gzip ${deployed.gzipKiB} KiB`);
   const minified = await buildBundle(`${outdir}-min`, { minify: true });
   log(`bundle minified: ${minified.totalKiB} KiB, gzip ${minified.gzipKiB} KiB`);
-  const lite = await buildBundle(`${outdir}-lite`, { entry: 'src/index-lite.ts' });
-  log(`kernel-only bundle (src/index-lite.ts): ${lite.totalKiB} KiB, gzip ${lite.gzipKiB} KiB`);
+  const onnx = await buildBundle(`${outdir}-onnx`, { config: 'wrangler.onnx.toml' });
+  log(`ONNX runtime Worker (wrangler.onnx.toml): ${onnx.totalKiB} KiB, gzip ${onnx.gzipKiB} KiB`);
   const out = {
     deployed: { totalKiB: deployed.totalKiB, gzipKiB: deployed.gzipKiB, files: filesOf(outdir), packages: byPackage(join(outdir, 'bundle-meta.json')).slice(0, 12) },
     minified: { totalKiB: minified.totalKiB, gzipKiB: minified.gzipKiB, files: filesOf(`${outdir}-min`) },
-    lite: { entry: 'src/index-lite.ts', totalKiB: lite.totalKiB, gzipKiB: lite.gzipKiB, files: filesOf(`${outdir}-lite`) },
+    onnx: { config: 'wrangler.onnx.toml', totalKiB: onnx.totalKiB, gzipKiB: onnx.gzipKiB, files: filesOf(`${outdir}-onnx`) },
     limits: { freeGzipKiB: 3 * 1024, paidGzipKiB: 10 * 1024 },
   };
   if (model) {
     const manifest = JSON.parse(readFileSync(join(model, 'manifest.json'), 'utf8'));
-    // What loadModel (src/model/store.ts) reads: the ONNX towers too (the fallback behind the kernels),
-    // items.json only where there is no items.bin; never the fp32 encoder or the ranker.
-    const loaded = new Set(['userEncoder', 'userTower', 'itemEmbeddings', 'itemScales', 'popular', 'textEncoder', 'textTower', 'vocab']);
+    // What loadModel (src/model/store.ts) reads: items.json only where there is no items.bin; never
+    // the fp32 encoder or the ranker. The ONNX towers are only checked there (R2's stored checksum);
+    // the ONNX runtime Worker reads them if they run.
+    const loaded = new Set(['userTower', 'itemEmbeddings', 'itemScales', 'popular', 'textTower', 'vocab']);
     loaded.add(manifest.files.itemsColumnar ? 'itemsColumnar' : 'items');
     out.artifact = {
       version: manifest.version,

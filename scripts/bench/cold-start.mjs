@@ -100,7 +100,7 @@ async function spawnToAnswer(server, url, init) {
  * isolate before its socket listens or on that request, it falls inside this time). What does not
  * count is the workerd process's own start: a one-line Worker is measured the same way before each
  * trial, and taken off.
- * `bundles`: [{ label, bundleDir, main }] (main: the bundle's entry file, e.g. index-lite.js).
+ * `bundles`: [{ label, bundleDir, main }] (main: the bundle's entry file, e.g. with-ort-entry.js).
  */
 export async function isolateColdStarts(dir, { trials = 3, bundles, log = () => {} }) {
   const { manifest, bodies } = artifactBodies(dir);

@@ -1,7 +1,7 @@
 /**
  * Issue 7b: the whole /v1/recommend computation in Node, timed per request. The Worker path is the
  * Worker's own code, unchanged: `loadModel` (src/model/store.ts) over an artifact served from a
- * file-backed R2, so the user tower runs in onnxruntime-web WASM (src/runtime/ort.ts,
+ * file-backed R2, so the user tower runs in onnxruntime-web WASM (src/onnx/ort.ts,
  * `onnxruntime-web/wasm`, 1 thread) and retrieval in the int8 WASM SIMD kernel, then `recommend()`
  * of src/core/recommend.ts (history, filters in the scan, MMR, explanations, item views).
  *
@@ -24,7 +24,6 @@ import { summarize } from './report.mjs';
 
 const require = createRequire(import.meta.url);
 const root = fileURLToPath(new URL('../../', import.meta.url));
-await import(`${root}src/runtime/ort.ts`); // registers onnxruntime-web behind the kernels, as src/index.ts does
 const { loadModel } = await import(`${root}src/model/store.ts`);
 const { recommend } = await import(`${root}src/core/recommend.ts`);
 const { coreRequest } = await import(`${root}scripts/bench/core-loop.ts`);
@@ -32,7 +31,7 @@ const { coreRequest } = await import(`${root}scripts/bench/core-loop.ts`);
 
 const NATIVE = { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' };
 
-/** The user tower on onnxruntime-node, behind the same `EncodeFn` contract as src/model/encoder.ts. */
+/** The user tower on onnxruntime-node, behind the same `EncodeFn` contract as src/onnx/encoder.ts. */
 async function nativeEncoder(bytes) {
   const ort = require('onnxruntime-node');
   const session = await ort.InferenceSession.create(bytes, NATIVE);

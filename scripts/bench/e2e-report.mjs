@@ -149,8 +149,8 @@ function bundleMarkdown(e) {
     const m = e.minified.files.find((x) => x.file === f.file);
     lines.push(`| ${f.file} | ${f.bytes.toLocaleString('en')} | ${f.gzip.toLocaleString('en')} | ${m?.bytes.toLocaleString('en') ?? '–'} | ${m?.gzip.toLocaleString('en') ?? '–'} |`);
   }
-  if (e.lite) {
-    lines.push('', `Kernel-only build (\`wrangler deploy ${e.lite.entry}\`, no onnxruntime-web): **${e.lite.totalKiB} KiB, gzip ${e.lite.gzipKiB} KiB**: ${e.lite.files.map((f) => `${f.file} ${f.gzip.toLocaleString('en')} B gzip`).join(', ')}.`);
+  if (e.onnx) {
+    lines.push('', `The ONNX runtime Worker (\`wrangler deploy -c ${e.onnx.config}\`: onnxruntime-web, for artifacts without kernel files): **${e.onnx.totalKiB} KiB, gzip ${e.onnx.gzipKiB} KiB**: ${e.onnx.files.map((f) => `${f.file} ${f.gzip.toLocaleString('en')} B gzip`).join(', ')}.`);
   }
   lines.push('', 'index.js by source (esbuild bytesInOutput, unminified, top 12):', '', '| source | KiB |', '| --- | ---: |');
   for (const p of e.deployed.packages) lines.push(`| ${p.name} | ${kib(p.bytes)} |`);
@@ -241,9 +241,9 @@ export function targets(res) {
     }
   }
   if (res.bundle) {
-    const { deployed, lite, limits } = res.bundle;
-    out.push({ target: 'e. bundle (report)', measured: `${deployed.totalKiB} KiB, gzip ${deployed.gzipKiB} KiB`, met: undefined });
-    if (lite) out.push({ target: `e. kernel-only bundle (${lite.entry}) within the free plan's ${limits.freeGzipKiB / 1024} MiB gzip`, measured: `${lite.totalKiB} KiB, gzip ${lite.gzipKiB} KiB`, met: lite.gzipKiB <= limits.freeGzipKiB });
+    const { deployed, onnx, limits } = res.bundle;
+    out.push({ target: `e. the edgerec Worker (wrangler.toml) within the free plan's ${limits.freeGzipKiB / 1024} MiB gzip`, measured: `${deployed.totalKiB} KiB, gzip ${deployed.gzipKiB} KiB`, met: deployed.gzipKiB <= limits.freeGzipKiB });
+    if (onnx) out.push({ target: `e. the ONNX runtime Worker (${onnx.config}; report)`, measured: `${onnx.totalKiB} KiB, gzip ${onnx.gzipKiB} KiB`, met: undefined });
   }
   return out;
 }

@@ -28,6 +28,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { syntheticArtifact } from './artifact.mjs';
+import { buildBundle } from './servers.mjs';
 import { markdown, svg, targets } from './e2e-report.mjs';
 import { writeRun } from './report.mjs';
 
@@ -121,9 +122,13 @@ if (parts.has('d')) {
   if (!opt.smoke) {
     res.cold.workerd.push(await workerdColdStarts(model, { trials, bundleDir, log }));
     if (bigIds) res.cold.workerd.push(await workerdColdStarts(bigIds, { trials, bundleDir, log }));
+    // The deploy bundle, and beside it the same Worker with onnxruntime-web inside (the layout before
+    // ORT moved to its own Worker), to show what carrying ORT's Wasm costs each isolate start.
+    const withOrt = `${bundleDir}-with-ort`;
+    await buildBundle(withOrt, { entry: 'scripts/bench/with-ort-entry.ts' });
     const bundles = [
-      { label: 'deploy bundle (src/index.ts, with onnxruntime-web)', bundleDir },
-      { label: 'kernel-only bundle (src/index-lite.ts)', bundleDir: `${bundleDir}-lite`, main: 'index-lite.js' },
+      { label: 'edgerec Worker (wrangler.toml, the deploy bundle)', bundleDir },
+      { label: 'same Worker with onnxruntime-web inside (before the split)', bundleDir: withOrt, main: 'with-ort-entry.js' },
     ];
     res.cold.isolate = [];
     for (const dir of [model, bigIds].filter(Boolean)) res.cold.isolate.push(await isolateColdStarts(dir, { trials, bundles, log }));
@@ -133,7 +138,8 @@ if (parts.has('d')) {
 if (bundleDir) {
   rmSync(bundleDir, { recursive: true, force: true });
   rmSync(`${bundleDir}-min`, { recursive: true, force: true });
-  rmSync(`${bundleDir}-lite`, { recursive: true, force: true });
+  rmSync(`${bundleDir}-onnx`, { recursive: true, force: true });
+  rmSync(`${bundleDir}-with-ort`, { recursive: true, force: true });
 }
 if (!rerender) meta.loadAfter = loadavg();
 res.targets = targets(res);

@@ -232,7 +232,7 @@ export async function benchFloors({ concurrencies = [1, 8, 32], durationS = 5, c
     writeHelloWorker(dir, PORTS.python);
     const workerdBin = workerdBinary();
     const targets = {
-      'hello, wrangler dev': () => startWorker({ persistTo: join(dir, 'state'), cwd: dir, config: join(dir, 'wrangler.toml'), readyPath: '/' }),
+      'hello, wrangler dev': () => startWorker({ persistTo: join(dir, 'state'), cwd: dir, configs: [join(dir, 'wrangler.toml')], readyPath: '/' }),
       'hello, bare workerd': () => startProcess('workerd serve', workerdBin, ['serve', join(dir, 'config.capnp')], { url: `http://127.0.0.1:${PORTS.python}`, readyPath: '/', cwd: dir }),
     };
     for (const [name, startTarget] of Object.entries(targets)) {

@@ -14,11 +14,11 @@ import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { Hono } from 'hono';
 import { recommendRequestSchema } from '../../src/http/schemas';
 import { getModelState } from '../../src/model/store';
-import worker from '../../src/worker';
+import worker from '../../src/index';
 import type { Env } from '../../src/env';
 import { CORE_MODES, coreLoops, type CoreMode } from './core-loop';
 
-export { UserSession } from '../../src/worker';
+export { UserSession } from '../../src/index';
 
 let canned: Record<string, unknown> = {};
 /** The core loops of the serving model, prepared on the first core-mode request (the bench sends the same bodies every time). */

@@ -116,7 +116,6 @@ try {
 async function nodeCoreLoops(dir, manifest, bodies) {
   await import('./wasm-hooks.mjs');
   const { artifactEnv } = await import('./artifact.mjs');
-  await import(join(root, 'src/runtime/ort.ts'));
   const { loadModel } = await import(join(root, 'src/model/store.ts'));
   const { coreLoops } = await import(join(root, 'scripts/bench/core-loop.ts'));
   return coreLoops(await loadModel(artifactEnv(dir).env, manifest.version), bodies);

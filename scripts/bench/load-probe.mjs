@@ -35,7 +35,6 @@ const before = mem();
 let t = performance.now();
 await import('./wasm-hooks.mjs');
 const root = new URL('../../', import.meta.url).pathname;
-await import(`${root}src/runtime/ort.ts`); // registers onnxruntime-web behind the kernels, as src/index.ts does
 const { loadModel } = await import(`${root}src/model/store.ts`);
 const { recommend } = await import(`${root}src/core/recommend.ts`);
 const { artifactBodies, artifactEnv } = await import('./artifact.mjs');
@@ -95,7 +94,7 @@ async function breakdown(env, manifest) {
   const { readInto } = await import(`${root}src/core/read-stream.ts`);
   const { Catalog } = await import(`${root}src/core/catalog.ts`);
   const { popularFileSchema } = await import(`${root}src/core/manifest.ts`);
-  const { loadUserEncoder, loadTextEncoder } = await import(`${root}src/model/encoder.ts`);
+  const { loadUserEncoder, loadTextEncoder } = await import(`${root}src/onnx/encoder.ts`);
   const kernelModule = (await import(`${root}src/kernel/int8_scan.wasm`)).default;
   const blob = async (entry) => new Uint8Array(await (await env.EDGEREC_R2.get(`blobs/sha256/${entry.sha256}`)).arrayBuffer());
   const steps = {};
@@ -147,10 +146,10 @@ async function breakdown(env, manifest) {
     });
   }
   const userBytes = await blob(manifest.files.userEncoder);
-  await step('user tower: ORT init + session (fallback)', () => loadUserEncoder(userBytes));
+  await step('user tower: ORT init + session (the ONNX Worker, without kernels)', () => loadUserEncoder(userBytes));
   if (manifest.files.textEncoder) {
     const textBytes = await blob(manifest.files.textEncoder);
-    await step('text tower: ORT session (fallback)', () => loadTextEncoder(textBytes));
+    await step('text tower: ORT session (the ONNX Worker, without kernels)', () => loadTextEncoder(textBytes));
   }
   return steps;
 }

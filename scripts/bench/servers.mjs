@@ -140,14 +140,15 @@ export async function publishLocal(dir, persistTo) {
 }
 
 /**
- * `wrangler dev` on PORTS.worker with its state in `persistTo`, the rate limit off. Ready when
+ * `wrangler dev` with both Workers (wrangler.toml and wrangler.onnx.toml, as `npm start` runs them) on
+ * PORTS.worker with its state in `persistTo`, the rate limit off. Ready when
  * /openapi.json answers (a route that does not touch the model, so the first /v1/recommend still
  * finds a model that was never loaded in this isolate).
  */
-export async function startWorker({ persistTo, port = PORTS.worker, timeoutMs = 120_000, cwd = root, config = join(root, 'wrangler.toml'), readyPath = '/openapi.json' } = {}) {
+export async function startWorker({ persistTo, port = PORTS.worker, timeoutMs = 120_000, cwd = root, configs = [join(root, 'wrangler.toml'), join(root, 'wrangler.onnx.toml')], readyPath = '/openapi.json' } = {}) {
   await waitForPorts([port, PORTS.inspector]);
   const bin = join(root, 'node_modules/wrangler/bin/wrangler.js');
-  const args = ['dev', '--config', config, '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(PORTS.inspector), '--persist-to', persistTo, '--var', 'RATE_LIMIT:off', '--show-interactive-dev-session=false', '--log-level', 'warn'];
+  const args = ['dev', ...configs.flatMap((c) => ['--config', c]), '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(PORTS.inspector), '--persist-to', persistTo, '--var', 'RATE_LIMIT:off', '--show-interactive-dev-session=false', '--log-level', 'warn'];
   const t0 = performance.now();
   const proc = start('wrangler dev', process.execPath, [bin, ...args], { WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' }, cwd);
   const url = `http://127.0.0.1:${port}`;
@@ -281,11 +282,12 @@ export function rssBytes(pids) {
 }
 
 /**
- * `wrangler deploy --dry-run --outdir DIR [ENTRY]`: the exact bundle a deploy uploads (ENTRY: another
- * entry module than wrangler.toml's `main`, e.g. src/index-lite.ts). Returns the printed totals.
+ * `wrangler deploy --dry-run --outdir DIR [-c CONFIG] [ENTRY]`: the exact bundle a deploy uploads
+ * (CONFIG: another Worker's config, e.g. wrangler.onnx.toml; ENTRY: another entry module than the
+ * config's `main`, e.g. scripts/bench/with-ort-entry.ts). Returns the printed totals.
  */
-export async function buildBundle(outdir, { minify = false, metafile, entry } = {}) {
-  const args = [join(root, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', outdir, ...(entry ? [entry] : [])];
+export async function buildBundle(outdir, { minify = false, metafile, entry, config } = {}) {
+  const args = [join(root, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', outdir, ...(config ? ['-c', config] : []), ...(entry ? [entry] : [])];
   if (minify) args.push('--minify');
   if (metafile) args.push('--metafile', metafile);
   const { stdout } = await run(process.execPath, args, { cwd: root, maxBuffer: 1 << 24, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' } });

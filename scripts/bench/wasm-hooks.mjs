@@ -1,7 +1,7 @@
 /**
  * Lets Node import the Worker's `.wasm` modules the way wrangler's `CompiledWasm` rule gives them to
  * workerd: the default export is a compiled `WebAssembly.Module`. With ts-hooks.mjs this runs
- * src/model/store.ts, src/model/encoder.ts and src/runtime/ort.ts unchanged in Node. Import first.
+ * src/model/store.ts, src/onnx/encoder.ts and src/onnx/ort.ts unchanged in Node. Import first.
  */
 import './ts-hooks.mjs';
 import { registerHooks } from 'node:module';

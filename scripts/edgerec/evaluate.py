@@ -86,7 +86,7 @@ def dequantized_table(q: np.ndarray, scale: np.ndarray) -> np.ndarray:
 def session_feeds(session, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The feeds the session declares: an exported graph drops inputs its model does not use (e.g.
     `hist_age` with `model.use_recency=false`), and onnxruntime refuses unknown names. The Worker
-    feeds the same way (src/model/encoder.ts)."""
+    feeds the same way (src/onnx/encoder.ts)."""
     declared = {i.name for i in session.get_inputs()}
     return {k: v for k, v in feeds.items() if k in declared}
 

@@ -118,7 +118,7 @@ async function main() {
   await run(join(BIN, 'node'), ['scripts/publish.mjs', 'push', opts.model, '--local', '--persist-to', state]);
   log(`starting wrangler dev on ${base}`);
   // Its own process group: the RSS sampler finds its workerd processes, and cleanup ends exactly them.
-  const wrangler = spawn(join(BIN, 'wrangler'), ['dev', '--port', String(port), '--inspector-port', String(inspectorPort), '--ip', '127.0.0.1', '--persist-to', state, '--show-interactive-dev-session=false', '--var', 'RATE_LIMIT:off'], {
+  const wrangler = spawn(join(BIN, 'wrangler'), ['dev', '-c', 'wrangler.toml', '-c', 'wrangler.onnx.toml', '--port', String(port), '--inspector-port', String(inspectorPort), '--ip', '127.0.0.1', '--persist-to', state, '--show-interactive-dev-session=false', '--var', 'RATE_LIMIT:off'], {
     cwd: ROOT,
     env,
     detached: true,

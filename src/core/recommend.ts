@@ -18,6 +18,9 @@ export interface EncoderOutput {
 
 export type EncodeFn = (batch: EncoderBatch) => Promise<EncoderOutput>;
 
+/** The text tower: token ids (one padded row) -> a vector in the item embedding space. */
+export type EncodeTextFn = (tokens: BigInt64Array) => Promise<Float32Array>;
+
 export interface ScoringModel {
   catalog: Catalog;
   table: ItemTable;

@@ -6,22 +6,23 @@
  */
 import { Catalog } from '../core/catalog';
 import { parseManifest, popularFileSchema, userEncoderDynamicLength, type FileEntry, type ItemsFile, type Manifest } from '../core/manifest';
-import type { EncodeFn, ScoringModel } from '../core/recommend';
+import type { EncodeFn, EncodeTextFn, ScoringModel } from '../core/recommend';
 import type { Env } from '../env';
 import { createInt8Scanner } from '../kernel/int8-scan';
-import { readBytes, readInto } from '../core/read-stream';
 import int8ScanWasm from '../kernel/int8_scan.wasm';
 import { createTextTower } from '../kernel/text-tower';
 import { createUserTower } from '../kernel/tower';
 import towerWasm from '../kernel/tower.wasm';
 import { Vocab } from '../core/tokenizer';
-import { loadTextEncoder, loadUserEncoder, type EncodeTextFn } from './encoder';
+import { onnxTextEncoder, onnxUserEncoder } from '../onnx/towers';
+import { readBlob, readBlobInto, readJsonBlob, verifyBlob } from './blob';
+
+export { blobKey } from './blob';
 
 export const ACTIVE_KEY = 'active';
 /** KV: the list of published versions, kept by the publisher. */
 export const VERSIONS_KEY = 'versions';
 export const manifestKey = (version: string) => `manifests/${version}.json`;
-export const blobKey = (sha256: string) => `blobs/sha256/${sha256}`;
 
 /** A model whose every part loaded: it can score. */
 export interface LoadedModel extends ScoringModel {
@@ -81,9 +82,10 @@ function failure(message: string, version?: string): Failure {
 }
 
 /**
- * A function whose implementation (an ORT session) is created on its first call, not at load, and
- * created again by the next call after a failed start. The text tower's session this way adds nothing
- * to a cold start (/v1/recommend never needs it); so does the ONNX tower behind a kernel.
+ * A function whose implementation (an ORT session in the ONNX runtime Worker) is started on its first
+ * call, not at load, and started again by the next call after a failed start. The text tower's
+ * session this way adds nothing to a cold start (/v1/recommend never needs it); so does the ONNX
+ * tower behind a kernel.
  */
 function lazily<A, R>(start: () => Promise<(a: A) => Promise<R>>): (a: A) => Promise<R> {
   let fn: Promise<(a: A) => Promise<R>> | undefined;
@@ -129,76 +131,24 @@ function withFallback<A, R>(kernel: (a: A) => R, onnx: (a: A) => Promise<R>, wha
 /**
  * The user tower. With `user_tower.bin` (trainers since the weight-only int8 tower) it runs in the
  * WASM kernel (src/kernel/tower.ts): same outputs as the ONNX graph, several times faster, and no ORT
- * start on the cold path. Otherwise, or with USER_TOWER=onnx, onnxruntime-web runs the ONNX encoder,
- * which also stands behind the kernel: an encode the kernel throws on is served by ORT.
+ * on the cold path. Otherwise, or with USER_TOWER=onnx, onnxruntime-web runs the ONNX encoder in the
+ * ONNX runtime Worker (src/onnx/towers.ts), which also stands behind the kernel: an encode the kernel
+ * throws on is served by ORT.
  */
-async function userTower(kernel: UserTowerKernel | undefined, onnxBytes: Uint8Array): Promise<{ encode: EncodeFn; runtime: LoadedModel['userTower'] }> {
-  if (kernel) return { encode: withFallback(kernel.encode, lazily(() => loadUserEncoder(onnxBytes)), 'user tower'), runtime: 'wasm-kernel' };
+async function userTower(env: Env, kernel: UserTowerKernel | undefined, graph: FileEntry): Promise<{ encode: EncodeFn; runtime: LoadedModel['userTower'] }> {
+  if (kernel) return { encode: withFallback(kernel.encode, lazily(() => onnxUserEncoder(env, graph)), 'user tower'), runtime: 'wasm-kernel' };
   // Started at load, so a broken encoder fails the load (and the popularity fallback serves).
-  return { encode: await loadUserEncoder(onnxBytes), runtime: 'onnxruntime-web' };
+  return { encode: await onnxUserEncoder(env, graph), runtime: 'onnxruntime-web' };
 }
 
 /** The text tower: the WASM kernel on `text_tower.bin` when there is one, onnxruntime-web behind it. */
-function textTower(kernel: TextTowerKernel | undefined, onnxBytes: Uint8Array): EncodeTextFn {
-  const onnx = lazily(() => loadTextEncoder(onnxBytes));
+function textTower(env: Env, kernel: TextTowerKernel | undefined, graph: FileEntry): EncodeTextFn {
+  const onnx = lazily(() => onnxTextEncoder(env, graph));
   return kernel ? withFallback(kernel.encode, onnx, 'text tower') : onnx;
 }
 
 type UserTowerKernel = ReturnType<typeof createUserTower>;
 type TextTowerKernel = ReturnType<typeof createTextTower>;
-
-const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, '0')).join('');
-
-/** Throws unless the bytes hash to the manifest's sha256. */
-async function verifyChecksum(entry: FileEntry, bytes: ArrayBuffer | Uint8Array): Promise<void> {
-  if (hex(await crypto.subtle.digest('SHA-256', bytes)) !== entry.sha256) throw new Error(`blob ${entry.path} failed its checksum`);
-}
-
-/** A blob's bytes (as many as the manifest says: a longer or shorter object fails), checksum verified. */
-function readBlob(env: Env, entry: FileEntry): Promise<Uint8Array> {
-  return fetchBlob(env, entry, (body) => readBytes(body, entry.bytes));
-}
-
-/**
- * Streams a blob straight into `target` (the retrieval kernel's memory), so large tables are never
- * held twice, checksum verified.
- */
-async function readBlobInto(env: Env, entry: FileEntry, target: Uint8Array): Promise<void> {
-  if (entry.bytes !== target.byteLength) throw new Error(`blob ${entry.path}: ${entry.bytes} bytes in the manifest, ${target.byteLength} expected`);
-  await fetchBlob(env, entry, async (body) => (await readInto(body, target), target));
-}
-
-/**
- * A blob from R2, its body read by `read`, and checked against the manifest's sha256.
- *
- * The check: an object put with a sha256 (scripts/publish.mjs puts every blob so) was hashed and
- * verified by R2 as it was stored, and R2 hands that checksum back with it; the stored checksum must
- * then equal the manifest's (the body is cancelled when it is not), and the bytes are not hashed
- * again (64 ms of a 1M-item cold start). An object stored without one (put by other tools, or
- * remotely through the wrangler CLI) is hashed here. Either way a blob of the wrong length fails
- * while it is read.
- */
-async function fetchBlob(env: Env, entry: FileEntry, read: (body: ReadableStream<Uint8Array>) => Promise<Uint8Array>): Promise<Uint8Array> {
-  const obj = await env.EDGEREC_R2.get(blobKey(entry.sha256));
-  if (!obj) throw new Error(`blob ${entry.path} (${entry.sha256.slice(0, 12)}) is missing from R2`);
-  const stored = obj.checksums?.sha256;
-  if (stored && hex(stored) !== entry.sha256) {
-    await obj.body.cancel().catch(() => undefined);
-    throw new Error(`blob ${entry.path} failed its checksum (R2 stored sha256 ${hex(stored).slice(0, 12)})`);
-  }
-  let bytes: Uint8Array;
-  try {
-    bytes = await read(obj.body);
-  } catch (err) {
-    throw new Error(`blob ${entry.path}: ${message(err)}`);
-  }
-  if (!stored) await verifyChecksum(entry, bytes);
-  return bytes;
-}
-
-async function readJsonBlob(env: Env, entry: FileEntry): Promise<unknown> {
-  return JSON.parse(new TextDecoder().decode(await readBlob(env, entry)));
-}
 
 /** Reads and validates one version's manifest. */
 export async function readManifest(env: Env, version: string): Promise<Manifest> {
@@ -238,7 +188,9 @@ export async function loadModel(env: Env, version: string): Promise<LoadedModel>
   const scanner = createInt8Scanner(int8ScanWasm, manifest.items, manifest.dim);
   const { table } = scanner;
   // Every file is asked for at once, so the small ones' round trips hide behind the table's read.
-  // The tower kernels never reject: an unusable kernel file is logged and ORT stands in.
+  // The tower kernels never reject: an unusable kernel file is logged and ORT stands in. The ONNX
+  // graphs are only verified here (by R2's stored checksum, their bodies unread): the ONNX runtime
+  // Worker reads them itself if and when they run, and a version with a broken one never serves.
   const userKernel = towerKernel(env, files.userTower, (bytes) => createUserTower(towerWasm, bytes), 'user tower');
   const withText = files.textEncoder && files.vocab ? { encoder: files.textEncoder, vocab: files.vocab } : undefined;
   const textKernel = withText ? towerKernel(env, files.textTower, (bytes) => createTextTower(towerWasm, bytes), 'text tower') : undefined;
@@ -246,22 +198,20 @@ export async function loadModel(env: Env, version: string): Promise<LoadedModel>
     loadCatalog(env, manifest),
     readBlobInto(env, files.itemEmbeddings, new Uint8Array(table.q.buffer, table.q.byteOffset, table.q.byteLength)),
     readBlobInto(env, files.itemScales, new Uint8Array(table.scales.buffer, table.scales.byteOffset, table.scales.byteLength)),
-    readBlob(env, files.userEncoder),
-    withText && readBlob(env, withText.encoder),
     withText && readJsonBlob(env, withText.vocab),
+    verifyBlob(env, files.userEncoder),
+    withText && verifyBlob(env, withText.encoder),
   ] as const);
   // The catalog alone is enough for the popularity fallback, even when the rest is broken.
   if (parts[0].status === 'fulfilled') state.fallbackCatalog = { version, catalog: parts[0].value };
   const failed = parts.find((p) => p.status === 'rejected');
   if (failed) throw failed.reason;
   const catalog = (parts[0] as PromiseFulfilledResult<Catalog>).value;
-  const encoderBytes = (parts[3] as PromiseFulfilledResult<Uint8Array>).value;
-  const { encode, runtime } = await userTower(await userKernel, encoderBytes);
+  const { encode, runtime } = await userTower(env, await userKernel, files.userEncoder);
   let text: LoadedModel['text'];
   if (withText) {
-    const textBytes = (parts[4] as PromiseFulfilledResult<Uint8Array>).value;
-    const vocab = (parts[5] as PromiseFulfilledResult<unknown>).value;
-    text = { vocab: new Vocab(vocab as ConstructorParameters<typeof Vocab>[0]), encode: textTower(await textKernel, textBytes) };
+    const vocab = (parts[3] as PromiseFulfilledResult<unknown>).value;
+    text = { vocab: new Vocab(vocab as ConstructorParameters<typeof Vocab>[0]), encode: textTower(env, await textKernel, withText.encoder) };
   }
   return {
     text,

@@ -1,7 +1,7 @@
 /**
- * What a deploy uploads (`wrangler deploy --dry-run`), for both entries: the full Worker carries
- * onnxruntime-web's Wasm; the kernel-only one (src/index-lite.ts) carries only our kernels and fits
- * the Workers free plan (3 MiB gzip).
+ * What a deploy uploads (`wrangler deploy --dry-run`), for both Workers: the edgerec Worker carries
+ * only our kernels and fits the Workers free plan (3 MiB gzip); onnxruntime-web's Wasm ships in the
+ * ONNX runtime Worker (wrangler.onnx.toml), which the edgerec Worker reaches over a service binding.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,32 +16,33 @@ const out = mkdtempSync(join(tmpdir(), 'edgerec-bundle-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 describe('deploy bundles', () => {
-  it('the full Worker ships ORT-web and both kernels; the kernel-only one only the kernels, under 3 MiB gzip', async () => {
-    const full = await buildBundle(join(out, 'full'));
-    const lite = await buildBundle(join(out, 'lite'), { entry: 'src/index-lite.ts' });
+  it('the edgerec Worker ships only the kernels, under 3 MiB gzip; the ONNX runtime Worker ships ORT-web', async () => {
+    const main = await buildBundle(join(out, 'main'));
+    const onnx = await buildBundle(join(out, 'onnx'), { config: 'wrangler.onnx.toml' });
     const wasm = (dir: string) => readdirSync(join(out, dir)).filter((f) => f.endsWith('.wasm')).map((f) => f.replace(/^[0-9a-f]+-/, '')).sort();
-    expect(wasm('full')).toEqual(['int8_scan.wasm', 'ort-wasm-simd-threaded.wasm', 'tower.wasm']);
-    expect(wasm('lite')).toEqual(['int8_scan.wasm', 'tower.wasm']);
-    expect(lite.gzipKiB).toBeLessThan(3 * 1024);
-    expect(full.gzipKiB).toBeGreaterThan(lite.gzipKiB + 3000);
+    expect(wasm('main')).toEqual(['int8_scan.wasm', 'tower.wasm']);
+    expect(wasm('onnx')).toEqual(['ort-wasm-simd-threaded.wasm']);
+    expect(main.gzipKiB).toBeLessThan(3 * 1024);
+    expect(onnx.gzipKiB).toBeGreaterThan(main.gzipKiB + 3000);
+    const mainJs = readFileSync(join(out, 'main', 'index.js'), 'utf8');
+    expect(mainJs).not.toContain('InferenceSession'); // no ORT code: its API is what the ONNX Worker imports
+    expect(readFileSync(join(out, 'onnx', 'worker.js'), 'utf8')).toContain('InferenceSession');
     // zod's locales are patched down to English (patches/zod+4.6.7.patch): 358 KiB less JavaScript
     // for every isolate start to parse. English messages stay, French ones are gone (esbuild writes non-ASCII as escapes, so an ASCII word is checked).
-    for (const js of [join(out, 'full', 'index.js'), join(out, 'lite', 'index-lite.js')]) {
-      const code = readFileSync(js, 'utf8');
-      expect(code).toContain('Invalid input');
-      expect(code).not.toContain('attendu'); // French, as in "Entrée invalide : ${expected} attendu"
-    }
+    expect(mainJs).toContain('Invalid input');
+    expect(mainJs).not.toContain('attendu'); // French, as in "Entrée invalide : ${expected} attendu"
   }, 120_000);
 
   it("each bundle, in a new workerd process, gives a model answer to the first request it sees (part d's cold start)", async () => {
+    await buildBundle(join(out, 'with-ort'), { entry: 'scripts/bench/with-ort-entry.ts' });
     const bundles = [
-      { label: 'full', bundleDir: join(out, 'full') },
-      { label: 'lite', bundleDir: join(out, 'lite'), main: 'index-lite.js' },
+      { label: 'main', bundleDir: join(out, 'main') },
+      { label: 'with-ort', bundleDir: join(out, 'with-ort'), main: 'with-ort-entry.js' },
     ];
     // isolateColdStarts throws unless the first answer is a model answer (200, items, no fallback).
     const run = await isolateColdStarts('models/default', { trials: 1, bundles });
     expect(run.items).toBe(1200);
-    expect(run.bundles.map((b: { label: string }) => b.label)).toEqual(['full', 'lite']);
+    expect(run.bundles.map((b: { label: string }) => b.label)).toEqual(['main', 'with-ort']);
     for (const b of run.bundles) {
       expect(b.trials).toHaveLength(1);
       expect(Number.isFinite(b.coldMs)).toBe(true);

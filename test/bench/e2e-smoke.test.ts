@@ -39,7 +39,7 @@ describe('end-to-end benchmark (smoke run: the computation and a cold load in No
     expect(cold.memory.ortHeapBytes).toBe(0); // the tower kernels serve: ORT never starts on a load
     expect(cold.memory.kernelBytes).toBeGreaterThanOrEqual(manifest.items * manifest.dim);
     expect(Object.keys(cold.breakdown)).toContain('user tower: kernel (user_tower.bin, sha256, dequantize)');
-    expect(Object.keys(cold.breakdown)).toContain('user tower: ORT init + session (fallback)');
+    expect(Object.keys(cold.breakdown)).toContain('user tower: ORT init + session (the ONNX Worker, without kernels)');
     expect(readFileSync(join(out, 'e2e-latest.md'), 'utf8')).toContain('### b. The whole computation');
     expect(readFileSync(join(out, 'e2e-latest.svg'), 'utf8')).toMatch(/^<svg /);
   });

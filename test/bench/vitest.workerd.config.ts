@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
+import { onnxWorker } from '../onnx-worker';
 
 /**
  * The kernel inside workerd, loaded the way the Worker loads it (wrangler's CompiledWasm rule):
@@ -10,7 +11,7 @@ const root = `${resolve(import.meta.dirname, '../..')}/`;
 
 export default defineConfig({
   root,
-  plugins: [cloudflareTest({ wrangler: { configPath: `${root}wrangler.toml` } })],
+  plugins: [cloudflareTest({ wrangler: { configPath: `${root}wrangler.toml` }, miniflare: { workers: [onnxWorker(root)] } })],
   test: {
     include: ['test/bench/workerd/*.test.ts'],
     testTimeout: 60_000,

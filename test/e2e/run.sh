@@ -38,7 +38,7 @@ if ! node scripts/publish.mjs push "$EDGEREC_MODEL_DIR" --local --persist-to "$w
 fi
 
 # Its own process group, so the cleanup stops wrangler and the workerd it starts, and nothing else.
-setsid wrangler dev --port "$port" --ip 127.0.0.1 --inspector-port "$inspector" --persist-to "$work/state" \
+setsid wrangler dev -c wrangler.toml -c wrangler.onnx.toml --port "$port" --ip 127.0.0.1 --inspector-port "$inspector" --persist-to "$work/state" \
   --show-interactive-dev-session=false >"$out/wrangler.log" 2>&1 &
 server=$!
 

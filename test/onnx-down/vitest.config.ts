@@ -4,9 +4,10 @@ import { defineConfig } from 'vitest/config';
 import { fixtureServer } from '../fixture-server';
 
 /**
- * The kernel-only Worker (src/index-lite.ts: no onnxruntime-web) inside workerd, with the same
- * bindings as the full one:
- *   npx vitest run --config test/lite/vitest.config.ts
+ * The edgerec Worker inside workerd with its ONNX runtime Worker down: the `ONNX` service binding
+ * answers every call with an error (as when edgerec-onnx fails or is not deployed), the rest as in
+ * the main project:
+ *   npx vitest run --config test/onnx-down/vitest.config.ts
  */
 const root = resolve(import.meta.dirname, '../..');
 
@@ -14,16 +15,15 @@ export default defineConfig({
   root,
   plugins: [
     cloudflareTest({
-      main: `${root}/src/index-lite.ts`,
       wrangler: { configPath: `${root}/wrangler.toml` },
       miniflare: {
-        serviceBindings: { FIXTURES: fixtureServer(root) },
+        serviceBindings: { FIXTURES: fixtureServer(root), ONNX: async () => new Response('edgerec-onnx is down', { status: 503 }) },
         bindings: { ADMIN_TOKEN: 'test-admin-token', POINTER_TTL_SECONDS: '0', MODEL_RETRY_SECONDS: '0' },
       },
     }),
   ],
   test: {
-    include: ['test/lite/*.test.ts'],
+    include: ['test/onnx-down/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

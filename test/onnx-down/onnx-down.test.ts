@@ -1,8 +1,9 @@
 /// <reference types="@cloudflare/vitest-plugin/types" />
 /**
- * The kernel-only Worker (src/index-lite.ts) in workerd: it serves the trainer's artifacts (they
- * carry kernel files) with both towers in the WASM kernels, and an artifact without kernel files
- * degrades to the popularity fallback with /health naming the build, never to a 5xx.
+ * The edgerec Worker in workerd with its ONNX runtime Worker down (test/onnx-down/vitest.config.ts):
+ * it serves the trainer's artifacts (they carry kernel files) with both towers in the WASM kernels,
+ * never calling ORT, and an artifact without kernel files degrades to the popularity fallback with
+ * /health saying why, never to a 5xx.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { call, fixtureJson, postJson, publishArtifact, resetModel } from '../worker/helpers';
@@ -21,7 +22,7 @@ const json = async (req: Request | string) => {
   return { res, body: (await res.json()) as any };
 };
 
-describe('the kernel-only build', () => {
+describe('the ONNX runtime Worker down', () => {
   it('recommends and searches with both towers in the kernels', async () => {
     resetModel();
     const { res, body } = await json(postJson('/v1/recommend', { history: [{ itemId: items.ids[0], event: 'view' }, { itemId: items.ids[1], event: 'cart' }], k: 5 }));
@@ -37,7 +38,7 @@ describe('the kernel-only build', () => {
     expect((await json('/health')).body.status).toBe('ok');
   });
 
-  it('an artifact without kernel files: popularity fallback, /health names the full build', async () => {
+  it('an artifact without kernel files: popularity fallback, /health says why, the model serves again once its kernels are back', async () => {
     const { userTower: _u, textTower: _t, ...files } = manifest.files;
     await publishArtifact(MODEL, { overrides: { version: 'v-onnx-only', files } });
     resetModel();
@@ -47,7 +48,8 @@ describe('the kernel-only build', () => {
     expect(body.items).toHaveLength(4);
     const health = (await json('/health')).body;
     expect(health.status).toBe('degraded');
-    expect(health.error.message).toMatch(/onnxruntime-web is not in this build/);
+    expect(health.error).toMatchObject({ version: 'v-onnx-only' });
+    expect(health.error.message).toMatch(/^the ONNX runtime Worker \(edgerec-onnx\) could not start user_encoder/);
     await publishArtifact(MODEL);
     resetModel();
     expect((await json(postJson('/v1/recommend', { history: [{ itemId: items.ids[0] }], k: 4 }))).body.fallback).toBeUndefined();

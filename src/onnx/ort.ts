@@ -7,11 +7,12 @@
  * its `WebAssembly.instantiate(bytes, imports)` call to `WebAssembly.instantiate(module, imports)`.
  * A dummy `wasmBinary` keeps ORT from resolving a URL for the .wasm file.
  *
- * Importing this module registers it as the Worker's ONNX runtime (src/runtime/onnx.ts).
+ * Only the ONNX runtime Worker (src/onnx/worker.ts) imports it: workerd compiles every Wasm module of
+ * a bundle when it starts an isolate, and ORT's 14 MB one costs ~200 ms there, so the edgerec Worker
+ * leaves it out and reaches ORT over a service binding (src/onnx/towers.ts).
  */
 import * as ort from 'onnxruntime-web/wasm';
 import ortWasmModule from '../../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm';
-import { registerOnnxRuntime } from './onnx';
 
 let initialised: Promise<void> | undefined;
 
@@ -31,7 +32,7 @@ async function withPrecompiledWasm<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /** Creates an ORT session from ONNX bytes, initialising the WASM runtime on first use. */
-async function createSession(model: Uint8Array): Promise<ort.InferenceSession> {
+export async function createSession(model: Uint8Array): Promise<ort.InferenceSession> {
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: ['wasm'],
     graphOptimizationLevel: 'all',
@@ -58,4 +59,4 @@ async function createSession(model: Uint8Array): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(model, options);
 }
 
-registerOnnxRuntime({ createSession, Tensor: ort.Tensor });
+export const Tensor = ort.Tensor;

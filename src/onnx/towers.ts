@@ -1,0 +1,42 @@
+/**
+ * The edgerec Worker's side of ORT: an artifact's ONNX towers run by the ONNX runtime Worker
+ * (src/onnx/worker.ts) over the `ONNX` service binding, behind the same `EncodeFn` / `EncodeTextFn`
+ * as the kernels. Nothing here imports onnxruntime-web.
+ */
+import type { FileEntry } from '../core/manifest';
+import type { EncodeFn, EncodeTextFn } from '../core/recommend';
+import type { OnnxTowers, Tower } from './sessions';
+
+export interface OnnxEnv {
+  ONNX?: OnnxTowers;
+}
+
+function towers(env: OnnxEnv): OnnxTowers {
+  if (!env.ONNX) {
+    throw new Error('this artifact needs its ONNX graphs run and the ONNX service binding is not bound: deploy the edgerec-onnx Worker (wrangler.onnx.toml) and bind it as ONNX');
+  }
+  return env.ONNX;
+}
+
+/** Starts a graph in the ONNX runtime Worker; its error (ORT's own, or the binding's) names the graph and the Worker. */
+async function open(onnx: OnnxTowers, tower: Tower, graph: FileEntry): Promise<void> {
+  try {
+    await onnx.open(tower, graph);
+  } catch (err) {
+    throw new Error(`the ONNX runtime Worker (edgerec-onnx) could not start ${graph.path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** The user encoder, started in the ONNX runtime Worker before this resolves (so a broken graph fails here). */
+export async function onnxUserEncoder(env: OnnxEnv, graph: FileEntry): Promise<EncodeFn> {
+  const onnx = towers(env);
+  await open(onnx, 'user', graph);
+  return (batch) => onnx.encodeUser(graph, batch);
+}
+
+/** The text encoder, likewise. */
+export async function onnxTextEncoder(env: OnnxEnv, graph: FileEntry): Promise<EncodeTextFn> {
+  const onnx = towers(env);
+  await open(onnx, 'text', graph);
+  return (tokens) => onnx.encodeText(graph, tokens);
+}

@@ -1,0 +1,43 @@
+/**
+ * The ONNX runtime Worker (`edgerec-onnx`, wrangler.onnx.toml): onnxruntime-web behind an RPC
+ * entrypoint that the edgerec Worker (src/index.ts) reaches through its `ONNX` service binding.
+ *
+ * Why a second Worker: workerd compiles every Wasm module of a bundle when it starts an isolate, and
+ * onnxruntime-web's 14 MB Wasm costs ~200 ms there, whether a request uses it or not. The trainer's
+ * artifacts run their towers in our own kernels, so only artifacts without kernel files (and
+ * `USER_TOWER=onnx`, and an input a kernel refuses) need ORT; with ORT in its own Worker only they
+ * pay its start, and the edgerec Worker's bundle drops from ~3.8 MB to ~0.15 MB gzipped.
+ *
+ * It has no routes and no public URL (`workers_dev = false`); fetch answers 404 in the API's error shape.
+ */
+import { WorkerEntrypoint } from 'cloudflare:workers';
+import type { EncoderBatch } from '../core/history';
+import type { FileEntry } from '../core/manifest';
+import type { EncoderOutput } from '../core/recommend';
+import type { BlobEnv } from '../model/blob';
+import { OnnxSessions, type OnnxTowers, type Tower } from './sessions';
+
+let sessions: OnnxSessions | undefined;
+
+export default class OnnxRuntimeWorker extends WorkerEntrypoint<BlobEnv> implements OnnxTowers {
+  private get sessions(): OnnxSessions {
+    return (sessions ??= new OnnxSessions(this.env));
+  }
+
+  open(tower: Tower, graph: FileEntry): Promise<void> {
+    return this.sessions.open(tower, graph);
+  }
+
+  encodeUser(graph: FileEntry, batch: EncoderBatch): Promise<EncoderOutput> {
+    return this.sessions.encodeUser(graph, batch);
+  }
+
+  encodeText(graph: FileEntry, tokens: BigInt64Array): Promise<Float32Array> {
+    return this.sessions.encodeText(graph, tokens);
+  }
+
+  override fetch(): Response {
+    const message = 'edgerec-onnx has no HTTP API: the edgerec Worker calls it over its ONNX service binding';
+    return Response.json({ error: { code: 'not_found', message, details: null } }, { status: 404 });
+  }
+}
