@@ -27,5 +27,7 @@ export function onnxWorker(root: string) {
       ...files.filter((f) => f.endsWith('.wasm')).map((f) => ({ type: 'CompiledWasm' as const, path: join(outdir, f) })),
     ],
     r2Buckets: { EDGEREC_R2: 'edgerec-models' },
+    // A failed start is tried again at once here (test/worker/onnx-sessions.test.ts covers the wait).
+    bindings: { ONNX_RETRY_SECONDS: '0' },
   };
 }

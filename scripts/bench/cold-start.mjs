@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { artifactBodies } from './artifact.mjs';
+import { inspector } from './inspector.mjs';
 import { pollUntilAnswer, PORTS, publishLocal, rssBytes, startBareWorker, startProcess, startWorker, workerdBinary, writeHelloWorker } from './servers.mjs';
 
 const run = promisify(execFile);
@@ -54,15 +55,17 @@ export async function nodeColdLoads(dir, { trials = 3, log = () => {} } = {}) {
 const post = (url, body) => fetch(`${url}/v1/recommend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 /** One cold start against a started server: RSS before, the first answer, RSS after, then warm answers. */
-async function firstAnswers(server, bodies, warmN) {
+async function firstAnswers(server, bodies, warmN, { devtools } = {}) {
   const pids = server.pids();
   const rssBefore = Object.fromEntries(pids.map((p) => [p, rssBytes([p])]));
+  const heapBefore = devtools && (await devtools.call('Runtime.getHeapUsage'));
   const t0 = performance.now();
   const res = await post(server.url, bodies[0]);
   const json = await res.json();
   const firstMs = performance.now() - t0;
   if (!res.ok || json.fallback || !json.items?.length) throw new Error(`first answer was not a model answer: ${res.status} ${JSON.stringify(json).slice(0, 300)}`);
   const rssAfter = Object.fromEntries(pids.map((p) => [p, rssBytes([p])]));
+  const heapAfter = devtools && (await devtools.call('Runtime.getHeapUsage'));
   const warm = [];
   for (let i = 1; i <= warmN; i++) {
     const t = performance.now();
@@ -77,6 +80,9 @@ async function firstAnswers(server, bodies, warmN) {
     warmMedianMs: median(warm),
     secondMs: warm[0],
     rss: { before: rssBefore[grew], afterFirst: rssAfter[grew], afterWarm: rssWarm[grew], totalBefore: rssBytes(pids), totalAfterWarm: rssBytes(Object.keys(rssWarm).map(Number)) },
+    // The isolate's own accounting (V8, through its inspector): JS heap and ArrayBuffer backing stores.
+    // Wasm memories are not among them; their size is fixed by the artifact (Node's kernelBytes).
+    ...(heapBefore && heapAfter ? { isolate: { heapUsedBefore: heapBefore.usedSize, heapUsedAfter: heapAfter.usedSize, backingBefore: heapBefore.backingStorageSize, backingAfter: heapAfter.backingStorageSize } } : {}),
     load: loadavg()[0],
   };
 }
@@ -162,12 +168,15 @@ export async function workerdColdStarts(dir, { trials = 3, warmN = 10, bundleDir
     }
     for (let i = 0; bundleDir && i < trials; i++) {
       const workDir = mkdtempSync(join(tmpdir(), 'edgerec-e2e-bare-'));
-      const server = await startBareWorker({ bundleDir, modelDir: dir, workDir });
+      const server = await startBareWorker({ bundleDir, modelDir: dir, workDir, args: [`--inspector-addr=127.0.0.1:${PORTS.inspector}`] });
+      let devtools;
       try {
-        const r = { readyMs: server.readyMs, ...(await firstAnswers(server, bodies, warmN)) };
+        devtools = await inspector(PORTS.inspector, { timeoutMs: 30_000 });
+        const r = { readyMs: server.readyMs, ...(await firstAnswers(server, bodies, warmN, { devtools })) };
         out.bareWorkerd.push(r);
         log(`bare workerd ${manifest.items} items #${i + 1}: ready ${r.readyMs.toFixed(0)} ms, first answer ${r.firstMs.toFixed(0)} ms, then ${r.warmMedianMs.toFixed(1)} ms`);
       } finally {
+        devtools?.close();
         await server.stop();
         rmSync(workDir, { recursive: true, force: true });
       }

@@ -219,6 +219,16 @@ export function targets(res) {
       out.push({ target: `d. ${sizeName(big.items)} items held in <= 100 MB (Node: kernel + ORT heap + JS heap growth + ArrayBuffers)`, measured: `${(bytes / 1e6).toFixed(0)} MB (${mib(bytes)} MiB)`, met: bytes <= 100e6 });
     }
     const wbig = d.workerd?.find((w) => w.items >= 1e6);
+    // The isolate's own accounting in bare workerd: its JS heap and ArrayBuffer growth over the load
+    // (V8's numbers through the inspector) plus the kernels' Wasm memory, whose size the artifact
+    // fixes (Node's kernelBytes for the same artifact). Workers' memory limit counts the isolate.
+    const isoRuns = (wbig?.bareWorkerd ?? []).filter((r) => r.isolate);
+    const sameNode = d.node?.find((n) => n.items === wbig?.items && n.meta === 'ids');
+    if (isoRuns.length && sameNode) {
+      const grew = median(isoRuns.map((r) => r.isolate.heapUsedAfter - r.isolate.heapUsedBefore + r.isolate.backingAfter - r.isolate.backingBefore));
+      const bytes = grew + sameNode.memory.kernelBytes;
+      out.push({ target: `d. ${sizeName(wbig.items)} items held in <= 100 MB (the isolate in bare workerd: JS heap + ArrayBuffers growth by V8's inspector, + kernel memory)`, measured: `${(bytes / 1e6).toFixed(0)} MB (${mib(bytes)} MiB: ${mib(grew)} heap and ArrayBuffers + ${mib(sameNode.memory.kernelBytes)} kernel)`, met: bytes <= 100e6 });
+    }
     for (const [key, label] of [['wranglerDev', 'wrangler dev, with Miniflare\'s R2 in the same process'], ['bareWorkerd', 'bare workerd']]) {
       if (!wbig?.[key]?.length) continue;
       const grew = median(wbig[key].map((r) => r.rss.afterFirst - r.rss.before));

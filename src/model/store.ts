@@ -83,18 +83,17 @@ function failure(message: string, version?: string): Failure {
 
 /**
  * A function whose implementation (an ORT session in the ONNX runtime Worker) is started on its first
- * call, not at load, and started again by the next call after a failed start. The text tower's
- * session this way adds nothing to a cold start (/v1/recommend never needs it); so does the ONNX
- * tower behind a kernel.
+ * call, not at load, and kept once it has started. The text tower's session this way adds nothing to
+ * a cold start (/v1/recommend never needs it); so does the ONNX tower behind a kernel. A start still
+ * under way is not shared: a request never waits on I/O another request began (workerd cancels that
+ * with its request); calls that come meanwhile start their own, which the ONNX Worker folds into one.
+ * A failed start is tried again by the next call (the ONNX Worker answers a recent failure at once).
  */
 function lazily<A, R>(start: () => Promise<(a: A) => Promise<R>>): (a: A) => Promise<R> {
-  let fn: Promise<(a: A) => Promise<R>> | undefined;
+  let fn: ((a: A) => Promise<R>) | undefined;
   return async (a) => {
-    fn ??= start().catch((err: unknown) => {
-      fn = undefined;
-      throw err;
-    });
-    return (await fn)(a);
+    fn ??= await start();
+    return fn(a);
   };
 }
 

@@ -4,8 +4,9 @@
  * has no kernel file, `USER_TOWER=onnx`, or a kernel refuses an input (src/onnx/towers.ts).
  *
  * Graphs are named by their manifest entry, read from the shared R2 bucket here (checksum verified),
- * and started once per isolate: a few sessions are kept, the least recently used released first. A
- * graph that fails to start is tried again by the next call.
+ * and started once per isolate: a few sessions are kept, the least recently used released first
+ * (after the runs queued on it). A graph that fails to start answers with that failure for
+ * ONNX_RETRY_SECONDS (default 15), then is tried again.
  */
 import type { EncoderBatch } from '../core/history';
 import type { FileEntry } from '../core/manifest';
@@ -24,30 +25,48 @@ export interface OnnxTowers {
   encodeText(graph: FileEntry, tokens: BigInt64Array): Promise<Float32Array>;
 }
 
-/** Sessions kept per isolate: the user and text graphs of the serving version and of a candidate, with room to spare. */
-const MAX_SESSIONS = 6;
+/** Sessions kept per isolate: the user and text graphs of a few versions (serving, candidate, A/B arms). */
+const MAX_SESSIONS = 8;
+
+/** Seconds a graph that failed to start answers with that failure before it is tried again. */
+const DEFAULT_RETRY_SECONDS = 15;
 
 type Started = Encoder<EncodeFn> | Encoder<EncodeTextFn>;
 
+export interface OnnxSessionsOptions {
+  /** Seconds a failed start is remembered (ONNX_RETRY_SECONDS; tests use 0). */
+  retrySeconds?: number;
+}
+
+/**
+ * Keeps a start alive beyond the call that began it (that call's ctx.waitUntil in the ONNX Worker),
+ * so other calls waiting on the same start are not cut off when the first caller goes away.
+ */
+export type WaitUntil = (p: Promise<unknown>) => void;
+
 export class OnnxSessions implements OnnxTowers {
   private readonly sessions = new Map<string, Promise<Started>>();
+  private readonly failed = new Map<string, { error: unknown; at: number }>();
 
-  constructor(private readonly env: BlobEnv) {}
+  constructor(
+    private readonly env: BlobEnv,
+    private readonly options: OnnxSessionsOptions = {},
+  ) {}
 
-  async open(tower: Tower, graph: FileEntry): Promise<void> {
+  async open(tower: Tower, graph: FileEntry, waitUntil?: WaitUntil): Promise<void> {
     if (tower !== 'user' && tower !== 'text') throw new Error(`unknown tower ${String(tower)}`);
-    await this.session(tower, graph);
+    await this.session(tower, graph, waitUntil);
   }
 
-  async encodeUser(graph: FileEntry, batch: EncoderBatch): Promise<EncoderOutput> {
-    return ((await this.session('user', graph)) as Encoder<EncodeFn>).run(batch);
+  async encodeUser(graph: FileEntry, batch: EncoderBatch, waitUntil?: WaitUntil): Promise<EncoderOutput> {
+    return ((await this.session('user', graph, waitUntil)) as Encoder<EncodeFn>).run(batch);
   }
 
-  async encodeText(graph: FileEntry, tokens: BigInt64Array): Promise<Float32Array> {
-    return ((await this.session('text', graph)) as Encoder<EncodeTextFn>).run(tokens);
+  async encodeText(graph: FileEntry, tokens: BigInt64Array, waitUntil?: WaitUntil): Promise<Float32Array> {
+    return ((await this.session('text', graph, waitUntil)) as Encoder<EncodeTextFn>).run(tokens);
   }
 
-  private session(tower: Tower, graph: FileEntry): Promise<Started> {
+  private session(tower: Tower, graph: FileEntry, waitUntil?: WaitUntil): Promise<Started> {
     const key = `${tower}:${graph.sha256}`;
     const kept = this.sessions.get(key);
     if (kept) {
@@ -55,16 +74,31 @@ export class OnnxSessions implements OnnxTowers {
       this.sessions.set(key, kept);
       return kept;
     }
+    const failure = this.failed.get(key);
+    const retryMs = (this.options.retrySeconds ?? DEFAULT_RETRY_SECONDS) * 1000;
+    if (failure && Date.now() - failure.at < retryMs) return Promise.reject(failure.error);
     const started: Promise<Started> = readBlob(this.env, graph).then((bytes): Promise<Started> => (tower === 'user' ? loadUserEncoder(bytes) : loadTextEncoder(bytes)));
     this.sessions.set(key, started);
-    started.catch(() => {
-      if (this.sessions.get(key) === started) this.sessions.delete(key);
-    });
-    for (const [oldKey, old] of this.sessions) {
+    started.then(
+      () => {
+        this.failed.delete(key);
+        this.evict();
+      },
+      (error: unknown) => {
+        if (this.sessions.get(key) === started) this.sessions.delete(key);
+        this.failed.set(key, { error, at: Date.now() });
+      },
+    );
+    waitUntil?.(started.catch(() => undefined));
+    return started;
+  }
+
+  /** Drops the least recently used sessions beyond MAX_SESSIONS; each is released after the runs queued on it. */
+  private evict(): void {
+    for (const [key, old] of this.sessions) {
       if (this.sessions.size <= MAX_SESSIONS) break;
-      this.sessions.delete(oldKey);
+      this.sessions.delete(key);
       old.then((s) => s.release()).catch(() => undefined);
     }
-    return started;
   }
 }

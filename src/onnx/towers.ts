@@ -18,25 +18,39 @@ function towers(env: OnnxEnv): OnnxTowers {
   return env.ONNX;
 }
 
+const reason = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
 /** Starts a graph in the ONNX runtime Worker; its error (ORT's own, or the binding's) names the graph and the Worker. */
 async function open(onnx: OnnxTowers, tower: Tower, graph: FileEntry): Promise<void> {
   try {
     await onnx.open(tower, graph);
   } catch (err) {
-    throw new Error(`the ONNX runtime Worker (edgerec-onnx) could not start ${graph.path}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`the ONNX runtime Worker (edgerec-onnx) could not start ${graph.path}: ${reason(err)}`);
   }
 }
 
-/** The user encoder, started in the ONNX runtime Worker before this resolves (so a broken graph fails here). */
+/** One call to the ONNX runtime Worker, its error named like `open`'s. */
+async function call<R>(graph: FileEntry, run: () => Promise<R>): Promise<R> {
+  try {
+    return await run();
+  } catch (err) {
+    throw new Error(`the ONNX runtime Worker (edgerec-onnx) failed running ${graph.path}: ${reason(err)}`);
+  }
+}
+
+/**
+ * The user encoder, started in the ONNX runtime Worker before this resolves (so a broken graph fails
+ * here). A later call may reach another of its isolates, which starts the graph on that call.
+ */
 export async function onnxUserEncoder(env: OnnxEnv, graph: FileEntry): Promise<EncodeFn> {
   const onnx = towers(env);
   await open(onnx, 'user', graph);
-  return (batch) => onnx.encodeUser(graph, batch);
+  return (batch) => call(graph, () => onnx.encodeUser(graph, batch));
 }
 
 /** The text encoder, likewise. */
 export async function onnxTextEncoder(env: OnnxEnv, graph: FileEntry): Promise<EncodeTextFn> {
   const onnx = towers(env);
   await open(onnx, 'text', graph);
-  return (tokens) => onnx.encodeText(graph, tokens);
+  return (tokens) => call(graph, () => onnx.encodeText(graph, tokens));
 }

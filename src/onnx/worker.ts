@@ -17,23 +17,33 @@ import type { EncoderOutput } from '../core/recommend';
 import type { BlobEnv } from '../model/blob';
 import { OnnxSessions, type OnnxTowers, type Tower } from './sessions';
 
+export interface OnnxWorkerEnv extends BlobEnv {
+  /** Seconds a graph that failed to start answers with that failure before it is tried again (default 15). */
+  ONNX_RETRY_SECONDS?: string;
+}
+
 let sessions: OnnxSessions | undefined;
 
-export default class OnnxRuntimeWorker extends WorkerEntrypoint<BlobEnv> implements OnnxTowers {
+export default class OnnxRuntimeWorker extends WorkerEntrypoint<OnnxWorkerEnv> implements OnnxTowers {
+  /** One set of sessions per isolate. */
   private get sessions(): OnnxSessions {
-    return (sessions ??= new OnnxSessions(this.env));
+    const retry = Number(this.env.ONNX_RETRY_SECONDS ?? '15');
+    return (sessions ??= new OnnxSessions(this.env, { retrySeconds: Number.isFinite(retry) && retry >= 0 ? retry : 15 }));
   }
 
+  /** A session's start outlives the call that began it: other calls may be waiting on it. */
+  private readonly waitUntil = (p: Promise<unknown>) => this.ctx.waitUntil(p);
+
   open(tower: Tower, graph: FileEntry): Promise<void> {
-    return this.sessions.open(tower, graph);
+    return this.sessions.open(tower, graph, this.waitUntil);
   }
 
   encodeUser(graph: FileEntry, batch: EncoderBatch): Promise<EncoderOutput> {
-    return this.sessions.encodeUser(graph, batch);
+    return this.sessions.encodeUser(graph, batch, this.waitUntil);
   }
 
   encodeText(graph: FileEntry, tokens: BigInt64Array): Promise<Float32Array> {
-    return this.sessions.encodeText(graph, tokens);
+    return this.sessions.encodeText(graph, tokens, this.waitUntil);
   }
 
   override fetch(): Response {
