@@ -334,19 +334,23 @@ export async function getModelState(env: Env, waitUntil?: (p: Promise<unknown>) 
       },
       () => undefined,
     );
-    if (state.serving && waitUntil) waitUntil(switchTo);
-    else await switchTo;
+    // Handed to waitUntil even when this request waits for it: other requests may be waiting on the
+    // same load, and it must not stop with this one if its client goes away.
+    waitUntil?.(switchTo);
+    if (!state.serving || !waitUntil) await switchTo;
   }
   // A cold isolate whose active version cannot load serves the previously active version (the
   // pointer's `previous`, written by admin activate, the publisher and the gate) rather than nothing.
   const previous = state.pointer?.previous;
   if (!state.serving && activeVersion && previous && previous !== activeVersion && state.failures.has(activeVersion) && !recentlyFailed(env, previous)) {
-    await ensureLoaded(env, previous).then(
+    const fallBack = ensureLoaded(env, previous).then(
       (model) => {
         state.serving ??= model.version;
       },
       () => undefined,
     );
+    waitUntil?.(fallBack);
+    await fallBack;
   }
   const model = state.serving ? state.loaded.get(state.serving) : undefined;
   let error: Failure | undefined = state.kvError;
