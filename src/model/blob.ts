@@ -4,6 +4,7 @@
  * the ONNX runtime Worker (src/onnx/worker.ts), which reads the ONNX graphs itself.
  */
 import type { FileEntry } from '../core/manifest';
+import { errorMessage } from '../core/error-message';
 import { readBytes, readInto } from '../core/read-stream';
 
 /** The R2 binding a blob is read from (both Workers bind the same bucket as EDGEREC_R2). */
@@ -12,8 +13,6 @@ export interface BlobEnv {
 }
 
 export const blobKey = (sha256: string) => `blobs/sha256/${sha256}`;
-
-const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, '0')).join('');
 
@@ -77,7 +76,7 @@ async function fetchBlob(
   try {
     bytes = await read(obj.body);
   } catch (err) {
-    throw new Error(`blob ${entry.path}: ${message(err)}`);
+    throw new Error(`blob ${entry.path}: ${errorMessage(err)}`);
   }
   if (!stored) await verifyChecksum(entry, bytes);
   return bytes;

@@ -5,6 +5,7 @@
  * KV keys: `active` (the serving pointer), `candidate` (a published version waiting for the gate),
  * `decisions` (the last gate decisions, newest first), `experiment` (the running A/B test, if any).
  */
+import { errorMessage } from '../core/error-message';
 import { assignVariant, type Experiment, type Variant } from '../core/ab';
 import { DEFAULT_GATE, qualityGate, type GateDecision } from '../core/gate';
 import { recommend } from '../core/recommend';
@@ -56,7 +57,7 @@ export async function promoteCandidate(env: Env, by = 'scheduled'): Promise<Deci
     const activeMetrics = active ? (await readManifest(env, active).catch(() => undefined))?.metrics : undefined;
     decision = { ...base, ...qualityGate(model.manifest.metrics as never, activeMetrics as never, gateOptions(env)) };
   } catch (err) {
-    decision = { ...base, promote: false, reason: `candidate failed validation: ${err instanceof Error ? err.message : String(err)}` };
+    decision = { ...base, promote: false, reason: `candidate failed validation: ${errorMessage(err)}` };
   }
   if (decision.promote) {
     await env.EDGEREC_KV.put(ACTIVE_KEY, JSON.stringify({ version: candidate, activatedAt: decision.at, previous: active }));

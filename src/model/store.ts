@@ -5,6 +5,8 @@
  * to load is never switched to.
  */
 import { Catalog } from '../core/catalog';
+import { errorMessage } from '../core/error-message';
+import { nonNegativeSetting } from '../core/setting';
 import { parseManifest, popularFileSchema, userEncoderDynamicLength, type FileEntry, type ItemsFile, type Manifest } from '../core/manifest';
 import type { EncodeFn, EncodeTextFn, ScoringModel } from '../core/recommend';
 import type { Env } from '../env';
@@ -97,8 +99,6 @@ function lazily<A, R>(start: () => Promise<(a: A) => Promise<R>>): (a: A) => Pro
   };
 }
 
-const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
-
 /**
  * A tower kernel built from its file (`user_tower.bin`, `text_tower.bin`), or undefined when the
  * artifact has none, USER_TOWER=onnx asks for ORT, or the file is unusable (logged).
@@ -108,7 +108,7 @@ async function towerKernel<T>(env: Env, entry: FileEntry | undefined, create: (b
   try {
     return create(await readBlob(env, entry));
   } catch (err) {
-    console.error(`edgerec: ${entry.path} not usable, onnxruntime-web runs the ${what}: ${message(err)}`);
+    console.error(`edgerec: ${entry.path} not usable, onnxruntime-web runs the ${what}: ${errorMessage(err)}`);
     return undefined;
   }
 }
@@ -120,7 +120,7 @@ function withFallback<A, R>(kernel: (a: A) => R, onnx: (a: A) => Promise<R>, wha
     try {
       return kernel(a);
     } catch (err) {
-      if (!warned) console.error(`edgerec: ${what} kernel failed, onnxruntime-web serves instead: ${message(err)}`);
+      if (!warned) console.error(`edgerec: ${what} kernel failed, onnxruntime-web serves instead: ${errorMessage(err)}`);
       warned = true;
       return onnx(a);
     }
@@ -171,7 +171,7 @@ async function loadCatalog(env: Env, manifest: Manifest): Promise<Catalog> {
     try {
       catalog = Catalog.fromColumnar(await readBlob(env, columnar), popular);
     } catch (err) {
-      console.error(`edgerec: ${columnar.path} not usable, reading items.json: ${message(err)}`);
+      console.error(`edgerec: ${columnar.path} not usable, reading items.json: ${errorMessage(err)}`);
     }
   }
   catalog ??= new Catalog((await readJsonBlob(env, manifest.files.items)) as ItemsFile, popular);
@@ -229,8 +229,7 @@ export async function loadModel(env: Env, version: string): Promise<LoadedModel>
 }
 
 function pointerTtlMs(env: Env): number {
-  const s = Number(env.POINTER_TTL_SECONDS ?? '10');
-  return Number.isFinite(s) && s >= 0 ? s * 1000 : 10_000;
+  return nonNegativeSetting(env.POINTER_TTL_SECONDS, 10) * 1000;
 }
 
 /** The active version from KV, cached for POINTER_TTL_SECONDS per isolate. */
@@ -245,8 +244,7 @@ export async function readActiveVersion(env: Env): Promise<string | undefined> {
 }
 
 function retryFailedMs(env: Env): number {
-  const s = Number(env.MODEL_RETRY_SECONDS ?? DEFAULT_RETRY_FAILED_SECONDS);
-  return Number.isFinite(s) && s >= 0 ? s * 1000 : DEFAULT_RETRY_FAILED_SECONDS * 1000;
+  return nonNegativeSetting(env.MODEL_RETRY_SECONDS, DEFAULT_RETRY_FAILED_SECONDS) * 1000;
 }
 
 function recentlyFailed(env: Env, version: string): boolean {
@@ -279,7 +277,7 @@ export function ensureLoaded(env: Env, version: string): Promise<LoadedModel> {
       return model;
     },
     (err: unknown) => {
-      const why = message(err);
+      const why = errorMessage(err);
       console.error(`edgerec: model ${version} failed to load: ${why}`);
       state.failures.set(version, failure(why, version));
       throw err;
@@ -323,7 +321,7 @@ export async function getModelState(env: Env, waitUntil?: (p: Promise<unknown>) 
     activeVersion = await readActiveVersion(env);
     state.kvError = undefined;
   } catch (err) {
-    state.kvError = failure(`KV read failed: ${message(err)}`);
+    state.kvError = failure(`KV read failed: ${errorMessage(err)}`);
     activeVersion = state.pointer?.version ?? state.serving;
   }
   if (activeVersion && activeVersion !== state.serving && !recentlyFailed(env, activeVersion)) {

@@ -29,7 +29,7 @@ export interface OnnxTowers {
 const MAX_SESSIONS = 8;
 
 /** Seconds a graph that failed to start answers with that failure before it is tried again. */
-const DEFAULT_RETRY_SECONDS = 15;
+export const DEFAULT_RETRY_SECONDS = 15;
 
 type Started = Encoder<EncodeFn> | Encoder<EncodeTextFn>;
 

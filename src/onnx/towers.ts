@@ -3,6 +3,7 @@
  * (src/onnx/worker.ts) over the `ONNX` service binding, behind the same `EncodeFn` / `EncodeTextFn`
  * as the kernels. Nothing here imports onnxruntime-web.
  */
+import { errorMessage } from '../core/error-message';
 import type { FileEntry } from '../core/manifest';
 import type { EncodeFn, EncodeTextFn } from '../core/recommend';
 import type { OnnxTowers, Tower } from './sessions';
@@ -18,14 +19,12 @@ function towers(env: OnnxEnv): OnnxTowers {
   return env.ONNX;
 }
 
-const reason = (err: unknown) => (err instanceof Error ? err.message : String(err));
-
 /** Starts a graph in the ONNX runtime Worker; its error (ORT's own, or the binding's) names the graph and the Worker. */
 async function open(onnx: OnnxTowers, tower: Tower, graph: FileEntry): Promise<void> {
   try {
     await onnx.open(tower, graph);
   } catch (err) {
-    throw new Error(`the ONNX runtime Worker (edgerec-onnx) could not start ${graph.path}: ${reason(err)}`);
+    throw new Error(`the ONNX runtime Worker (edgerec-onnx) could not start ${graph.path}: ${errorMessage(err)}`);
   }
 }
 
@@ -34,7 +33,7 @@ async function call<R>(graph: FileEntry, run: () => Promise<R>): Promise<R> {
   try {
     return await run();
   } catch (err) {
-    throw new Error(`the ONNX runtime Worker (edgerec-onnx) failed running ${graph.path}: ${reason(err)}`);
+    throw new Error(`the ONNX runtime Worker (edgerec-onnx) failed running ${graph.path}: ${errorMessage(err)}`);
   }
 }
 

@@ -15,7 +15,8 @@ import type { EncoderBatch } from '../core/history';
 import type { FileEntry } from '../core/manifest';
 import type { EncoderOutput } from '../core/recommend';
 import type { BlobEnv } from '../model/blob';
-import { OnnxSessions, type OnnxTowers, type Tower } from './sessions';
+import { nonNegativeSetting } from '../core/setting';
+import { DEFAULT_RETRY_SECONDS, OnnxSessions, type OnnxTowers, type Tower } from './sessions';
 
 export interface OnnxWorkerEnv extends BlobEnv {
   /** Seconds a graph that failed to start answers with that failure before it is tried again (default 15). */
@@ -27,8 +28,7 @@ let sessions: OnnxSessions | undefined;
 export default class OnnxRuntimeWorker extends WorkerEntrypoint<OnnxWorkerEnv> implements OnnxTowers {
   /** One set of sessions per isolate. */
   private get sessions(): OnnxSessions {
-    const retry = Number(this.env.ONNX_RETRY_SECONDS ?? '15');
-    return (sessions ??= new OnnxSessions(this.env, { retrySeconds: Number.isFinite(retry) && retry >= 0 ? retry : 15 }));
+    return (sessions ??= new OnnxSessions(this.env, { retrySeconds: nonNegativeSetting(this.env.ONNX_RETRY_SECONDS, DEFAULT_RETRY_SECONDS) }));
   }
 
   /** A session's start outlives the call that began it: other calls may be waiting on it. */

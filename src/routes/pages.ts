@@ -5,6 +5,7 @@
  * first-party cookie; the page's beacon reports behaviour to /v1/events/beacon under that cookie.
  */
 import { createRoute, z } from '@hono/zod-openapi';
+import { nonNegativeSetting } from '../core/setting';
 import type { Env } from '../env';
 import { routeGroup, waitUntilOf } from '../http/factory';
 import { errorResponses, eventSchema } from '../http/schemas';
@@ -38,8 +39,7 @@ export function originFor(env: Env, executionCtx?: ShopExecutionContext): Origin
 }
 
 function budgetMs(env: Env): number {
-  const ms = Number(env.PERSONALISE_BUDGET_MS ?? DEFAULT_BUDGET_MS);
-  return Number.isFinite(ms) && ms >= 0 ? ms : DEFAULT_BUDGET_MS;
+  return nonNegativeSetting(env.PERSONALISE_BUDGET_MS, DEFAULT_BUDGET_MS);
 }
 
 function executionCtxOf(c: { executionCtx: ShopExecutionContext }): ShopExecutionContext | undefined {
