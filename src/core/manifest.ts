@@ -2,57 +2,62 @@
  * The artifact manifest (docs/ARTIFACTS.md): the one contract between the trainer and the Worker.
  * Pure: no Workers, Hono or ORT imports, so Node tests and benchmarks use it unchanged.
  */
-import { z } from 'zod';
+import * as z from './zod';
+
+const count = z.int().check(z.gte(0));
+const positive = (max?: number) => (max === undefined ? z.int().check(z.gt(0)) : z.int().check(z.gt(0), z.lte(max)));
 
 const fileEntry = z.object({
-  path: z.string().min(1),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  bytes: z.number().int().nonnegative(),
-  dtype: z.string().optional(),
-  shape: z.array(z.number().int().nonnegative()).optional(),
+  path: z.string().check(z.minLength(1)),
+  sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
+  bytes: count,
+  dtype: z.optional(z.string()),
+  shape: z.optional(z.array(count)),
 });
 export type FileEntry = z.infer<typeof fileEntry>;
 
 const metricSet = z.record(z.string(), z.number());
 
 export const manifestSchema = z
-  .object({
+  .looseObject({
     format: z.literal('edgerec-artifact/1'),
-    version: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/),
+    version: z.string().check(z.regex(/^[A-Za-z0-9._-]{1,80}$/)),
     createdAt: z.string(),
-    dim: z.number().int().positive().max(4096),
-    maxLen: z.number().int().positive().max(4096),
-    items: z.number().int().positive(),
-    eventTypes: z.array(z.string()).min(2),
+    dim: positive(4096),
+    maxLen: positive(4096),
+    items: positive(),
+    eventTypes: z.array(z.string()).check(z.minLength(2)),
     categories: z.array(z.string()),
-    quantization: z.record(z.string(), z.string()).default({}),
-    files: z
-      .object({
+    quantization: z._default(z.record(z.string(), z.string()), {}),
+    files: z.catchall(
+      z.object({
         userEncoder: fileEntry,
         itemEmbeddings: fileEntry,
         itemScales: fileEntry,
         items: fileEntry,
         popular: fileEntry,
-        textEncoder: fileEntry.optional(),
-        vocab: fileEntry.optional(),
-        ranker: fileEntry.optional(),
-      })
-      .catchall(fileEntry),
-    metrics: z
-      .object({ fp32: metricSet.optional(), int8: metricSet.optional(), valid: metricSet.optional() })
-      .catchall(z.unknown())
-      .default({}),
+        textEncoder: z.optional(fileEntry),
+        vocab: z.optional(fileEntry),
+        ranker: z.optional(fileEntry),
+      }),
+      fileEntry,
+    ),
+    metrics: z._default(
+      z.catchall(z.object({ fp32: z.optional(metricSet), int8: z.optional(metricSet), valid: z.optional(metricSet) }), z.unknown()),
+      {},
+    ),
   })
-  .passthrough()
-  .superRefine((m, ctx) => {
-    const emb = m.files.itemEmbeddings;
-    if (emb.bytes !== m.items * m.dim) {
-      ctx.addIssue({ code: 'custom', path: ['files', 'itemEmbeddings', 'bytes'], message: `expected ${m.items * m.dim} bytes (items x dim)` });
-    }
-    if (m.files.itemScales.bytes !== m.items * 4) {
-      ctx.addIssue({ code: 'custom', path: ['files', 'itemScales', 'bytes'], message: `expected ${m.items * 4} bytes (items x 4)` });
-    }
-  });
+  .check(
+    z.superRefine((m, ctx) => {
+      const emb = m.files.itemEmbeddings;
+      if (emb.bytes !== m.items * m.dim) {
+        ctx.addIssue({ code: 'custom', path: ['files', 'itemEmbeddings', 'bytes'], message: `expected ${m.items * m.dim} bytes (items x dim)` });
+      }
+      if (m.files.itemScales.bytes !== m.items * 4) {
+        ctx.addIssue({ code: 'custom', path: ['files', 'itemScales', 'bytes'], message: `expected ${m.items * 4} bytes (items x 4)` });
+      }
+    }),
+  );
 
 export type Manifest = z.infer<typeof manifestSchema>;
 
@@ -80,10 +85,10 @@ export function userEncoderDynamicLength(m: Manifest): boolean {
 /** Item metadata, columnar and row-aligned with the embedding table. */
 export const itemsFileSchema = z.object({
   ids: z.array(z.string()),
-  titles: z.array(z.string().nullable()).optional(),
-  categories: z.array(z.array(z.string())).optional(),
-  brands: z.array(z.string().nullable()).optional(),
-  prices: z.array(z.number().nullable()).optional(),
+  titles: z.optional(z.array(z.nullable(z.string()))),
+  categories: z.optional(z.array(z.array(z.string()))),
+  brands: z.optional(z.array(z.nullable(z.string()))),
+  prices: z.optional(z.array(z.nullable(z.number()))),
 });
 export type ItemsFile = z.infer<typeof itemsFileSchema>;
 
@@ -106,6 +111,6 @@ const ranked = z.unknown().check((ctx) => {
   if (!Array.isArray(list)) return void ctx.issues.push({ code: 'custom', message: 'expected a list of { row, count }', input: list });
   const at = list.findIndex((e) => !isRankedRow(e));
   if (at >= 0) ctx.issues.push({ code: 'custom', path: [at], message: 'expected { row: non-negative integer, count: finite number }', input: list[at] });
-}) as unknown as z.ZodType<RankedRow[]>;
-export const popularFileSchema = z.object({ popular: ranked, trending: ranked.default([]) });
+}) as unknown as z.ZodMiniType<RankedRow[]>;
+export const popularFileSchema = z.object({ popular: ranked, trending: z._default(ranked, []) });
 export type PopularFile = z.infer<typeof popularFileSchema>;

@@ -1,10 +1,9 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
+import { Hono } from 'hono';
 import type { AppEnv } from '../env';
-import { validationHook } from './validation';
 
-/** A route group: an OpenAPIHono app whose validation failures become the API's 400 shape. */
+/** A route group of the Worker's app; its routes declare an `operation` and `validate` (src/http/openapi.ts). */
 export function routeGroup() {
-  return new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  return new Hono<AppEnv>();
 }
 
 /** `ctx.waitUntil` when there is an execution context (workerd), otherwise undefined (app.request in tests). */

@@ -10,7 +10,7 @@
  * schemas stay the one description of the contract (and of /openapi.json).
  * test/property/fast-parse.test.ts checks both halves against zod on random and hostile input.
  */
-import type { z } from '@hono/zod-openapi';
+import type * as z from '../core/zod';
 import { EVENT_NAMES, type EventName } from '../core/history';
 
 type Obj = Record<string, unknown>;
@@ -149,10 +149,11 @@ export function fastSearchRequest(v: unknown) {
 }
 
 /**
- * `schema` with `fast` in front of its safeParse and safeParseAsync (what @hono/zod-validator calls):
+ * `schema` with `fast` in front of its safeParse (what `validate` in src/http/openapi.ts calls) and
+ * safeParseAsync:
  * an input `fast` accepts is answered from it; anything else goes to zod unchanged.
  */
-export function withFastPath<S extends z.ZodType>(schema: S, fast: (input: unknown) => z.output<S> | undefined): S {
+export function withFastPath<S extends z.ZodMiniType>(schema: S, fast: (input: unknown) => z.output<S> | undefined): S {
   const safeParse = schema.safeParse.bind(schema);
   const safeParseAsync = schema.safeParseAsync.bind(schema);
   Object.assign(schema, {

@@ -1,124 +1,154 @@
 /**
  * Request and response schemas of API.md. The same zod schemas validate requests and generate
- * /openapi.json, so the document cannot drift from what the Worker accepts.
+ * /openapi.json (src/http/openapi.ts), so the document cannot drift from what the Worker accepts.
  */
-import { z } from '@hono/zod-openapi';
 import { EVENT_NAMES } from '../core/history';
+import * as z from '../core/zod';
 import { fastRecommendRequest, withFastPath } from './fast-parse';
+import { documented, named } from './openapi';
+
+/** `min`..`max` characters. */
+export const text = (min: number, max: number) => z.string().check(z.minLength(min), z.maxLength(max));
+/** An integer from `min` to `max` (a safe integer, as zod's `int`). */
+export const integer = (min: number, max: number) => z.int().check(z.gte(min), z.lte(max));
 
 /**
  * Opaque ids (API.md): any string of 1-512 characters, spaces and all, since catalogs use whatever
  * ids their shop has. Unknown ids are not an error where API.md says so (history: ignored and
  * counted; similar: 404).
  */
-export const idSchema = z.string().min(1).max(512);
+export const idSchema = text(1, 512);
 
-export const eventSchema = z
-  .object({
-    itemId: idSchema.openapi({ example: 'sku-00042' }),
-    event: z.enum(EVENT_NAMES).default('view'),
-    ts: z.number().int().min(0).max(1e11).optional().openapi({ description: 'Epoch seconds.' }),
-    query: z.string().max(256).optional().openapi({ description: 'The search text of a `search` event.' }),
-  })
-  .openapi('Event');
-
-export const filtersSchema = z
-  .object({
-    categories: z.array(z.string().min(1).max(128)).max(50).optional(),
-    excludeItemIds: z.array(idSchema).max(500).optional(),
-    priceMin: z.number().min(0).optional(),
-    priceMax: z.number().min(0).optional(),
-  })
-  .refine((f) => f.priceMin === undefined || f.priceMax === undefined || f.priceMin <= f.priceMax, {
-    message: 'priceMin must not exceed priceMax',
-    path: ['priceMin'],
-  })
-  .openapi('Filters');
-
-export const kSchema = z.number().int().min(1).max(100).default(10);
-
-export const recommendRequestSchema = withFastPath(
+export const eventSchema = named(
+  'Event',
   z.object({
-    userId: idSchema.optional(),
-    history: z.array(eventSchema).max(200).default([]),
-    k: kSchema,
-    filters: filtersSchema.optional(),
-    excludeSeen: z.boolean().default(true),
-    diversity: z.number().min(0).max(1).default(0),
-    explain: z.boolean().default(false),
-  }).openapi('RecommendRequest'),
-  fastRecommendRequest,
+    itemId: documented(idSchema, { example: 'sku-00042' }),
+    event: z._default(z.enum(EVENT_NAMES), 'view'),
+    ts: documented(z.optional(integer(0, 1e11)), { description: 'Epoch seconds.' }),
+    query: documented(z.optional(z.string().check(z.maxLength(256))), { description: 'The search text of a `search` event.' }),
+  }),
 );
 
-export const reasonSchema = z
-  .object({
-    type: z.enum(['history', 'interest', 'popular', 'trending']),
-    itemId: z.string().optional(),
-    event: z.string().optional(),
-    category: z.string().optional(),
-    weight: z.number(),
-  })
-  .openapi('Reason');
+const priceSchema = z.number().check(z.gte(0));
 
-export const itemSchema = z
-  .object({
+export const filtersSchema = named(
+  'Filters',
+  z
+    .object({
+      categories: z.optional(z.array(text(1, 128)).check(z.maxLength(50))),
+      excludeItemIds: z.optional(z.array(idSchema).check(z.maxLength(500))),
+      priceMin: z.optional(priceSchema),
+      priceMax: z.optional(priceSchema),
+    })
+    .check(
+      z.refine((f) => f.priceMin === undefined || f.priceMax === undefined || f.priceMin <= f.priceMax, {
+        message: 'priceMin must not exceed priceMax',
+        path: ['priceMin'],
+      }),
+    ),
+);
+
+export const kSchema = z._default(integer(1, 100), 10);
+
+/** At most `max` events, none by default. */
+export const historySchema = (max: number) => z._default(z.array(eventSchema).check(z.maxLength(max)), []);
+
+export const recommendRequestSchema = named(
+  'RecommendRequest',
+  withFastPath(
+    z.object({
+      userId: z.optional(idSchema),
+      history: historySchema(200),
+      k: kSchema,
+      filters: z.optional(filtersSchema),
+      excludeSeen: z._default(z.boolean(), true),
+      diversity: z._default(z.number().check(z.gte(0), z.lte(1)), 0),
+      explain: z._default(z.boolean(), false),
+    }),
+    fastRecommendRequest,
+  ),
+);
+
+export const reasonSchema = named(
+  'Reason',
+  z.object({
+    type: z.enum(['history', 'interest', 'popular', 'trending']),
+    itemId: z.optional(z.string()),
+    event: z.optional(z.string()),
+    category: z.optional(z.string()),
+    weight: z.number(),
+  }),
+);
+
+export const itemSchema = named(
+  'Item',
+  z.object({
     itemId: z.string(),
     score: z.number(),
-    title: z.string().optional(),
-    categories: z.array(z.string()).optional(),
-    price: z.number().optional(),
-    reasons: z.array(reasonSchema).optional(),
-  })
-  .openapi('Item');
+    title: z.optional(z.string()),
+    categories: z.optional(z.array(z.string())),
+    price: z.optional(z.number()),
+    reasons: z.optional(z.array(reasonSchema)),
+  }),
+);
 
-export const interestSchema = z.object({ category: z.string(), weight: z.number() }).openapi('Interest');
+export const interestSchema = named('Interest', z.object({ category: z.string(), weight: z.number() }));
 
-export const recommendResponseSchema = z
-  .object({
-    model: z.object({ version: z.string().nullable() }),
+export const recommendResponseSchema = named(
+  'RecommendResponse',
+  z.object({
+    model: z.object({ version: z.nullable(z.string()) }),
     items: z.array(itemSchema),
-    profile: z.object({ interests: z.array(interestSchema) }).optional(),
-    ignored: z.number().int().optional(),
-    fallback: z.enum(['popular']).optional(),
-    experiment: z.object({ id: z.string(), variant: z.enum(['control', 'treatment']) }).optional(),
-  })
-  .openapi('RecommendResponse');
+    profile: z.optional(z.object({ interests: z.array(interestSchema) })),
+    ignored: z.optional(z.int()),
+    fallback: z.optional(z.enum(['popular'])),
+    experiment: z.optional(z.object({ id: z.string(), variant: z.enum(['control', 'treatment']) })),
+  }),
+);
 
-export const errorSchema = z
-  .object({
-    error: z.object({ code: z.string(), message: z.string(), details: z.unknown().nullable() }),
-  })
-  .openapi('Error');
+export const errorSchema = named(
+  'Error',
+  z.object({
+    error: z.object({ code: z.string(), message: z.string(), details: z.nullable(z.unknown()) }),
+  }),
+);
 
-export const healthSchema = z
-  .object({
+export const healthSchema = named(
+  'Health',
+  z.object({
     status: z.enum(['ok', 'degraded']),
-    model: z.object({ version: z.string().nullable(), loaded: z.boolean(), activeVersion: z.string().nullable().optional() }),
-    error: z.object({ version: z.string().optional(), message: z.string(), at: z.string() }).optional(),
-  })
-  .openapi('Health');
+    model: z.object({ version: z.nullable(z.string()), loaded: z.boolean(), activeVersion: z.optional(z.nullable(z.string())) }),
+    error: z.optional(z.object({ version: z.optional(z.string()), message: z.string(), at: z.string() })),
+  }),
+);
 
-export const modelSummarySchema = z
-  .object({
+export const modelSummarySchema = named(
+  'ModelSummary',
+  z.object({
     version: z.string(),
     createdAt: z.string(),
-    items: z.number().int(),
-    dim: z.number().int(),
-    maxLen: z.number().int(),
+    items: z.int(),
+    dim: z.int(),
+    maxLen: z.int(),
     metrics: z.record(z.string(), z.unknown()),
     quantization: z.record(z.string(), z.string()),
-    categories: z.number().int(),
-    runtime: z
-      .object({ userTower: z.enum(['wasm-kernel', 'onnxruntime-web']).openapi({ description: 'What runs the user tower in this isolate' }) })
-      .optional(),
-  })
-  .openapi('ModelSummary');
+    categories: z.int(),
+    runtime: z.optional(
+      z.object({
+        userTower: documented(z.enum(['wasm-kernel', 'onnxruntime-web']), { description: 'What runs the user tower in this isolate' }),
+      }),
+    ),
+  }),
+);
+
+/** A response documented as the API's error shape. */
+export const errorDoc = (description: string) => ({ description, schema: errorSchema });
 
 /** Responses every JSON endpoint can give, for the OpenAPI document. */
 export const errorResponses = {
-  400: { description: 'Invalid input; `details` names the field.', content: { 'application/json': { schema: errorSchema } } },
-  413: { description: 'Body too large.', content: { 'application/json': { schema: errorSchema } } },
-  415: { description: 'Body is not JSON.', content: { 'application/json': { schema: errorSchema } } },
-  429: { description: 'Rate limited.', content: { 'application/json': { schema: errorSchema } } },
-  503: { description: 'No model available and no fallback possible.', content: { 'application/json': { schema: errorSchema } } },
+  400: errorDoc('Invalid input; `details` names the field.'),
+  413: errorDoc('Body too large.'),
+  415: errorDoc('Body is not JSON.'),
+  429: errorDoc('Rate limited.'),
+  503: errorDoc('No model available and no fallback possible.'),
 } as const;

@@ -1,33 +1,45 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import * as z from '../core/zod';
 import { ApiError } from '../http/errors';
 import { routeGroup } from '../http/factory';
-import { errorResponses, errorSchema } from '../http/schemas';
+import { named, operation, validate } from '../http/openapi';
+import { errorDoc, errorResponses } from '../http/schemas';
 import { CANDIDATE_KEY, DECISIONS_KEY, EXPERIMENT_KEY } from '../model/lifecycle';
 import { ACTIVE_KEY, getModelState, manifestKey, readManifest, VERSIONS_KEY } from '../model/store';
 
 export const adminRoutes = routeGroup();
 
-const unauthorized = { description: 'Missing or bad admin token', content: { 'application/json': { schema: errorSchema } } };
+const unauthorized = errorDoc('Missing or bad admin token');
 
-const versionsSchema = z
-  .object({
-    active: z.string().nullable(),
-    serving: z.string().nullable(),
-    candidate: z.string().nullable(),
-    experiment: z.unknown().nullable(),
+const versionsSchema = named(
+  'ModelVersions',
+  z.object({
+    active: z.nullable(z.string()),
+    serving: z.nullable(z.string()),
+    candidate: z.nullable(z.string()),
+    experiment: z.nullable(z.unknown()),
     decisions: z.array(z.unknown()),
-    versions: z.array(z.object({ version: z.string(), createdAt: z.string().optional(), publishedAt: z.string().optional(), active: z.boolean(), metrics: z.unknown().optional() }).passthrough()),
-  })
-  .openapi('ModelVersions');
-
-adminRoutes.openapi(
-  createRoute({
-    method: 'get',
-    path: '/admin/models',
-    summary: 'Published versions, the active one marked',
-    security: [{ bearer: [] }],
-    responses: { 200: { description: 'Versions', content: { 'application/json': { schema: versionsSchema } } }, 401: unauthorized },
+    versions: z.array(
+      z.looseObject({
+        version: z.string(),
+        createdAt: z.optional(z.string()),
+        publishedAt: z.optional(z.string()),
+        active: z.boolean(),
+        metrics: z.optional(z.unknown()),
+      }),
+    ),
   }),
+);
+
+const versionsOp = operation({
+  method: 'get',
+  path: '/admin/models',
+  summary: 'Published versions, the active one marked',
+  security: 'bearer',
+  responses: { 200: { description: 'Versions', schema: versionsSchema }, 401: unauthorized },
+});
+
+adminRoutes.get(
+  versionsOp.path,
   async (c) => {
     const versions = ((await c.env.EDGEREC_KV.get<{ version: string }[]>(VERSIONS_KEY, 'json')) ?? []) as { version: string }[];
     const active = (await c.env.EDGEREC_KV.get<{ version?: string }>(ACTIVE_KEY, 'json'))?.version ?? null;
@@ -51,21 +63,24 @@ adminRoutes.openapi(
   },
 );
 
-adminRoutes.openapi(
-  createRoute({
-    method: 'post',
-    path: '/admin/models/{version}/activate',
-    summary: 'Makes a published version active (rollback = activate an older one)',
-    security: [{ bearer: [] }],
-    request: { params: z.object({ version: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/) }) },
-    responses: {
-      200: { description: 'Activated', content: { 'application/json': { schema: z.object({ active: z.string(), previous: z.string().nullable() }) } } },
-      400: errorResponses[400],
-      401: unauthorized,
-      404: { description: 'Unknown version', content: { 'application/json': { schema: errorSchema } } },
-      409: { description: 'The version is published but broken', content: { 'application/json': { schema: errorSchema } } },
-    },
-  }),
+const activateOp = operation({
+  method: 'post',
+  path: '/admin/models/:version/activate',
+  summary: 'Makes a published version active (rollback = activate an older one)',
+  security: 'bearer',
+  params: z.object({ version: z.string().check(z.regex(/^[A-Za-z0-9._-]{1,80}$/)) }),
+  responses: {
+    200: { description: 'Activated', schema: z.object({ active: z.string(), previous: z.nullable(z.string()) }) },
+    400: errorResponses[400],
+    401: unauthorized,
+    404: errorDoc('Unknown version'),
+    409: errorDoc('The version is published but broken'),
+  },
+});
+
+adminRoutes.post(
+  activateOp.path,
+  validate('param', activateOp.params),
   async (c) => {
     const { version } = c.req.valid('param');
     if (!(await c.env.EDGEREC_R2.head(manifestKey(version)))) throw new ApiError(404, 'version_not_found', `Version ${version} is not published.`, { field: 'version' });

@@ -1,38 +1,48 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import * as z from '../core/zod';
 import { routeGroup } from '../http/factory';
+import { documented, named, operation, validate } from '../http/openapi';
 import { errorResponses, eventSchema, idSchema } from '../http/schemas';
 import { userSession, type StoredEvent } from '../model/session-store';
 
 export const eventRoutes = routeGroup();
 
 /** Printable ASCII, no spaces: it travels in a header too. */
-const idempotencyKeySchema = z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, 'must be 1-128 printable ASCII characters without spaces');
+const idempotencyKeySchema = z.string().check(
+  z.minLength(1),
+  z.maxLength(128),
+  z.regex(/^[\x21-\x7e]+$/, 'must be 1-128 printable ASCII characters without spaces'),
+);
 
-const eventsRequestSchema = z
-  .object({
+/** 1-100 events: a batch of /v1/events, or of the pages' beacon. */
+export const eventBatchSchema = z.array(eventSchema).check(z.minLength(1), z.maxLength(100));
+
+const eventsRequestSchema = named(
+  'EventsRequest',
+  z.object({
     userId: idSchema,
-    events: z.array(eventSchema).min(1).max(100),
-    idempotencyKey: idempotencyKeySchema.optional().openapi({ description: 'A retried batch with the same key is stored once (the `Idempotency-Key` header works too).' }),
-  })
-  .openapi('EventsRequest');
-
-eventRoutes.openapi(
-  createRoute({
-    method: 'post',
-    path: '/v1/events',
-    summary: "Stores a user's events; the very next recommendation reflects them",
-    request: {
-      body: { required: true, content: { 'application/json': { schema: eventsRequestSchema } } },
-      headers: z.object({ 'idempotency-key': idempotencyKeySchema.optional() }),
-    },
-    responses: {
-      202: {
-        description: 'Stored',
-        content: { 'application/json': { schema: z.object({ accepted: z.number().int(), duplicate: z.boolean().optional() }) } },
-      },
-      ...errorResponses,
-    },
+    events: eventBatchSchema,
+    idempotencyKey: documented(z.optional(idempotencyKeySchema), {
+      description: 'A retried batch with the same key is stored once (the `Idempotency-Key` header works too).',
+    }),
   }),
+);
+
+const eventsOp = operation({
+  method: 'post',
+  path: '/v1/events',
+  summary: "Stores a user's events; the very next recommendation reflects them",
+  body: eventsRequestSchema,
+  headers: z.object({ 'idempotency-key': z.optional(idempotencyKeySchema) }),
+  responses: {
+    202: { description: 'Stored', schema: z.object({ accepted: z.int(), duplicate: z.optional(z.boolean()) }) },
+    ...errorResponses,
+  },
+});
+
+eventRoutes.post(
+  eventsOp.path,
+  validate('json', eventsOp.body),
+  validate('header', eventsOp.headers),
   async (c) => {
     const body = c.req.valid('json');
     const now = Math.floor(Date.now() / 1000);

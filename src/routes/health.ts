@@ -1,18 +1,20 @@
-import { createRoute } from '@hono/zod-openapi';
 import { routeGroup, waitUntilOf } from '../http/factory';
 import { ApiError } from '../http/errors';
+import { operation } from '../http/openapi';
 import { errorResponses, healthSchema, modelSummarySchema } from '../http/schemas';
 import { getModelState } from '../model/store';
 
 export const health = routeGroup();
 
-health.openapi(
-  createRoute({
-    method: 'get',
-    path: '/health',
-    summary: 'Liveness and the model being served',
-    responses: { 200: { description: 'Status', content: { 'application/json': { schema: healthSchema } } } },
-  }),
+const healthOp = operation({
+  method: 'get',
+  path: '/health',
+  summary: 'Liveness and the model being served',
+  responses: { 200: { description: 'Status', schema: healthSchema } },
+});
+
+health.get(
+  healthOp.path,
   async (c) => {
     const s = await getModelState(c.env, waitUntilOf(c));
     const loaded = Boolean(s.model);
@@ -28,16 +30,15 @@ health.openapi(
   },
 );
 
-health.openapi(
-  createRoute({
-    method: 'get',
-    path: '/v1/model',
-    summary: "The active model's summary",
-    responses: {
-      200: { description: 'Model summary', content: { 'application/json': { schema: modelSummarySchema } } },
-      503: errorResponses[503],
-    },
-  }),
+const modelOp = operation({
+  method: 'get',
+  path: '/v1/model',
+  summary: "The active model's summary",
+  responses: { 200: { description: 'Model summary', schema: modelSummarySchema }, 503: errorResponses[503] },
+});
+
+health.get(
+  modelOp.path,
   async (c) => {
     const s = await getModelState(c.env, waitUntilOf(c));
     if (!s.model) throw new ApiError(503, 'model_unavailable', 'No model is loaded.', s.error);

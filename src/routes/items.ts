@@ -1,8 +1,9 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import * as z from '../core/zod';
 import { lexicalSearch, searchItems, similarItems } from '../core/search';
 import { ApiError } from '../http/errors';
 import { routeGroup, waitUntilOf } from '../http/factory';
-import { errorResponses, eventSchema, filtersSchema, idSchema, itemSchema, kSchema } from '../http/schemas';
+import { documented, named, operation, validate } from '../http/openapi';
+import { errorDoc, errorResponses, filtersSchema, historySchema, idSchema, integer, itemSchema, kSchema } from '../http/schemas';
 import { fastSearchRequest, withFastPath } from '../http/fast-parse';
 import { historyFor } from '../model/session-store';
 import { getModelState } from '../model/store';
@@ -11,35 +12,37 @@ import { encodeUser, popularItems } from '../core/recommend';
 
 export const itemRoutes = routeGroup();
 
-const itemsResponse = z
-  .object({ model: z.object({ version: z.string() }).optional(), items: z.array(itemSchema), fallback: z.enum(['popular', 'lexical']).optional() })
-  .openapi('ItemsResponse');
-const notFound = { description: 'Unknown item', content: { 'application/json': { schema: errorResponses[400].content['application/json'].schema } } };
+const itemsResponse = named(
+  'ItemsResponse',
+  z.object({ model: z.optional(z.object({ version: z.string() })), items: z.array(itemSchema), fallback: z.optional(z.enum(['popular', 'lexical'])) }),
+);
 
-itemRoutes.openapi(
-  createRoute({
-    method: 'get',
-    path: '/v1/items/{itemId}/similar',
-    summary: 'Items similar to one item (cosine over item embeddings)',
-    request: {
-      params: z.object({ itemId: idSchema }),
-      query: z.object({
-        // Decimal digits only (no "0x10", "1e1" or " 5"); an empty `k=` means the default.
-        k: z
-          .string()
-          .regex(/^\d{0,3}$/, 'must be an integer from 1 to 100')
-          .optional()
-          .transform((v) => (v ? Number(v) : 10))
-          .pipe(z.number().int().min(1).max(100))
-          .openapi({ type: 'integer', minimum: 1, maximum: 100, default: 10 }),
-      }),
-    },
-    responses: {
-      200: { description: 'Similar items', content: { 'application/json': { schema: itemsResponse } } },
-      404: notFound,
-      ...errorResponses,
-    },
-  }),
+/** `k` in a query string: decimal digits only (no "0x10", "1e1" or " 5"); an empty `k=` means the default. */
+const kQuerySchema = documented(
+  z.pipe(
+    z.pipe(
+      z.optional(z.string().check(z.regex(/^\d{0,3}$/, 'must be an integer from 1 to 100'))),
+      z.transform((v) => (v ? Number(v) : 10)),
+    ),
+    integer(1, 100),
+  ),
+  // The document shows what a client sends: an integer (the pattern above is how it is read).
+  { type: 'integer', minimum: 1, maximum: 100, default: 10, pattern: undefined },
+);
+
+const similarOp = operation({
+  method: 'get',
+  path: '/v1/items/:itemId/similar',
+  summary: 'Items similar to one item (cosine over item embeddings)',
+  params: z.object({ itemId: idSchema }),
+  query: z.object({ k: kQuerySchema }),
+  responses: { 200: { description: 'Similar items', schema: itemsResponse }, 404: errorDoc('Unknown item'), ...errorResponses },
+});
+
+itemRoutes.get(
+  similarOp.path,
+  validate('param', similarOp.params),
+  validate('query', similarOp.query),
   async (c) => {
     const { itemId } = c.req.valid('param');
     const { k } = c.req.valid('query');
@@ -62,25 +65,31 @@ itemRoutes.openapi(
   },
 );
 
-export const searchRequestSchema = withFastPath(
-  z.object({
-    query: z.string().trim().min(1).max(256),
-    userId: idSchema.optional(),
-    history: z.array(eventSchema).max(200).default([]),
-    k: kSchema,
-    filters: filtersSchema.optional(),
-  }).openapi('SearchRequest'),
-  fastSearchRequest,
+export const searchRequestSchema = named(
+  'SearchRequest',
+  withFastPath(
+    z.object({
+      query: z.string().check(z.trim(), z.minLength(1), z.maxLength(256)),
+      userId: z.optional(idSchema),
+      history: historySchema(200),
+      k: kSchema,
+      filters: z.optional(filtersSchema),
+    }),
+    fastSearchRequest,
+  ),
 );
 
-itemRoutes.openapi(
-  createRoute({
-    method: 'post',
-    path: '/v1/search',
-    summary: 'Items matching a query, ordered for this user',
-    request: { body: { required: true, content: { 'application/json': { schema: searchRequestSchema } } } },
-    responses: { 200: { description: 'Matching items', content: { 'application/json': { schema: itemsResponse } } }, ...errorResponses },
-  }),
+const searchOp = operation({
+  method: 'post',
+  path: '/v1/search',
+  summary: 'Items matching a query, ordered for this user',
+  body: searchRequestSchema,
+  responses: { 200: { description: 'Matching items', schema: itemsResponse }, ...errorResponses },
+});
+
+itemRoutes.post(
+  searchOp.path,
+  validate('json', searchOp.body),
   async (c) => {
     const body = c.req.valid('json');
     const s = await getModelState(c.env, waitUntilOf(c));

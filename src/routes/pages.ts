@@ -4,11 +4,13 @@
  * the shared Cache API, then its slots are filled for this visitor on the way out. The visitor is a
  * first-party cookie; the page's beacon reports behaviour to /v1/events/beacon under that cookie.
  */
-import { createRoute, z } from '@hono/zod-openapi';
+import * as z from '../core/zod';
 import { nonNegativeSetting } from '../core/setting';
 import type { Env } from '../env';
 import { routeGroup, waitUntilOf } from '../http/factory';
-import { errorResponses, eventSchema } from '../http/schemas';
+import { named, operation, validate } from '../http/openapi';
+import { errorResponses } from '../http/schemas';
+import { eventBatchSchema } from './events';
 import { userSession, type StoredEvent } from '../model/session-store';
 import { BEACON_EVENTS_PATH, BEACON_SCRIPT, BEACON_SCRIPT_PATH } from '../html/beacon';
 import { recommenderFiller } from '../html/fill';
@@ -62,19 +64,17 @@ pageRoutes.get('/_edgerec/forget', (c) => {
   return c.redirect('/', 303);
 });
 
-const beaconRequestSchema = z.object({ events: z.array(eventSchema).min(1).max(100) }).openapi('BeaconRequest');
+const beaconOp = operation({
+  method: 'post',
+  path: BEACON_EVENTS_PATH,
+  summary: "Stores the events of the browser's own session (the edgerec_uid cookie names the user; pages' beacon uses it)",
+  body: named('BeaconRequest', z.object({ events: eventBatchSchema })),
+  responses: { 202: { description: 'Stored', schema: z.object({ accepted: z.int() }) }, ...errorResponses },
+});
 
-pageRoutes.openapi(
-  createRoute({
-    method: 'post',
-    path: BEACON_EVENTS_PATH,
-    summary: "Stores the events of the browser's own session (the edgerec_uid cookie names the user; pages' beacon uses it)",
-    request: { body: { required: true, content: { 'application/json': { schema: beaconRequestSchema } } } },
-    responses: {
-      202: { description: 'Stored', content: { 'application/json': { schema: z.object({ accepted: z.number().int() }) } } },
-      ...errorResponses,
-    },
-  }),
+pageRoutes.post(
+  beaconOp.path,
+  validate('json', beaconOp.body),
   async (c) => {
     const { events } = c.req.valid('json');
     const identity = identify(c.req.raw);

@@ -1,25 +1,30 @@
-import { createRoute, z } from '@hono/zod-openapi';
 import { resolveHistory } from '../core/history';
 import { encodeUser, topInterests } from '../core/recommend';
 import { routeGroup, waitUntilOf } from '../http/factory';
+import { operation, named, validate } from '../http/openapi';
 import { errorResponses, eventSchema, idSchema, interestSchema } from '../http/schemas';
+import * as z from '../core/zod';
 import { userSession } from '../model/session-store';
 import { getModelState } from '../model/store';
 
 export const userRoutes = routeGroup();
 
-const profileSchema = z
-  .object({ interests: z.array(interestSchema), recent: z.array(eventSchema.extend({ ts: z.number().int() })) })
-  .openapi('Profile');
+const profileSchema = named(
+  'Profile',
+  z.object({ interests: z.array(interestSchema), recent: z.array(z.extend(eventSchema, { ts: z.int() })) }),
+);
 
-userRoutes.openapi(
-  createRoute({
-    method: 'get',
-    path: '/v1/users/{userId}/profile',
-    summary: "A user's interest distribution (from the user tower) and recent events",
-    request: { params: z.object({ userId: idSchema }) },
-    responses: { 200: { description: 'Profile', content: { 'application/json': { schema: profileSchema } } }, ...errorResponses },
-  }),
+const profileOp = operation({
+  method: 'get',
+  path: '/v1/users/:userId/profile',
+  summary: "A user's interest distribution (from the user tower) and recent events",
+  params: z.object({ userId: idSchema }),
+  responses: { 200: { description: 'Profile', schema: profileSchema }, ...errorResponses },
+});
+
+userRoutes.get(
+  profileOp.path,
+  validate('param', profileOp.params),
   async (c) => {
     const { userId } = c.req.valid('param');
     const recent = await (await userSession(c.env, userId)).recent();

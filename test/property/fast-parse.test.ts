@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from '../../src/core/zod';
 import { EVENT_NAMES } from '../../src/core/history';
 import { fastRecommendRequest, fastSearchRequest } from '../../src/http/fast-parse';
 import { recommendRequestSchema } from '../../src/http/schemas';
