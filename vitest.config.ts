@@ -3,14 +3,14 @@ import { defineConfig } from 'vitest/config';
 import { fixtureServer } from './test/fixture-server';
 import { onnxWorker } from './test/onnx-worker';
 
-export default defineConfig({
+export default defineConfig(async () => ({
   plugins: [
     cloudflareTest({
       wrangler: { configPath: './wrangler.toml' },
       miniflare: {
         serviceBindings: { FIXTURES: fixtureServer(import.meta.dirname) },
         bindings: { ADMIN_TOKEN: 'test-admin-token', POINTER_TTL_SECONDS: '0' },
-        workers: [onnxWorker(import.meta.dirname)],
+        workers: [await onnxWorker(import.meta.dirname)],
       },
     }),
   ],
@@ -19,4 +19,4 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },
-});
+}));

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { buildBundle } from './servers.mjs';
+import { buildBundle } from './build.mjs';
 
 const gz = (bytes) => gzipSync(bytes, { level: 9 }).byteLength;
 

@@ -28,7 +28,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { syntheticArtifact } from './artifact.mjs';
-import { buildBundle } from './servers.mjs';
+import { buildBundle } from './build.mjs';
 import { markdown, svg, targets } from './e2e-report.mjs';
 import { writeRun } from './report.mjs';
 

@@ -27,7 +27,8 @@ import { parseArgs } from 'node:util';
 import { artifactBodies } from './artifact.mjs';
 import { inspector } from './inspector.mjs';
 import { summarize } from './report.mjs';
-import { buildBundle, startBareWorker } from './servers.mjs';
+import { buildBundle } from './build.mjs';
+import { startBareWorker } from './servers.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const { values: opt } = parseArgs({

@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { r2Layout, sha256 } from './artifact.mjs';
+import { compatibilityDate } from './build.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const run = promisify(execFile);
@@ -22,9 +23,6 @@ export function workerdBinary() {
   const workerd = createRequire(require.resolve('wrangler'))('workerd');
   return workerd.default ?? workerd;
 }
-
-/** wrangler.toml's compatibility_date, for configs of bare `workerd serve`. */
-export const compatibilityDate = () => /^compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync(join(root, 'wrangler.toml'), 'utf8'))[1];
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -279,20 +277,6 @@ export function rssBytes(pids) {
     }
   }
   return total;
-}
-
-/**
- * `wrangler deploy --dry-run --outdir DIR [-c CONFIG] [ENTRY]`: the exact bundle a deploy uploads
- * (CONFIG: another Worker's config, e.g. wrangler.onnx.toml; ENTRY: another entry module than the
- * config's `main`, e.g. scripts/bench/with-ort-entry.ts). Returns the printed totals.
- */
-export async function buildBundle(outdir, { minify = false, metafile, entry, config } = {}) {
-  const args = [join(root, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', outdir, ...(config ? ['-c', config] : []), ...(entry ? [entry] : [])];
-  if (minify) args.push('--minify');
-  if (metafile) args.push('--metafile', metafile);
-  const { stdout } = await run(process.execPath, args, { cwd: root, maxBuffer: 1 << 24, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' } });
-  const m = /Total Upload:\s*([\d.]+) KiB \/ gzip:\s*([\d.]+) KiB/.exec(stdout);
-  return { stdout, totalKiB: m ? Number(m[1]) : undefined, gzipKiB: m ? Number(m[2]) : undefined };
 }
 
 /** The [vars] of wrangler.toml (plain `KEY = "value"` lines), so the bare runtime gets what wrangler would bind. */

@@ -14,7 +14,8 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compatibilityDate, PORTS, startProcess, workerdBinary } from './servers.mjs';
+import { compatibilityDate } from './build.mjs';
+import { PORTS, startProcess, workerdBinary } from './servers.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -5,6 +5,7 @@
  */
 import type { FileEntry } from '../core/manifest';
 import { errorMessage } from '../core/error-message';
+import { hex } from '../core/hex';
 import { readBytes, readInto } from '../core/read-stream';
 
 /** The R2 binding a blob is read from (both Workers bind the same bucket as EDGEREC_R2). */
@@ -13,8 +14,6 @@ export interface BlobEnv {
 }
 
 export const blobKey = (sha256: string) => `blobs/sha256/${sha256}`;
-
-const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, '0')).join('');
 
 /** Throws unless the bytes hash to the manifest's sha256. */
 async function verifyChecksum(entry: FileEntry, bytes: ArrayBuffer | Uint8Array): Promise<void> {

@@ -6,6 +6,7 @@
  * writer for its history.
  */
 import { DurableObject } from 'cloudflare:workers';
+import { hex } from '../core/hex';
 import type { HistoryEvent } from '../core/history';
 import type { Env } from '../env';
 
@@ -71,7 +72,7 @@ export async function userSession(env: Env, userId: string): Promise<DurableObje
   const secret = env.USER_ID_SECRET || 'edgerec-dev-only-secret';
   const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
   const mac = await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(userId));
-  const name = [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  const name = hex(mac);
   return env.USER_SESSIONS.get(env.USER_SESSIONS.idFromName(name));
 }
 

@@ -9,11 +9,11 @@ import { onnxWorker } from '../onnx-worker';
  */
 const root = `${resolve(import.meta.dirname, '../..')}/`;
 
-export default defineConfig({
+export default defineConfig(async () => ({
   root,
-  plugins: [cloudflareTest({ wrangler: { configPath: `${root}wrangler.toml` }, miniflare: { workers: [onnxWorker(root)] } })],
+  plugins: [cloudflareTest({ wrangler: { configPath: `${root}wrangler.toml` }, miniflare: { workers: [await onnxWorker(root)] } })],
   test: {
     include: ['test/bench/workerd/*.test.ts'],
     testTimeout: 60_000,
   },
-});
+}));
