@@ -64,6 +64,15 @@ export function edgeHeaders(): MiddlewareHandler<AppEnv> {
 export const MAX_BODY_BYTES = 64 * 1024;
 
 /**
+ * `application/json` or `application/<anything>+json`, any case, any parameters: exactly the types
+ * whose body Hono's validator reads (any other type would reach a route's validator as `{}`, so a
+ * look-alike such as `application/json-seq` must be refused here, not answered with its body ignored).
+ */
+export function isJsonMediaType(contentType: string): boolean {
+  return /^application\/([\w.-]+\+)?json$/.test(contentType.split(';')[0]!.trim().toLowerCase());
+}
+
+/**
  * Requests with a body (POST, PUT, PATCH) must use a method the path has (405 before anything about
  * the body), declare JSON (415) and stay under `maxBytes` (413), read at most that far even when the
  * body arrives chunked without a content-length. The JSON is parsed once, here.
@@ -74,7 +83,7 @@ export function jsonBody({ maxBytes = MAX_BODY_BYTES, allowedMethods }: { maxByt
     if (method !== 'POST' && method !== 'PUT' && method !== 'PATCH') return next();
     if (!allowedMethods(c.req.path).includes(method)) return c.notFound();
     const type = c.req.header('content-type') ?? '';
-    if (!/^application\/([\w.+-]*\+)?json\b/i.test(type)) {
+    if (!isJsonMediaType(type)) {
       throw new ApiError(415, 'unsupported_media_type', 'The body must be JSON (content-type: application/json).', { contentType: type || null });
     }
     const text = await bodyText(c, maxBytes);

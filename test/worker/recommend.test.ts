@@ -156,6 +156,20 @@ describe('POST /v1/recommend rejects bad input with the error shape', () => {
     expect(((await res.json()) as any).error.code).toBe('unsupported_media_type');
   });
 
+  it('reads the body of every JSON media type, and refuses look-alikes instead of ignoring their body', async () => {
+    const send = (type: string) =>
+      call(new Request('http://edgerec.test/v1/recommend', { method: 'POST', body: '{"k":3}', headers: { 'content-type': type } }));
+    for (const type of ['application/json', 'Application/JSON; charset=UTF-8', 'application/vnd.shop+json']) {
+      const res = await send(type);
+      expect(res.status, type).toBe(200);
+      expect(((await res.json()) as any).items, type).toHaveLength(3); // k = 3 was read, not the default 10
+    }
+    for (const type of ['application/json-seq', 'application/json, text/plain', 'application/jsonx', 'text/json']) {
+      const res = await send(type);
+      expect(res.status, type).toBe(415);
+    }
+  });
+
   it('413 for a body that is too large', async () => {
     const res = await call(postJson('/v1/recommend', JSON.stringify({ pad: 'x'.repeat(70_000) })));
     expect(res.status).toBe(413);
