@@ -4,6 +4,7 @@
  * synthetic beauty shop), read from models/default/items.json rather than hard-coded.
  */
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { app } from '../../src/app';
 import { call, fixtureJson, postJson, publishArtifact, resetModel } from './helpers';
 
 const MODEL = 'models/default';
@@ -145,6 +146,25 @@ describe('GET /openapi.json and /docs', () => {
       expect(Object.keys(doc.paths)).toContain(path);
     }
     expect(doc.components.schemas.RecommendRequest.properties.k.maximum).toBe(100);
+  });
+
+  it('documents exactly the API routes the app serves, with their methods', async () => {
+    const doc: any = await json(call('/openapi.json'));
+    const documented = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops as object).map((method) => `${method.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ':$1')}`),
+    );
+    const isApi = (path: string) => /^\/(v1|admin)\//.test(path) || path === '/health';
+    const served = app.routes.filter((r) => r.method !== 'ALL' && isApi(r.path)).map((r) => `${r.method} ${r.path}`);
+    expect(new Set(documented)).toEqual(new Set(served));
+    expect(documented).toHaveLength(new Set(documented).size);
+    // Inputs are described as clients send them: defaults make fields optional, ids are bounded.
+    expect(doc.components.schemas.RecommendRequest.required ?? []).toEqual([]);
+    const similar = doc.paths['/v1/items/{itemId}/similar'].get.parameters;
+    expect(similar).toEqual([
+      { name: 'itemId', in: 'path', required: true, schema: { type: 'string', minLength: 1, maxLength: 512 } },
+      { name: 'k', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 10 } },
+    ]);
+    expect(JSON.stringify(doc)).not.toContain('#/$defs/'); // every named schema is a component
   });
 
   it('/docs is a readable page', async () => {
