@@ -106,7 +106,9 @@ async function spawnToAnswer(server, url, init) {
  * isolate before its socket listens or on that request, it falls inside this time). What does not
  * count is the workerd process's own start: a one-line Worker is measured the same way before each
  * trial, and taken off.
- * `bundles`: [{ label, bundleDir, main }] (main: the bundle's entry file, e.g. with-ort-entry.js).
+ * `bundles`: [{ label, bundleDir, main, onnxBundleDir, vars, userTower }] (main: the bundle's entry
+ * file, e.g. with-ort-entry.js; onnxBundleDir: the ONNX runtime Worker's bundle, bound as ONNX; vars:
+ * Worker vars, e.g. USER_TOWER; userTower: what /v1/model must then say ran the user tower).
  */
 export async function isolateColdStarts(dir, { trials = 3, bundles, log = () => {} }) {
   const { manifest, bodies } = artifactBodies(dir);
@@ -115,7 +117,15 @@ export async function isolateColdStarts(dir, { trials = 3, bundles, log = () => 
   writeHelloWorker(helloDir, PORTS.worker);
   const out = { items: manifest.items, bundles: [] };
   try {
-    for (const { label, bundleDir, main = 'index.js' } of bundles) {
+    // One hello start first, not counted: the first workerd spawn of a run can take 5-10x as long
+    // (binary and libraries paged in), which made one trial's "cold start" negative.
+    const warm = await startProcess('workerd serve (hello)', workerdBinary(), ['serve', join(helloDir, 'config.capnp')], { url: `http://127.0.0.1:${PORTS.worker}`, readyPath: null, cwd: helloDir });
+    try {
+      await spawnToAnswer(warm, `${warm.url}/`);
+    } finally {
+      await warm.stop();
+    }
+    for (const { label, bundleDir, main = 'index.js', onnxBundleDir, vars, userTower } of bundles) {
       const rows = [];
       for (let i = 0; i < trials; i++) {
         const hello = await startProcess('workerd serve (hello)', workerdBinary(), ['serve', join(helloDir, 'config.capnp')], { url: `http://127.0.0.1:${PORTS.worker}`, readyPath: null, cwd: helloDir });
@@ -126,10 +136,15 @@ export async function isolateColdStarts(dir, { trials = 3, bundles, log = () => 
           await hello.stop();
         }
         const workDir = mkdtempSync(join(tmpdir(), 'edgerec-e2e-isolate-'));
-        const server = await startBareWorker({ bundleDir, modelDir: dir, workDir, readyPath: null, main });
+        const server = await startBareWorker({ bundleDir, modelDir: dir, workDir, readyPath: null, main, onnxBundleDir, vars });
         try {
           const first = await spawnToAnswer(server, `${server.url}/v1/recommend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
           if (first.status !== 200 || first.body?.fallback || !first.body?.items?.length) throw new Error(`first answer was not a model answer: ${first.status} ${JSON.stringify(first.body).slice(0, 300)}`);
+          if (userTower) {
+            // What ran the user tower for that answer (after the timing): e.g. onnxruntime-web over RPC.
+            const runtime = (await (await fetch(`${server.url}/v1/model`)).json()).runtime?.userTower;
+            if (runtime !== userTower) throw new Error(`${label}: the user tower ran on ${runtime}, not ${userTower}`);
+          }
           rows.push({ spawnToAnswerMs: first.ms, helloMs, coldMs: first.ms - helloMs, load: loadavg()[0] });
           log(`isolate cold start, ${label}, ${manifest.items} items #${i + 1}: ${first.ms.toFixed(0)} ms spawn to answer - ${helloMs.toFixed(0)} ms for a hello Worker = ${(first.ms - helloMs).toFixed(0)} ms`);
         } finally {

@@ -325,7 +325,7 @@ export function svg(res) {
     const x0 = 1060;
     const pw = 300;
     const labels = cold[0].bundles.map((b) => b.label);
-    const colors = ['#7f7f7f', '#d62728'];
+    const colors = ['#7f7f7f', '#d62728', '#ff7f0e'];
     const max = Math.max(300, ...cold.flatMap((c) => c.bundles.map((b) => coldRange(b)[1]))) * 1.1;
     const y = (v) => top + plotH - (v / max) * plotH;
     out.push(`<text x="${x0 + pw / 2}" y="${top - 20}" text-anchor="middle" font-size="14">d. new isolate to first answer, ms</text>`);
@@ -345,7 +345,7 @@ export function svg(res) {
     });
     out.push(`<line x1="${x0}" x2="${x0}" y1="${top}" y2="${top + plotH}" stroke="#333"/>`);
     legend(x0, top + plotH + 40, labels.map((l, i) => [colors[i % colors.length], l.replace(/ \(.*\)$/, '')]));
-    out.push(`<text x="${x0}" y="${top + plotH + 80}" font-size="10">bars: medians; lines: the range over trials</text>`);
+    out.push(`<text x="${x0}" y="${top + plotH + 40 + labels.length * 16}" font-size="10">bars: medians; lines: the range over trials</text>`);
   }
   out.push('</svg>');
   return out.join('\n');

@@ -124,11 +124,22 @@ if (parts.has('d')) {
     if (bigIds) res.cold.workerd.push(await workerdColdStarts(bigIds, { trials, bundleDir, log }));
     // The deploy bundle, and beside it the same Worker with onnxruntime-web inside (the layout before
     // ORT moved to its own Worker), to show what carrying ORT's Wasm costs each isolate start.
+    // And the ORT path as deployed: the Worker with USER_TOWER=onnx, its tower in the ONNX runtime
+    // Worker over the service binding (a second isolate, started by that first request).
     const withOrt = `${bundleDir}-with-ort`;
     await buildBundle(withOrt, { entry: 'scripts/bench/with-ort-entry.ts' });
+    const onnxWorker = `${bundleDir}-onnx-worker`;
+    await buildBundle(onnxWorker, { config: 'wrangler.onnx.toml' });
     const bundles = [
       { label: 'edgerec Worker (wrangler.toml, the deploy bundle)', bundleDir },
       { label: 'same Worker with onnxruntime-web inside (before the split)', bundleDir: withOrt, main: 'with-ort-entry.js' },
+      {
+        label: 'the Worker, USER_TOWER=onnx (its tower in the ONNX runtime Worker, over RPC)',
+        bundleDir,
+        onnxBundleDir: onnxWorker,
+        vars: { USER_TOWER: 'onnx' },
+        userTower: 'onnxruntime-web',
+      },
     ];
     res.cold.isolate = [];
     for (const dir of [model, bigIds].filter(Boolean)) res.cold.isolate.push(await isolateColdStarts(dir, { trials, bundles, log }));
@@ -138,6 +149,7 @@ if (parts.has('d')) {
 if (bundleDir) {
   rmSync(bundleDir, { recursive: true, force: true });
   rmSync(`${bundleDir}-min`, { recursive: true, force: true });
+  rmSync(`${bundleDir}-onnx-worker`, { recursive: true, force: true });
   rmSync(`${bundleDir}-onnx`, { recursive: true, force: true });
   rmSync(`${bundleDir}-with-ort`, { recursive: true, force: true });
 }

@@ -4,7 +4,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { createReadStream, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
@@ -296,21 +296,25 @@ function wranglerVars() {
  * Durable Objects, rate limiter and analytics are not bound (requests without `userId` never touch
  * them; RATE_LIMIT is "off").
  */
-export async function startBareWorker({ bundleDir, modelDir, workDir, port = PORTS.worker, timeoutMs = 60_000, v8Flags = [], args = [], readyPath = '/openapi.json', main = 'index.js' }) {
+export async function startBareWorker({ bundleDir, modelDir, workDir, port = PORTS.worker, timeoutMs = 60_000, v8Flags = [], args = [], readyPath = '/openapi.json', main = 'index.js', onnxBundleDir, vars: extraVars = {} }) {
   const { manifest, paths } = r2Layout(resolve(modelDir));
   const bundleFiles = ['index.js', ...readdirSync(bundleDir).filter((f) => f.endsWith('.wasm'))];
   for (const f of bundleFiles) symlinkSync(join(bundleDir, f === 'index.js' ? main : f), join(workDir, f));
+  // The ONNX runtime Worker (buildBundle with wrangler.onnx.toml), when given: a second service in
+  // the same process, bound to the Worker as ONNX (RPC to its default entrypoint, as deployed).
+  const onnxFiles = onnxBundleDir ? readdirSync(onnxBundleDir).filter((f) => f.endsWith('.js') || f.endsWith('.wasm')) : [];
+  if (onnxBundleDir) {
+    mkdirSync(join(workDir, 'onnx'));
+    for (const f of onnxFiles) symlinkSync(join(onnxBundleDir, f), join(workDir, 'onnx', f));
+  }
   for (const f of Object.values(manifest.files)) {
     if (sha256(readFileSync(paths.get(`blobs/sha256/${f.sha256}`))) !== f.sha256) throw new Error(`${f.path}: sha256 does not match the manifest`);
   }
   const blobs = await serveFiles(paths);
   symlinkSync(resolve(modelDir, 'manifest.json'), join(workDir, 'manifest.json'));
   writeFileSync(
-    join(workDir, 'entry.js'),
-    `import worker from './index.js';
-import manifestText from './manifest.json';
-const manifest = JSON.parse(manifestText);
-// R2 as the Worker sees it, over a socket to the bench's file server (BLOBS). Objects under
+    join(workDir, 'r2.js'),
+    `// R2 as the Worker sees it, over a socket to the bench's file server (BLOBS). Objects under
 // blobs/sha256/ carry the checksum R2 keeps for an object put with its sha256 (scripts/publish.mjs):
 // the file server's files were hashed against the manifest before it started.
 const hexBytes = (h) => new Uint8Array(h.match(/../g).map((x) => parseInt(x, 16))).buffer;
@@ -322,7 +326,7 @@ const object = (res, key) => ({
   text: () => res.text(),
   json: () => res.json(),
 });
-const bucket = (files) => ({
+export const bucket = (files) => ({
   async get(key) {
     const res = await files.fetch('http://blobs/' + key);
     return res.ok ? object(res, key) : (await res.body?.cancel(), null);
@@ -332,36 +336,74 @@ const bucket = (files) => ({
     return res.ok ? { size: Number(res.headers.get('content-length')) } : null;
   },
 });
+`,
+  );
+  writeFileSync(
+    join(workDir, 'entry.js'),
+    `import worker from './index.js';
+import manifestText from './manifest.json';
+import { bucket } from './r2.js';
+const manifest = JSON.parse(manifestText);
 const active = JSON.stringify({ version: manifest.version });
 const kv = { get: async (key, type) => (key !== 'active' ? null : type === 'json' || type?.type === 'json' ? JSON.parse(active) : active) };
 let benchEnv;
 export default { fetch: (request, env, ctx) => worker.fetch(request, (benchEnv ??= { ...env, EDGEREC_KV: kv, EDGEREC_R2: bucket(env.BLOBS) }), ctx) };
 `,
   );
-  const vars = { ...wranglerVars(), RATE_LIMIT: 'off' };
+  const onnxMain = onnxFiles.find((f) => f.endsWith('.js'));
+  if (onnxBundleDir) {
+    writeFileSync(
+      join(workDir, 'onnx-entry.js'),
+      `import OnnxRuntimeWorker from './onnx/${onnxMain}';
+import { bucket } from './r2.js';
+// The ONNX runtime Worker, its R2 the same file server as the Worker's.
+export default class extends OnnxRuntimeWorker {
+  constructor(ctx, env) {
+    super(ctx, { ...env, EDGEREC_R2: bucket(env.BLOBS) });
+  }
+}
+`,
+    );
+  }
+  const vars = { ...wranglerVars(), RATE_LIMIT: 'off', ...extraVars };
   const str = (s) => JSON.stringify(s);
+  const onnxWorker = onnxBundleDir
+    ? `
+const o :Workerd.Worker = (
+  modules = [
+    (name = "onnx-entry.js", esModule = embed "onnx-entry.js"),
+    (name = "r2.js", esModule = embed "r2.js"),
+    (name = ${str(`onnx/${onnxMain}`)}, esModule = embed ${str(`onnx/${onnxMain}`)}),
+${onnxFiles.filter((f) => f.endsWith('.wasm')).map((f) => `    (name = ${str(`onnx/${f}`)}, wasm = embed ${str(`onnx/${f}`)}),`).join('\n')}
+  ],
+  bindings = [ (name = "BLOBS", service = "blobs"), (name = "ONNX_RETRY_SECONDS", text = "15") ],
+  compatibilityDate = ${str(compatibilityDate('wrangler.onnx.toml'))},
+);
+`
+    : '';
   writeFileSync(
     join(workDir, 'config.capnp'),
     `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
-  services = [ (name = "main", worker = .w), (name = "blobs", external = (address = "127.0.0.1:${blobs.port}", http = ())) ],
+  services = [ (name = "main", worker = .w), (name = "blobs", external = (address = "127.0.0.1:${blobs.port}", http = ()))${onnxBundleDir ? ', (name = "onnx", worker = .o)' : ''} ],
   sockets = [ ( name = "http", address = "127.0.0.1:${port}", http = (), service = "main" ) ],
   v8Flags = [ ${v8Flags.map(str).join(', ')} ]
 );
 const w :Workerd.Worker = (
   modules = [
     (name = "entry.js", esModule = embed "entry.js"),
+    (name = "r2.js", esModule = embed "r2.js"),
     (name = "index.js", esModule = embed "index.js"),
 ${bundleFiles.filter((f) => f.endsWith('.wasm')).map((f) => `    (name = ${str(f)}, wasm = embed ${str(f)}),`).join('\n')}
     (name = "manifest.json", text = embed "manifest.json"),
   ],
   bindings = [
-    (name = "BLOBS", service = "blobs"),
+    (name = "BLOBS", service = "blobs"),${onnxBundleDir ? '\n    (name = "ONNX", service = "onnx"),' : ''}
 ${Object.entries(vars).map(([k, v]) => `    (name = ${str(k)}, text = ${str(v)}),`).join('\n')}
   ],
   compatibilityDate = ${str(compatibilityDate())},
 );
-`,
+${onnxWorker}`,
   );
   const bin = workerdBinary();
   const t0 = performance.now();

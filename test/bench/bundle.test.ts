@@ -40,11 +40,14 @@ describe('deploy bundles', () => {
     const bundles = [
       { label: 'main', bundleDir: join(out, 'main') },
       { label: 'with-ort', bundleDir: join(out, 'with-ort'), main: 'with-ort-entry.js' },
+      // The ORT path as deployed: the ONNX runtime Worker as a second service, bound as ONNX.
+      { label: 'onnx-rpc', bundleDir: join(out, 'main'), onnxBundleDir: join(out, 'onnx'), vars: { USER_TOWER: 'onnx' }, userTower: 'onnxruntime-web' },
     ];
-    // isolateColdStarts throws unless the first answer is a model answer (200, items, no fallback).
+    // isolateColdStarts throws unless the first answer is a model answer (200, items, no fallback),
+    // and, where `userTower` is given, unless /v1/model then says that runtime ran the tower.
     const run = await isolateColdStarts('models/default', { trials: 1, bundles });
     expect(run.items).toBe(1200);
-    expect(run.bundles.map((b: { label: string }) => b.label)).toEqual(['main', 'with-ort']);
+    expect(run.bundles.map((b: { label: string }) => b.label)).toEqual(['main', 'with-ort', 'onnx-rpc']);
     for (const b of run.bundles) {
       expect(b.trials).toHaveLength(1);
       expect(Number.isFinite(b.coldMs)).toBe(true);
