@@ -9,12 +9,13 @@
  *   node scripts/bench/ab-builds.mjs --base HEAD~3 --rounds 8 --duration 4 --endpoints recommend
  *
  * Options: --base REV (required)  --model DIR (default models/default)  --rounds 8  --duration 4 (s)
- * --endpoints recommend,health  --connections 1.
+ * --endpoints recommend,health  --connections 1  --base-modules DIR (the node_modules the base is
+ * bundled with, when its dependencies differ from this checkout's; e.g. a clone of REV after npm ci).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { artifactBodies } from './artifact.mjs';
@@ -31,6 +32,7 @@ const { values: opt } = parseArgs({
     duration: { type: 'string', default: '4' },
     endpoints: { type: 'string', default: 'recommend,health' },
     connections: { type: 'string', default: '1' },
+    'base-modules': { type: 'string' },
   },
 });
 if (!opt.base) throw new Error('--base REV is required (the commit to compare the working tree with)');
@@ -41,9 +43,9 @@ const scratch = mkdtempSync(join(tmpdir(), 'edgerec-ab-'));
 const tree = join(scratch, 'base-tree');
 const servers = [];
 try {
-  // The base commit's tree, with this checkout's node_modules, bundled by its own wrangler.toml.
+  // The base commit's tree, with this checkout's node_modules (or --base-modules), bundled by its own wrangler.toml.
   execFileSync('git', ['worktree', 'add', '--detach', tree, opt.base], { cwd: root, stdio: 'ignore' });
-  symlinkSync(join(root, 'node_modules'), join(tree, 'node_modules'));
+  symlinkSync(opt['base-modules'] ? resolve(opt['base-modules']) : join(root, 'node_modules'), join(tree, 'node_modules'));
   const builds = [
     { name: `base ${opt.base}`, bundleDir: join(scratch, 'base-bundle'), cwd: tree },
     { name: 'working tree', bundleDir: join(scratch, 'head-bundle'), cwd: root },
