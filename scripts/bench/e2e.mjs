@@ -125,7 +125,8 @@ if (parts.has('d')) {
     // The deploy bundle, and beside it the same Worker with onnxruntime-web inside (the layout before
     // ORT moved to its own Worker), to show what carrying ORT's Wasm costs each isolate start.
     // And the ORT path as deployed: the Worker with USER_TOWER=onnx, its tower in the ONNX runtime
-    // Worker over the service binding (a second isolate, started by that first request).
+    // Worker over the service binding (a second isolate in the same process; whenever workerd starts
+    // it, that falls inside the spawn-to-answer time).
     const withOrt = `${bundleDir}-with-ort`;
     await buildBundle(withOrt, { entry: 'scripts/bench/with-ort-entry.ts' });
     const onnxWorker = `${bundleDir}-onnx-worker`;

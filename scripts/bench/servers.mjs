@@ -279,10 +279,10 @@ export function rssBytes(pids) {
   return total;
 }
 
-/** The [vars] of wrangler.toml (plain `KEY = "value"` lines), so the bare runtime gets what wrangler would bind. */
-function wranglerVars() {
-  const toml = readFileSync(join(root, 'wrangler.toml'), 'utf8');
-  const section = /^\[vars\]\s*$([\s\S]*?)(?=^\[)/m.exec(toml)?.[1] ?? '';
+/** The [vars] of a wrangler config (plain `KEY = "value"` lines), so the bare runtime gets what wrangler would bind. */
+function wranglerVars(config = 'wrangler.toml') {
+  const toml = readFileSync(join(root, config), 'utf8');
+  const section = /^\[vars\]\s*$([\s\S]*?)(?=^\[|(?![\s\S]))/m.exec(toml)?.[1] ?? ''; // to the next section or the end
   return Object.fromEntries([...section.matchAll(/^([A-Z0-9_]+)\s*=\s*"([^"]*)"/gm)].map((m) => [m[1], m[2]]));
 }
 
@@ -351,6 +351,7 @@ export default { fetch: (request, env, ctx) => worker.fetch(request, (benchEnv ?
 `,
   );
   const onnxMain = onnxFiles.find((f) => f.endsWith('.js'));
+  if (onnxBundleDir && !onnxMain) throw new Error(`no ONNX runtime Worker bundle (.js) in ${onnxBundleDir}`);
   if (onnxBundleDir) {
     writeFileSync(
       join(workDir, 'onnx-entry.js'),
@@ -376,7 +377,10 @@ const o :Workerd.Worker = (
     (name = ${str(`onnx/${onnxMain}`)}, esModule = embed ${str(`onnx/${onnxMain}`)}),
 ${onnxFiles.filter((f) => f.endsWith('.wasm')).map((f) => `    (name = ${str(`onnx/${f}`)}, wasm = embed ${str(`onnx/${f}`)}),`).join('\n')}
   ],
-  bindings = [ (name = "BLOBS", service = "blobs"), (name = "ONNX_RETRY_SECONDS", text = "15") ],
+  bindings = [
+    (name = "BLOBS", service = "blobs"),
+${Object.entries(wranglerVars('wrangler.onnx.toml')).map(([k, v]) => `    (name = ${str(k)}, text = ${str(v)}),`).join('\n')}
+  ],
   compatibilityDate = ${str(compatibilityDate('wrangler.onnx.toml'))},
 );
 `

@@ -56,8 +56,21 @@ export interface Operation {
 
 const operations: Operation[] = [];
 
-/** Declares a route for the document; returns `op` unchanged, so the route reads its path and schemas from it. */
+/**
+ * Declares a route for the document; returns `op` unchanged, so the route reads its path and schemas
+ * from it. Throws (at module load, so every test run notices) when the document would be wrong: a
+ * path parameter without a schema, or a header schema whose name is not lowercase (Hono's header
+ * validator sees names lowercased, so `Idempotency-Key` would always read as absent).
+ */
 export function operation<const O extends Operation>(op: O): O {
+  const shape = (s: z.ZodMiniObject | undefined) => Object.keys(s?._zod.def.shape ?? {});
+  const params = shape(op.params);
+  for (const [, name] of op.path.matchAll(/:([A-Za-z0-9_]+)/g)) {
+    if (!params.includes(name!)) throw new Error(`operation ${op.method} ${op.path}: no schema for path parameter ${name}`);
+  }
+  for (const name of shape(op.headers)) {
+    if (name !== name.toLowerCase()) throw new Error(`operation ${op.method} ${op.path}: header ${name} must be written in lowercase`);
+  }
   operations.push(op);
   return op;
 }

@@ -41,8 +41,9 @@ const eventsOp = operation({
 
 eventRoutes.post(
   eventsOp.path,
-  validate('json', eventsOp.body),
+  // Headers before the body, as the OpenAPI validators did: with both bad, the 400 names the header.
   validate('header', eventsOp.headers),
+  validate('json', eventsOp.body),
   async (c) => {
     const body = c.req.valid('json');
     const now = Math.floor(Date.now() / 1000);

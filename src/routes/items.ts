@@ -41,8 +41,9 @@ const similarOp = operation({
 
 itemRoutes.get(
   similarOp.path,
-  validate('param', similarOp.params),
+  // The query before the path, as the OpenAPI validators did: with both bad, the 400 names `k`.
   validate('query', similarOp.query),
+  validate('param', similarOp.params),
   async (c) => {
     const { itemId } = c.req.valid('param');
     const { k } = c.req.valid('query');
