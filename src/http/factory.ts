@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../env';
 
-/** A route group of the Worker's app; its routes declare an `operation` and `validate` (src/http/openapi.ts). */
+/** A route group of the Worker's app; its API routes are mounted with `route` (src/http/openapi.ts). */
 export function routeGroup() {
   return new Hono<AppEnv>();
 }

@@ -6,7 +6,7 @@
 import { errorMessage } from '../core/error-message';
 import type { FileEntry } from '../core/manifest';
 import type { EncodeFn, EncodeTextFn } from '../core/recommend';
-import type { OnnxTowers, Tower } from './sessions';
+import type { OnnxTowers } from './sessions';
 
 export interface OnnxEnv {
   ONNX?: OnnxTowers;
@@ -19,21 +19,12 @@ function towers(env: OnnxEnv): OnnxTowers {
   return env.ONNX;
 }
 
-/** Starts a graph in the ONNX runtime Worker; its error (ORT's own, or the binding's) names the graph and the Worker. */
-async function open(onnx: OnnxTowers, tower: Tower, graph: FileEntry): Promise<void> {
-  try {
-    await onnx.open(tower, graph);
-  } catch (err) {
-    throw new Error(`the ONNX runtime Worker (edgerec-onnx) could not start ${graph.path}: ${errorMessage(err)}`);
-  }
-}
-
-/** One call to the ONNX runtime Worker, its error named like `open`'s. */
-async function call<R>(graph: FileEntry, run: () => Promise<R>): Promise<R> {
+/** A call to the ONNX runtime Worker; its error (ORT's own, or the binding's) says what failed on which graph. */
+async function inOnnxWorker<R>(graph: FileEntry, failed: 'could not start' | 'failed running', run: () => Promise<R>): Promise<R> {
   try {
     return await run();
   } catch (err) {
-    throw new Error(`the ONNX runtime Worker (edgerec-onnx) failed running ${graph.path}: ${errorMessage(err)}`);
+    throw new Error(`the ONNX runtime Worker (edgerec-onnx) ${failed} ${graph.path}: ${errorMessage(err)}`);
   }
 }
 
@@ -43,13 +34,13 @@ async function call<R>(graph: FileEntry, run: () => Promise<R>): Promise<R> {
  */
 export async function onnxUserEncoder(env: OnnxEnv, graph: FileEntry): Promise<EncodeFn> {
   const onnx = towers(env);
-  await open(onnx, 'user', graph);
-  return (batch) => call(graph, () => onnx.encodeUser(graph, batch));
+  await inOnnxWorker(graph, 'could not start', () => onnx.open('user', graph));
+  return (batch) => inOnnxWorker(graph, 'failed running', () => onnx.encodeUser(graph, batch));
 }
 
 /** The text encoder, likewise. */
 export async function onnxTextEncoder(env: OnnxEnv, graph: FileEntry): Promise<EncodeTextFn> {
   const onnx = towers(env);
-  await open(onnx, 'text', graph);
-  return (tokens) => call(graph, () => onnx.encodeText(graph, tokens));
+  await inOnnxWorker(graph, 'could not start', () => onnx.open('text', graph));
+  return (tokens) => inOnnxWorker(graph, 'failed running', () => onnx.encodeText(graph, tokens));
 }

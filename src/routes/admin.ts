@@ -1,7 +1,7 @@
 import * as z from '../core/zod';
 import { ApiError } from '../http/errors';
 import { routeGroup } from '../http/factory';
-import { named, operation, validate } from '../http/openapi';
+import { named, route } from '../http/openapi';
 import { errorDoc, errorResponses } from '../http/schemas';
 import { CANDIDATE_KEY, DECISIONS_KEY, EXPERIMENT_KEY } from '../model/lifecycle';
 import { ACTIVE_KEY, getModelState, manifestKey, readManifest, VERSIONS_KEY } from '../model/store';
@@ -30,16 +30,15 @@ const versionsSchema = named(
   }),
 );
 
-const versionsOp = operation({
-  method: 'get',
-  path: '/admin/models',
-  summary: 'Published versions, the active one marked',
-  security: 'bearer',
-  responses: { 200: { description: 'Versions', schema: versionsSchema }, 401: unauthorized },
-});
-
-adminRoutes.get(
-  versionsOp.path,
+route(
+  adminRoutes,
+  {
+    method: 'get',
+    path: '/admin/models',
+    summary: 'Published versions, the active one marked',
+    security: 'bearer',
+    responses: { 200: { description: 'Versions', schema: versionsSchema }, 401: unauthorized },
+  },
   async (c) => {
     const versions = ((await c.env.EDGEREC_KV.get<{ version: string }[]>(VERSIONS_KEY, 'json')) ?? []) as { version: string }[];
     const active = (await c.env.EDGEREC_KV.get<{ version?: string }>(ACTIVE_KEY, 'json'))?.version ?? null;
@@ -63,24 +62,22 @@ adminRoutes.get(
   },
 );
 
-const activateOp = operation({
-  method: 'post',
-  path: '/admin/models/:version/activate',
-  summary: 'Makes a published version active (rollback = activate an older one)',
-  security: 'bearer',
-  params: z.object({ version: z.string().check(z.regex(/^[A-Za-z0-9._-]{1,80}$/)) }),
-  responses: {
-    200: { description: 'Activated', schema: z.object({ active: z.string(), previous: z.nullable(z.string()) }) },
-    400: errorResponses[400],
-    401: unauthorized,
-    404: errorDoc('Unknown version'),
-    409: errorDoc('The version is published but broken'),
+route(
+  adminRoutes,
+  {
+    method: 'post',
+    path: '/admin/models/:version/activate',
+    summary: 'Makes a published version active (rollback = activate an older one)',
+    security: 'bearer',
+    params: z.object({ version: z.string().check(z.regex(/^[A-Za-z0-9._-]{1,80}$/)) }),
+    responses: {
+      200: { description: 'Activated', schema: z.object({ active: z.string(), previous: z.nullable(z.string()) }) },
+      400: errorResponses[400],
+      401: unauthorized,
+      404: errorDoc('Unknown version'),
+      409: errorDoc('The version is published but broken'),
+    },
   },
-});
-
-adminRoutes.post(
-  activateOp.path,
-  validate('param', activateOp.params),
   async (c) => {
     const { version } = c.req.valid('param');
     if (!(await c.env.EDGEREC_R2.head(manifestKey(version)))) throw new ApiError(404, 'version_not_found', `Version ${version} is not published.`, { field: 'version' });

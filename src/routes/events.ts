@@ -1,6 +1,6 @@
 import * as z from '../core/zod';
 import { routeGroup } from '../http/factory';
-import { documented, named, operation, validate } from '../http/openapi';
+import { documented, named, route } from '../http/openapi';
 import { errorResponses, eventSchema, idSchema } from '../http/schemas';
 import { userSession, type StoredEvent } from '../model/session-store';
 
@@ -27,23 +27,19 @@ const eventsRequestSchema = named(
   }),
 );
 
-const eventsOp = operation({
-  method: 'post',
-  path: '/v1/events',
-  summary: "Stores a user's events; the very next recommendation reflects them",
-  body: eventsRequestSchema,
-  headers: z.object({ 'idempotency-key': z.optional(idempotencyKeySchema) }),
-  responses: {
-    202: { description: 'Stored', schema: z.object({ accepted: z.int(), duplicate: z.optional(z.boolean()) }) },
-    ...errorResponses,
+route(
+  eventRoutes,
+  {
+    method: 'post',
+    path: '/v1/events',
+    summary: "Stores a user's events; the very next recommendation reflects them",
+    body: eventsRequestSchema,
+    headers: z.object({ 'idempotency-key': z.optional(idempotencyKeySchema) }),
+    responses: {
+      202: { description: 'Stored', schema: z.object({ accepted: z.int(), duplicate: z.optional(z.boolean()) }) },
+      ...errorResponses,
+    },
   },
-});
-
-eventRoutes.post(
-  eventsOp.path,
-  // Headers before the body, as the OpenAPI validators did: with both bad, the 400 names the header.
-  validate('header', eventsOp.headers),
-  validate('json', eventsOp.body),
   async (c) => {
     const body = c.req.valid('json');
     const now = Math.floor(Date.now() / 1000);

@@ -1,20 +1,19 @@
 import { routeGroup, waitUntilOf } from '../http/factory';
 import { ApiError } from '../http/errors';
-import { operation } from '../http/openapi';
+import { route } from '../http/openapi';
 import { errorResponses, healthSchema, modelSummarySchema } from '../http/schemas';
 import { getModelState } from '../model/store';
 
 export const health = routeGroup();
 
-const healthOp = operation({
-  method: 'get',
-  path: '/health',
-  summary: 'Liveness and the model being served',
-  responses: { 200: { description: 'Status', schema: healthSchema } },
-});
-
-health.get(
-  healthOp.path,
+route(
+  health,
+  {
+    method: 'get',
+    path: '/health',
+    summary: 'Liveness and the model being served',
+    responses: { 200: { description: 'Status', schema: healthSchema } },
+  },
   async (c) => {
     const s = await getModelState(c.env, waitUntilOf(c));
     const loaded = Boolean(s.model);
@@ -30,15 +29,14 @@ health.get(
   },
 );
 
-const modelOp = operation({
-  method: 'get',
-  path: '/v1/model',
-  summary: "The active model's summary",
-  responses: { 200: { description: 'Model summary', schema: modelSummarySchema }, 503: errorResponses[503] },
-});
-
-health.get(
-  modelOp.path,
+route(
+  health,
+  {
+    method: 'get',
+    path: '/v1/model',
+    summary: "The active model's summary",
+    responses: { 200: { description: 'Model summary', schema: modelSummarySchema }, 503: errorResponses[503] },
+  },
   async (c) => {
     const s = await getModelState(c.env, waitUntilOf(c));
     if (!s.model) throw new ApiError(503, 'model_unavailable', 'No model is loaded.', s.error);

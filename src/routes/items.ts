@@ -2,7 +2,7 @@ import * as z from '../core/zod';
 import { lexicalSearch, searchItems, similarItems } from '../core/search';
 import { ApiError } from '../http/errors';
 import { routeGroup, waitUntilOf } from '../http/factory';
-import { documented, named, operation, validate } from '../http/openapi';
+import { documented, named, route } from '../http/openapi';
 import { errorDoc, errorResponses, filtersSchema, historySchema, idSchema, integer, itemSchema, kSchema } from '../http/schemas';
 import { fastSearchRequest, withFastPath } from '../http/fast-parse';
 import { historyFor } from '../model/session-store';
@@ -30,20 +30,16 @@ const kQuerySchema = documented(
   { type: 'integer', minimum: 1, maximum: 100, default: 10, pattern: undefined },
 );
 
-const similarOp = operation({
-  method: 'get',
-  path: '/v1/items/:itemId/similar',
-  summary: 'Items similar to one item (cosine over item embeddings)',
-  params: z.object({ itemId: idSchema }),
-  query: z.object({ k: kQuerySchema }),
-  responses: { 200: { description: 'Similar items', schema: itemsResponse }, 404: errorDoc('Unknown item'), ...errorResponses },
-});
-
-itemRoutes.get(
-  similarOp.path,
-  // The query before the path, as the OpenAPI validators did: with both bad, the 400 names `k`.
-  validate('query', similarOp.query),
-  validate('param', similarOp.params),
+route(
+  itemRoutes,
+  {
+    method: 'get',
+    path: '/v1/items/:itemId/similar',
+    summary: 'Items similar to one item (cosine over item embeddings)',
+    params: z.object({ itemId: idSchema }),
+    query: z.object({ k: kQuerySchema }),
+    responses: { 200: { description: 'Similar items', schema: itemsResponse }, 404: errorDoc('Unknown item'), ...errorResponses },
+  },
   async (c) => {
     const { itemId } = c.req.valid('param');
     const { k } = c.req.valid('query');
@@ -80,17 +76,15 @@ export const searchRequestSchema = named(
   ),
 );
 
-const searchOp = operation({
-  method: 'post',
-  path: '/v1/search',
-  summary: 'Items matching a query, ordered for this user',
-  body: searchRequestSchema,
-  responses: { 200: { description: 'Matching items', schema: itemsResponse }, ...errorResponses },
-});
-
-itemRoutes.post(
-  searchOp.path,
-  validate('json', searchOp.body),
+route(
+  itemRoutes,
+  {
+    method: 'post',
+    path: '/v1/search',
+    summary: 'Items matching a query, ordered for this user',
+    body: searchRequestSchema,
+    responses: { 200: { description: 'Matching items', schema: itemsResponse }, ...errorResponses },
+  },
   async (c) => {
     const body = c.req.valid('json');
     const s = await getModelState(c.env, waitUntilOf(c));

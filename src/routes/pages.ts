@@ -8,7 +8,7 @@ import * as z from '../core/zod';
 import { nonNegativeSetting } from '../core/setting';
 import type { Env } from '../env';
 import { routeGroup, waitUntilOf } from '../http/factory';
-import { named, operation, validate } from '../http/openapi';
+import { named, route } from '../http/openapi';
 import { errorResponses } from '../http/schemas';
 import { eventBatchSchema } from './events';
 import { userSession, type StoredEvent } from '../model/session-store';
@@ -64,17 +64,15 @@ pageRoutes.get('/_edgerec/forget', (c) => {
   return c.redirect('/', 303);
 });
 
-const beaconOp = operation({
-  method: 'post',
-  path: BEACON_EVENTS_PATH,
-  summary: "Stores the events of the browser's own session (the edgerec_uid cookie names the user; pages' beacon uses it)",
-  body: named('BeaconRequest', z.object({ events: eventBatchSchema })),
-  responses: { 202: { description: 'Stored', schema: z.object({ accepted: z.int() }) }, ...errorResponses },
-});
-
-pageRoutes.post(
-  beaconOp.path,
-  validate('json', beaconOp.body),
+route(
+  pageRoutes,
+  {
+    method: 'post',
+    path: BEACON_EVENTS_PATH,
+    summary: "Stores the events of the browser's own session (the edgerec_uid cookie names the user; pages' beacon uses it)",
+    body: named('BeaconRequest', z.object({ events: eventBatchSchema })),
+    responses: { 202: { description: 'Stored', schema: z.object({ accepted: z.int() }) }, ...errorResponses },
+  },
   async (c) => {
     const { events } = c.req.valid('json');
     const identity = identify(c.req.raw);

@@ -1,7 +1,7 @@
 import { popularAnswer, recommend, type RecommendRequest } from '../core/recommend';
 import { ApiError } from '../http/errors';
 import { routeGroup, waitUntilOf } from '../http/factory';
-import { operation, validate } from '../http/openapi';
+import { route } from '../http/openapi';
 import { errorResponses, recommendRequestSchema, recommendResponseSchema } from '../http/schemas';
 import { armFor } from '../model/lifecycle';
 import { historyFor } from '../model/session-store';
@@ -9,17 +9,15 @@ import { getModelState } from '../model/store';
 
 export const recommendRoutes = routeGroup();
 
-const recommendOp = operation({
-  method: 'post',
-  path: '/v1/recommend',
-  summary: 'Recommendations for a user id, an inline history, or both',
-  body: recommendRequestSchema,
-  responses: { 200: { description: 'Ranked items', schema: recommendResponseSchema }, ...errorResponses },
-});
-
-recommendRoutes.post(
-  recommendOp.path,
-  validate('json', recommendOp.body),
+route(
+  recommendRoutes,
+  {
+    method: 'post',
+    path: '/v1/recommend',
+    summary: 'Recommendations for a user id, an inline history, or both',
+    body: recommendRequestSchema,
+    responses: { 200: { description: 'Ranked items', schema: recommendResponseSchema }, ...errorResponses },
+  },
   async (c) => {
     const body = c.req.valid('json');
     const s = await getModelState(c.env, waitUntilOf(c));

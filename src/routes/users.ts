@@ -1,7 +1,7 @@
 import { resolveHistory } from '../core/history';
 import { encodeUser, topInterests } from '../core/recommend';
 import { routeGroup, waitUntilOf } from '../http/factory';
-import { operation, named, validate } from '../http/openapi';
+import { named, route } from '../http/openapi';
 import { errorResponses, eventSchema, idSchema, interestSchema } from '../http/schemas';
 import * as z from '../core/zod';
 import { userSession } from '../model/session-store';
@@ -14,17 +14,15 @@ const profileSchema = named(
   z.object({ interests: z.array(interestSchema), recent: z.array(z.extend(eventSchema, { ts: z.int() })) }),
 );
 
-const profileOp = operation({
-  method: 'get',
-  path: '/v1/users/:userId/profile',
-  summary: "A user's interest distribution (from the user tower) and recent events",
-  params: z.object({ userId: idSchema }),
-  responses: { 200: { description: 'Profile', schema: profileSchema }, ...errorResponses },
-});
-
-userRoutes.get(
-  profileOp.path,
-  validate('param', profileOp.params),
+route(
+  userRoutes,
+  {
+    method: 'get',
+    path: '/v1/users/:userId/profile',
+    summary: "A user's interest distribution (from the user tower) and recent events",
+    params: z.object({ userId: idSchema }),
+    responses: { 200: { description: 'Profile', schema: profileSchema }, ...errorResponses },
+  },
   async (c) => {
     const { userId } = c.req.valid('param');
     const recent = await (await userSession(c.env, userId)).recent();
