@@ -36,7 +36,8 @@ function byPackage(metafile) {
 }
 
 /**
- * Builds the bundle into `outdir` (kept: the bare-workerd runs use it) and a minified one beside it.
+ * Builds the bundle into `outdir`, the ONNX runtime Worker's into `outdir`-onnx (both kept: the
+ * bare-workerd runs use them) and a minified one beside them.
  * Returns totals as wrangler prints them, per-file sizes and the index.js breakdown.
  */
 export async function bundleSizes(outdir, { model, log = () => {} } = {}) {

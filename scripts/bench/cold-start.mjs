@@ -91,7 +91,7 @@ async function firstAnswers(server, bodies, warmN, { devtools } = {}) {
  * A server spawned at `server.spawnedAt`: ms until `url` first answers, whatever the status (asked
  * every 2 ms while its socket refuses), the status and the JSON body.
  */
-async function spawnToAnswer(server, url, init) {
+export async function spawnToAnswer(server, url, init) {
   const res = await pollUntilAnswer(url, server.proc, { init, intervalMs: 2, accept: () => true, since: server.spawnedAt });
   const body = await res.json().catch(() => undefined);
   return { ms: performance.now() - server.spawnedAt, status: res.status, body };
@@ -116,25 +116,23 @@ export async function isolateColdStarts(dir, { trials = 3, bundles, log = () => 
   const helloDir = mkdtempSync(join(tmpdir(), 'edgerec-e2e-hello-'));
   writeHelloWorker(helloDir, PORTS.worker);
   const out = { items: manifest.items, bundles: [] };
+  /** Spawn to first answer of the one-line Worker, ms. */
+  const helloSpawn = async () => {
+    const hello = await startProcess('workerd serve (hello)', workerdBinary(), ['serve', join(helloDir, 'config.capnp')], { url: `http://127.0.0.1:${PORTS.worker}`, readyPath: null, cwd: helloDir });
+    try {
+      return (await spawnToAnswer(hello, `${hello.url}/`)).ms;
+    } finally {
+      await hello.stop();
+    }
+  };
   try {
     // One hello start first, not counted: the first workerd spawn of a run can take 5-10x as long
     // (binary and libraries paged in), which made one trial's "cold start" negative.
-    const warm = await startProcess('workerd serve (hello)', workerdBinary(), ['serve', join(helloDir, 'config.capnp')], { url: `http://127.0.0.1:${PORTS.worker}`, readyPath: null, cwd: helloDir });
-    try {
-      await spawnToAnswer(warm, `${warm.url}/`);
-    } finally {
-      await warm.stop();
-    }
+    await helloSpawn();
     for (const { label, bundleDir, main = 'index.js', onnxBundleDir, vars, userTower } of bundles) {
       const rows = [];
       for (let i = 0; i < trials; i++) {
-        const hello = await startProcess('workerd serve (hello)', workerdBinary(), ['serve', join(helloDir, 'config.capnp')], { url: `http://127.0.0.1:${PORTS.worker}`, readyPath: null, cwd: helloDir });
-        let helloMs;
-        try {
-          helloMs = (await spawnToAnswer(hello, `${hello.url}/`)).ms;
-        } finally {
-          await hello.stop();
-        }
+        const helloMs = await helloSpawn();
         const workDir = mkdtempSync(join(tmpdir(), 'edgerec-e2e-isolate-'));
         const server = await startBareWorker({ bundleDir, modelDir: dir, workDir, readyPath: null, main, onnxBundleDir, vars });
         try {

@@ -129,8 +129,7 @@ if (parts.has('d')) {
     // it, that falls inside the spawn-to-answer time).
     const withOrt = `${bundleDir}-with-ort`;
     await buildBundle(withOrt, { entry: 'scripts/bench/with-ort-entry.ts' });
-    const onnxWorker = `${bundleDir}-onnx-worker`;
-    await buildBundle(onnxWorker, { config: 'wrangler.onnx.toml' });
+    const onnxWorker = `${bundleDir}-onnx`; // built beside the deploy bundle by bundleSizes, above
     const bundles = [
       { label: 'edgerec Worker (wrangler.toml, the deploy bundle)', bundleDir },
       { label: 'same Worker with onnxruntime-web inside (before the split)', bundleDir: withOrt, main: 'with-ort-entry.js' },
@@ -150,7 +149,6 @@ if (parts.has('d')) {
 if (bundleDir) {
   rmSync(bundleDir, { recursive: true, force: true });
   rmSync(`${bundleDir}-min`, { recursive: true, force: true });
-  rmSync(`${bundleDir}-onnx-worker`, { recursive: true, force: true });
   rmSync(`${bundleDir}-onnx`, { recursive: true, force: true });
   rmSync(`${bundleDir}-with-ort`, { recursive: true, force: true });
 }

@@ -368,6 +368,9 @@ export default class extends OnnxRuntimeWorker {
   }
   const vars = { ...wranglerVars(), RATE_LIMIT: 'off', ...extraVars };
   const str = (s) => JSON.stringify(s);
+  // capnp list entries: Wasm modules embedded from `files` (their names as the bundle imports them), text bindings.
+  const wasmModules = (files) => files.filter((f) => f.endsWith('.wasm')).map((f) => `    (name = ${str(f)}, wasm = embed ${str(f)}),`).join('\n');
+  const textBindings = (vars) => Object.entries(vars).map(([k, v]) => `    (name = ${str(k)}, text = ${str(v)}),`).join('\n');
   const onnxWorker = onnxBundleDir
     ? `
 const o :Workerd.Worker = (
@@ -375,11 +378,11 @@ const o :Workerd.Worker = (
     (name = "onnx-entry.js", esModule = embed "onnx-entry.js"),
     (name = "r2.js", esModule = embed "r2.js"),
     (name = ${str(`onnx/${onnxMain}`)}, esModule = embed ${str(`onnx/${onnxMain}`)}),
-${onnxFiles.filter((f) => f.endsWith('.wasm')).map((f) => `    (name = ${str(`onnx/${f}`)}, wasm = embed ${str(`onnx/${f}`)}),`).join('\n')}
+${wasmModules(onnxFiles.map((f) => `onnx/${f}`))}
   ],
   bindings = [
     (name = "BLOBS", service = "blobs"),
-${Object.entries(wranglerVars('wrangler.onnx.toml')).map(([k, v]) => `    (name = ${str(k)}, text = ${str(v)}),`).join('\n')}
+${textBindings(wranglerVars('wrangler.onnx.toml'))}
   ],
   compatibilityDate = ${str(compatibilityDate('wrangler.onnx.toml'))},
 );
@@ -398,12 +401,12 @@ const w :Workerd.Worker = (
     (name = "entry.js", esModule = embed "entry.js"),
     (name = "r2.js", esModule = embed "r2.js"),
     (name = "index.js", esModule = embed "index.js"),
-${bundleFiles.filter((f) => f.endsWith('.wasm')).map((f) => `    (name = ${str(f)}, wasm = embed ${str(f)}),`).join('\n')}
+${wasmModules(bundleFiles)}
     (name = "manifest.json", text = embed "manifest.json"),
   ],
   bindings = [
     (name = "BLOBS", service = "blobs"),${onnxBundleDir ? '\n    (name = "ONNX", service = "onnx"),' : ''}
-${Object.entries(vars).map(([k, v]) => `    (name = ${str(k)}, text = ${str(v)}),`).join('\n')}
+${textBindings(vars)}
   ],
   compatibilityDate = ${str(compatibilityDate())},
 );

@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildBundle } from './build.mjs';
-import { pollUntilAnswer, startBareWorker } from './servers.mjs';
+import { spawnToAnswer } from './cold-start.mjs';
+import { startBareWorker } from './servers.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const [roundsArg, ...modules] = process.argv.slice(2);
@@ -37,12 +38,11 @@ for (const m of modules) {
 }
 
 /** Spawn to first answer of one bundle in a new bare workerd process, ms. */
-async function spawnToAnswer(bundleDir) {
+async function startupMs(bundleDir) {
   const workDir = mkdtempSync(join(tmpdir(), 'edgerec-startup-run-'));
   const server = await startBareWorker({ bundleDir, modelDir: join(root, 'models/default'), workDir, readyPath: null });
   try {
-    await pollUntilAnswer(`${server.url}/`, server.proc, { intervalMs: 2, accept: () => true, since: server.spawnedAt });
-    return performance.now() - server.spawnedAt;
+    return (await spawnToAnswer(server, `${server.url}/`)).ms;
   } finally {
     await server.stop();
     rmSync(workDir, { recursive: true, force: true });
@@ -59,9 +59,9 @@ try {
     e.ms = [];
   }
   // One start first, not counted: the first workerd spawn of a run is 5-10x slow (binary paged in).
-  await spawnToAnswer(entries[0].bundleDir);
+  await startupMs(entries[0].bundleDir);
   for (let r = 0; r < rounds; r++) {
-    for (const e of r % 2 ? [...entries].reverse() : entries) e.ms.push(await spawnToAnswer(e.bundleDir));
+    for (const e of r % 2 ? [...entries].reverse() : entries) e.ms.push(await startupMs(e.bundleDir));
   }
 } finally {
   for (const e of entries) if (e.bundleDir) rmSync(e.bundleDir, { recursive: true, force: true });
