@@ -85,7 +85,8 @@ async function localStore(persistTo) {
 
 /** Remote store: a real Cloudflare account through the wrangler CLI. */
 function remoteStore() {
-  const wrangler = (...args) => execFileSync('npx', ['wrangler', ...args, '--remote'], { cwd: ROOT, encoding: 'buffer', stdio: ['ignore', 'pipe', 'inherit'] });
+  const wrangler = (...args) =>
+    execFileSync('npx', ['wrangler', ...args, '--remote'], { cwd: ROOT, encoding: 'buffer', stdio: ['ignore', 'pipe', 'inherit'] });
   const tmp = mkdtempSync(join(tmpdir(), 'edgerec-publish-'));
   return {
     async getObject(key) {
@@ -147,7 +148,12 @@ export async function pushArtifact(store, dir) {
   });
   const total = blobs.reduce((s, b) => s + b.bytes.length, 0);
   const bar = new cliProgress.SingleBar(
-    { format: 'publish {version} [{bar}] {percentage}% | {value}/{total} bytes | {file}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 500 },
+    {
+      format: 'publish {version} [{bar}] {percentage}% | {value}/{total} bytes | {file}',
+      hideCursor: true,
+      noTTYOutput: true,
+      notTTYSchedule: 500,
+    },
     cliProgress.Presets.shades_classic,
   );
   bar.start(total, 0, { version: manifest.version, file: '' });
@@ -168,9 +174,16 @@ export async function pushArtifact(store, dir) {
   bar.stop();
   await store.putObject(manifestKey(manifest.version), manifestBytes);
   const versions = (await readVersions(store)).filter((v) => v.version !== manifest.version);
-  versions.push({ version: manifest.version, createdAt: manifest.createdAt, publishedAt: new Date().toISOString(), metrics: manifest.metrics ?? {} });
+  versions.push({
+    version: manifest.version,
+    createdAt: manifest.createdAt,
+    publishedAt: new Date().toISOString(),
+    metrics: manifest.metrics ?? {},
+  });
   await store.putKv(VERSIONS_KEY, JSON.stringify(versions));
-  console.log(`published ${manifest.version}: ${blobs.length} blobs (${uploaded} uploaded, ${blobs.length - uploaded} already present), ${total} bytes`);
+  console.log(
+    `published ${manifest.version}: ${blobs.length} blobs (${uploaded} uploaded, ${blobs.length - uploaded} already present), ${total} bytes`,
+  );
   return manifest;
 }
 
@@ -185,7 +198,12 @@ export async function activate(store, version, { seeded = false } = {}) {
     if (!(await store.headObject(blobKey(f.sha256)))) throw new Error(`version ${version}: blob ${f.path} is missing`);
   }
   const previous = await readJsonKv(store, ACTIVE_KEY);
-  const pointer = { version, activatedAt: new Date().toISOString(), previous: previous ? previous.version : null, ...(seeded ? { seeded: true } : {}) };
+  const pointer = {
+    version,
+    activatedAt: new Date().toISOString(),
+    previous: previous ? previous.version : null,
+    ...(seeded ? { seeded: true } : {}),
+  };
   await store.putKv(ACTIVE_KEY, JSON.stringify(pointer));
   console.log(`active version: ${version}`);
 }
@@ -210,7 +228,13 @@ export async function promote(store, { margin = DEFAULT_GATE.margin, metric = DE
   }
   const cm = await readManifestOf(store, candidate);
   const am = active ? await readManifestOf(store, active) : null;
-  const decision = { at: new Date().toISOString(), version: candidate, against: active, by: 'publisher', ...qualityGate(cm?.metrics, am?.metrics, { margin, metric }) };
+  const decision = {
+    at: new Date().toISOString(),
+    version: candidate,
+    against: active,
+    by: 'publisher',
+    ...qualityGate(cm?.metrics, am?.metrics, { margin, metric }),
+  };
   if (decision.promote) await activate(store, candidate);
   await store.deleteKv(CANDIDATE_KEY);
   const past = (await readJsonKv(store, DECISIONS_KEY)) ?? [];
@@ -236,15 +260,18 @@ export async function rollback(store) {
 export async function prune(store, keep) {
   if (!(keep >= 1)) throw new Error('--keep must be at least 1');
   const versions = await readVersions(store);
-  const protectedVersions = new Set([(await readJsonKv(store, ACTIVE_KEY))?.version, (await readJsonKv(store, CANDIDATE_KEY))?.version].filter(Boolean));
+  const protectedVersions = new Set(
+    [(await readJsonKv(store, ACTIVE_KEY))?.version, (await readJsonKv(store, CANDIDATE_KEY))?.version].filter(Boolean),
+  );
   const kept = versions.filter((v, i) => i >= versions.length - keep || protectedVersions.has(v.version));
   const dropped = versions.filter((v) => !kept.includes(v));
   const referenced = new Set();
-  for (const v of kept) for (const f of Object.values((await readManifestOf(store, v.version))?.files ?? {})) referenced.add(blobKey(f.sha256));
+  for (const v of kept)
+    for (const f of Object.values((await readManifestOf(store, v.version))?.files ?? {})) referenced.add(blobKey(f.sha256));
   for (const v of dropped) await store.deleteObject(manifestKey(v.version));
   let blobs = 0;
   for (const key of await store.listObjects('blobs/')) {
-    if (!referenced.has(key)) await store.deleteObject(key), blobs++;
+    if (!referenced.has(key)) (await store.deleteObject(key), blobs++);
   }
   await store.putKv(VERSIONS_KEY, JSON.stringify(kept));
   console.log(`kept ${kept.length} versions, deleted ${dropped.length} versions and ${blobs} unreferenced blobs`);
@@ -275,7 +302,9 @@ async function main() {
       if (active) {
         const wanted = JSON.parse(readFileSync(join(resolve(arg), 'manifest.json'), 'utf8')).version;
         if (!active.seeded || active.version === wanted) {
-          console.log(`active version ${active.version} stays (${active.seeded ? 'already this default' : 'activated by hand'}; --if-absent)`);
+          console.log(
+            `active version ${active.version} stays (${active.seeded ? 'already this default' : 'activated by hand'}; --if-absent)`,
+          );
           return;
         }
         console.log(`replacing the seeded default ${active.version} with ${wanted} (--if-absent)`);
@@ -311,7 +340,9 @@ async function main() {
         console.log(`${mark} ${v.version}  created ${v.createdAt}  ndcg@10(int8) ${m['ndcg@10'] ?? '-'}`);
       }
     } else {
-      console.error('usage: publish.mjs push DIR [--candidate] | list | activate VERSION | rollback | promote | prune --keep N | experiment start ID VERSION RATIO | experiment stop   [--local|--remote] [--persist-to DIR]');
+      console.error(
+        'usage: publish.mjs push DIR [--candidate] | list | activate VERSION | rollback | promote | prune --keep N | experiment start ID VERSION RATIO | experiment stop   [--local|--remote] [--persist-to DIR]',
+      );
       process.exitCode = 2;
     }
   } finally {

@@ -7,15 +7,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache="${EDGEREC_CACHE:-$HOME/.cache/edgerec}"
 key="$(sha256sum "$here/requirements.txt" | cut -c1-12)"
 venv="$cache/venv-$key"
-if [ ! -f "$venv/.complete" ]; then
-  echo "edgerec: creating the Python environment in $venv (first run only)" >&2
-  mkdir -p "$cache"
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install -q --upgrade pip >&2
-  "$venv/bin/python" -m pip install -q -r "$here/requirements.txt" >&2
-  touch "$venv/.complete"
-fi
+bash "$here/cached-venv.sh" "$venv" -r "$here/requirements.txt" > /dev/null
 export PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONUNBUFFERED=1
 exec "$venv/bin/python" "$@"

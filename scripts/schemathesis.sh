@@ -11,23 +11,12 @@
 # edgerec_error_shape: every 4xx/5xx is JSON {"error": {"code", "message", "details"?}} without a
 # stack trace. not_a_server_error is among them: any 5xx fails the run.
 #
-# Tools live in their own cached venv (EDGEREC_CACHE, default ~/.cache/edgerec), keyed by the pins
-# below, so a changed pin builds a fresh one; scripts/requirements.txt (the trainer's) is not touched.
+# Tools live in their own cached venv (scripts/tools-venv.sh); scripts/requirements.txt (the
+# trainer's) is not touched.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-TOOLS_PINS="schemathesis==4.32.5 pip-audit==2.10.1"
 cache="${EDGEREC_CACHE:-$HOME/.cache/edgerec}"
-venv="$cache/tools-venv-$(printf '%s' "$TOOLS_PINS" | sha256sum | cut -c1-12)"
-if [ ! -f "$venv/.complete" ]; then
-  echo "edgerec: creating the tools environment in $venv (first run only)" >&2
-  mkdir -p "$cache"
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install -q --upgrade pip >&2
-  # shellcheck disable=SC2086
-  "$venv/bin/python" -m pip install -q $TOOLS_PINS >&2
-  touch "$venv/.complete"
-fi
+venv="$(bash scripts/tools-venv.sh)"
 
 mode=short
 case "${1:-}" in

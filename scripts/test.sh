@@ -13,6 +13,7 @@ step() {
 }
 step "python (pytest)" bash scripts/py.sh -m pytest test/python -q
 step "typecheck (tsc)" tsc --noEmit -p .
+step "format (prettier, ruff)" bash scripts/format.sh --check
 step "worker (vitest in workerd)" vitest run
 step "worker, ONNX runtime Worker down (vitest in workerd)" vitest run --config test/onnx-down/vitest.config.ts
 step "kernel + bench smoke (Node)" vitest run --config test/bench/vitest.config.ts

@@ -87,7 +87,14 @@ app.onError((err, c) => {
   if (sessionStoreFailure(err)) {
     console.error('edgerec: session store unavailable', err);
     c.header('retry-after', '1');
-    return errorResponse(c, new ApiError(503, 'session_store_unavailable', "The user's event store is unavailable; retry the request (a batch retried with the same idempotency key is stored once)."));
+    return errorResponse(
+      c,
+      new ApiError(
+        503,
+        'session_store_unavailable',
+        "The user's event store is unavailable; retry the request (a batch retried with the same idempotency key is stored once).",
+      ),
+    );
   }
   if (err instanceof HTTPException && !(err instanceof ApiError)) {
     const code = err.status === 400 ? 'invalid_json' : err.status === 413 ? 'payload_too_large' : 'http_error';

@@ -52,15 +52,26 @@ try {
   ];
   for (const b of builds) {
     log(`bundling ${b.name}`);
-    execFileSync(process.execPath, [join(root, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', b.bundleDir], { cwd: b.cwd, stdio: 'ignore', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
+    execFileSync(process.execPath, [join(root, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', b.bundleDir], {
+      cwd: b.cwd,
+      stdio: 'ignore',
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+    });
   }
   const bodies = artifactBodies(opt.model).bodies.plain;
   const endpoints = {
-    recommend: bodies.map((b) => ({ method: 'POST', path: '/v1/recommend', headers: { 'content-type': 'application/json' }, body: JSON.stringify(b) })),
+    recommend: bodies.map((b) => ({
+      method: 'POST',
+      path: '/v1/recommend',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(b),
+    })),
     health: [{ method: 'GET', path: '/health' }],
   };
   for (const [i, b] of builds.entries()) {
-    servers.push(await startBareWorker({ bundleDir: b.bundleDir, modelDir: opt.model, workDir: mkdtempSync(join(scratch, 'w-')), port: 8850 + i }));
+    servers.push(
+      await startBareWorker({ bundleDir: b.bundleDir, modelDir: opt.model, workDir: mkdtempSync(join(scratch, 'w-')), port: 8850 + i }),
+    );
     await loadRun(servers[i].url, { requests: endpoints.recommend, connections: 2, amount: 3000 });
   }
   const chosen = opt.endpoints.split(',');
@@ -71,12 +82,18 @@ try {
       for (const i of order) {
         const pids = servers[i].pids();
         const cpu0 = cpuSeconds(pids);
-        const run = await loadRun(servers[i].url, { requests: endpoints[ep], connections: Number(opt.connections), durationS: Number(opt.duration) });
+        const run = await loadRun(servers[i].url, {
+          requests: endpoints[ep],
+          connections: Number(opt.connections),
+          durationS: Number(opt.duration),
+        });
         run.cpuS = cpuSeconds(pids) - cpu0;
         const { rps, p50, cpuMsPerRequest: cpuMs } = summarizeRuns([run]);
         const row = { rps, p50, cpuMs };
-        ((rows[ep] ??= [[], []])[i]).push(row);
-        log(`round ${r + 1}: ${builds[i].name} ${ep}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50.toFixed(3)} ms, ${row.cpuMs.toFixed(3)} CPU ms/request`);
+        (rows[ep] ??= [[], []])[i].push(row);
+        log(
+          `round ${r + 1}: ${builds[i].name} ${ep}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50.toFixed(3)} ms, ${row.cpuMs.toFixed(3)} CPU ms/request`,
+        );
       }
     }
   }
@@ -85,7 +102,9 @@ try {
   for (const ep of chosen) {
     for (const [i, b] of builds.entries()) {
       const l = rows[ep][i];
-      console.log(`| ${ep} | ${b.name} | ${median(l.map((x) => x.rps)).toFixed(0)} | ${median(l.map((x) => x.p50)).toFixed(3)} | ${median(l.map((x) => x.cpuMs)).toFixed(3)} | ${l.map((x) => x.rps.toFixed(0)).join(' ')} |`);
+      console.log(
+        `| ${ep} | ${b.name} | ${median(l.map((x) => x.rps)).toFixed(0)} | ${median(l.map((x) => x.p50)).toFixed(3)} | ${median(l.map((x) => x.cpuMs)).toFixed(3)} | ${l.map((x) => x.rps.toFixed(0)).join(' ')} |`,
+      );
     }
   }
 } finally {

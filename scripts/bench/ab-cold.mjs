@@ -29,4 +29,5 @@ for (let r = 0; r < Number(rounds); r++) {
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 console.log('| bundle | median ms | trials ms |\n| --- | ---: | --- |');
-for (const [label, xs] of Object.entries(coldMs)) console.log(`| ${label} | ${median(xs).toFixed(0)} | ${xs.map((x) => x.toFixed(0)).join(' ')} |`);
+for (const [label, xs] of Object.entries(coldMs))
+  console.log(`| ${label} | ${median(xs).toFixed(0)} | ${xs.map((x) => x.toFixed(0)).join(' ')} |`);

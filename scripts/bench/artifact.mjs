@@ -74,7 +74,8 @@ export function syntheticArtifact(base, rows, out, { meta = 'full', seed = 7 } =
   const baseManifest = JSON.parse(readFileSync(join(base, 'manifest.json'), 'utf8'));
   const recipe = `synthetic/5 rows=${rows} meta=${meta} seed=${seed} base=${baseManifest.version}`;
   const doneFile = join(out, '.recipe');
-  if (existsSync(doneFile) && readFileSync(doneFile, 'utf8') === recipe) return JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+  if (existsSync(doneFile) && readFileSync(doneFile, 'utf8') === recipe)
+    return JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
 
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
@@ -126,7 +127,13 @@ export function syntheticArtifact(base, rows, out, { meta = 'full', seed = 7 } =
   put('items', 'items.json', Buffer.from(JSON.stringify(items)));
   put('itemsColumnar', 'items.bin', columnarItems(items));
   put('popular', 'popular.json', Buffer.from(JSON.stringify(popular)));
-  const tag = sha256(Buffer.from(Object.values(files).map((f) => f.sha256).join(''))).slice(0, 8);
+  const tag = sha256(
+    Buffer.from(
+      Object.values(files)
+        .map((f) => f.sha256)
+        .join(''),
+    ),
+  ).slice(0, 8);
   const manifest = {
     ...baseManifest,
     version: `bench-${rows}-${meta}-${tag}`,
@@ -201,7 +208,8 @@ export function binaryFile(header, tensors) {
   out.write('ERTW', 0, 'latin1');
   out.writeUInt32LE(head.length, 4);
   head.copy(out, 8);
-  for (const [name, [, , bytes]] of Object.entries(tensors)) out.set(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), start + layout[name].offset);
+  for (const [name, [, , bytes]] of Object.entries(tensors))
+    out.set(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), start + layout[name].offset);
   return out;
 }
 
@@ -239,5 +247,8 @@ export function requestBodies(itemsFile, categories, count = 64) {
 /** An artifact directory's manifest and its `requestBodies` (read from its items.json). */
 export function artifactBodies(dir, count) {
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
-  return { manifest, bodies: requestBodies(JSON.parse(readFileSync(join(dir, manifest.files.items.path), 'utf8')), manifest.categories, count) };
+  return {
+    manifest,
+    bodies: requestBodies(JSON.parse(readFileSync(join(dir, manifest.files.items.path), 'utf8')), manifest.categories, count),
+  };
 }

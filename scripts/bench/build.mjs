@@ -21,10 +21,22 @@ export const compatibilityDate = (config = 'wrangler.toml') =>
  * config's `main`, e.g. scripts/bench/with-ort-entry.ts). Returns the printed totals.
  */
 export async function buildBundle(outdir, { minify = false, metafile, entry, config } = {}) {
-  const args = [join(root, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', outdir, ...(config ? ['-c', config] : []), ...(entry ? [entry] : [])];
+  const args = [
+    join(root, 'node_modules/wrangler/bin/wrangler.js'),
+    'deploy',
+    '--dry-run',
+    '--outdir',
+    outdir,
+    ...(config ? ['-c', config] : []),
+    ...(entry ? [entry] : []),
+  ];
   if (minify) args.push('--minify');
   if (metafile) args.push('--metafile', metafile);
-  const { stdout } = await run(process.execPath, args, { cwd: root, maxBuffer: 1 << 24, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' } });
+  const { stdout } = await run(process.execPath, args, {
+    cwd: root,
+    maxBuffer: 1 << 24,
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
+  });
   const m = /Total Upload:\s*([\d.]+) KiB \/ gzip:\s*([\d.]+) KiB/.exec(stdout);
   return { stdout, totalKiB: m ? Number(m[1]) : undefined, gzipKiB: m ? Number(m[2]) : undefined };
 }

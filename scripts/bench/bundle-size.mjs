@@ -48,7 +48,12 @@ export async function bundleSizes(outdir, { model, log = () => {} } = {}) {
   const onnx = await buildBundle(`${outdir}-onnx`, { config: 'wrangler.onnx.toml' });
   log(`ONNX runtime Worker (wrangler.onnx.toml): ${onnx.totalKiB} KiB, gzip ${onnx.gzipKiB} KiB`);
   const out = {
-    deployed: { totalKiB: deployed.totalKiB, gzipKiB: deployed.gzipKiB, files: filesOf(outdir), packages: byPackage(join(outdir, 'bundle-meta.json')).slice(0, 12) },
+    deployed: {
+      totalKiB: deployed.totalKiB,
+      gzipKiB: deployed.gzipKiB,
+      files: filesOf(outdir),
+      packages: byPackage(join(outdir, 'bundle-meta.json')).slice(0, 12),
+    },
     minified: { totalKiB: minified.totalKiB, gzipKiB: minified.gzipKiB, files: filesOf(`${outdir}-min`) },
     onnx: { config: 'wrangler.onnx.toml', totalKiB: onnx.totalKiB, gzipKiB: onnx.gzipKiB, files: filesOf(`${outdir}-onnx`) },
     limits: { freeGzipKiB: 3 * 1024, paidGzipKiB: 10 * 1024 },
@@ -63,12 +68,15 @@ export async function bundleSizes(outdir, { model, log = () => {} } = {}) {
     out.artifact = {
       version: manifest.version,
       items: manifest.items,
-      files: [
-        ['manifest', 'manifest.json'],
-        ...Object.entries(manifest.files).map(([name, f]) => [name, f.path]),
-      ].map(([name, path]) => {
+      files: [['manifest', 'manifest.json'], ...Object.entries(manifest.files).map(([name, f]) => [name, f.path])].map(([name, path]) => {
         const bytes = readFileSync(join(model, path));
-        return { name, path, bytes: statSync(join(model, path)).size, gzip: gz(bytes), loadedByWorker: name === 'manifest' || loaded.has(name) };
+        return {
+          name,
+          path,
+          bytes: statSync(join(model, path)).size,
+          gzip: gz(bytes),
+          loadedByWorker: name === 'manifest' || loaded.has(name),
+        };
       }),
     };
   }

@@ -13,7 +13,17 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { artifactBodies } from './artifact.mjs';
 import { inspector } from './inspector.mjs';
-import { pollUntilAnswer, PORTS, publishLocal, rssBytes, startBareWorker, startProcess, startWorker, workerdBinary, writeHelloWorker } from './servers.mjs';
+import {
+  pollUntilAnswer,
+  PORTS,
+  publishLocal,
+  rssBytes,
+  startBareWorker,
+  startProcess,
+  startWorker,
+  workerdBinary,
+  writeHelloWorker,
+} from './servers.mjs';
 
 const run = promisify(execFile);
 const probe = fileURLToPath(new URL('./load-probe.mjs', import.meta.url));
@@ -26,7 +36,9 @@ export async function nodeColdLoads(dir, { trials = 3, log = () => {} } = {}) {
     const { stdout } = await run(process.execPath, ['--expose-gc', probe, dir], { maxBuffer: 1 << 24 });
     runs.push(JSON.parse(stdout.trim().split('\n').pop()));
     const r = runs.at(-1);
-    log(`node cold load ${r.items} items #${i + 1}: import ${r.importMs.toFixed(0)} ms, load ${r.loadMs.toFixed(0)} ms, first ${r.firstMs.toFixed(1)} ms, warm ${r.warmMs.toFixed(2)} ms`);
+    log(
+      `node cold load ${r.items} items #${i + 1}: import ${r.importMs.toFixed(0)} ms, load ${r.loadMs.toFixed(0)} ms, first ${r.firstMs.toFixed(1)} ms, warm ${r.warmMs.toFixed(2)} ms`,
+    );
   }
   const { stdout } = await run(process.execPath, ['--expose-gc', probe, dir, '--breakdown'], { maxBuffer: 1 << 24 });
   const { breakdown } = JSON.parse(stdout.trim().split('\n').pop());
@@ -52,7 +64,8 @@ export async function nodeColdLoads(dir, { trials = 3, log = () => {} } = {}) {
   };
 }
 
-const post = (url, body) => fetch(`${url}/v1/recommend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const post = (url, body) =>
+  fetch(`${url}/v1/recommend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 /** One cold start against a started server: RSS before, the first answer, RSS after, then warm answers. */
 async function firstAnswers(server, bodies, warmN, { devtools } = {}) {
@@ -63,7 +76,8 @@ async function firstAnswers(server, bodies, warmN, { devtools } = {}) {
   const res = await post(server.url, bodies[0]);
   const json = await res.json();
   const firstMs = performance.now() - t0;
-  if (!res.ok || json.fallback || !json.items?.length) throw new Error(`first answer was not a model answer: ${res.status} ${JSON.stringify(json).slice(0, 300)}`);
+  if (!res.ok || json.fallback || !json.items?.length)
+    throw new Error(`first answer was not a model answer: ${res.status} ${JSON.stringify(json).slice(0, 300)}`);
   const rssAfter = Object.fromEntries(pids.map((p) => [p, rssBytes([p])]));
   const heapAfter = devtools && (await devtools.call('Runtime.getHeapUsage'));
   const warm = [];
@@ -79,10 +93,25 @@ async function firstAnswers(server, bodies, warmN, { devtools } = {}) {
     firstMs,
     warmMedianMs: median(warm),
     secondMs: warm[0],
-    rss: { before: rssBefore[grew], afterFirst: rssAfter[grew], afterWarm: rssWarm[grew], totalBefore: rssBytes(pids), totalAfterWarm: rssBytes(Object.keys(rssWarm).map(Number)) },
+    rss: {
+      before: rssBefore[grew],
+      afterFirst: rssAfter[grew],
+      afterWarm: rssWarm[grew],
+      totalBefore: rssBytes(pids),
+      totalAfterWarm: rssBytes(Object.keys(rssWarm).map(Number)),
+    },
     // The isolate's own accounting (V8, through its inspector): JS heap and ArrayBuffer backing stores.
     // Wasm memories are not among them; their size is fixed by the artifact (Node's kernelBytes).
-    ...(heapBefore && heapAfter ? { isolate: { heapUsedBefore: heapBefore.usedSize, heapUsedAfter: heapAfter.usedSize, backingBefore: heapBefore.backingStorageSize, backingAfter: heapAfter.backingStorageSize } } : {}),
+    ...(heapBefore && heapAfter
+      ? {
+          isolate: {
+            heapUsedBefore: heapBefore.usedSize,
+            heapUsedAfter: heapAfter.usedSize,
+            backingBefore: heapBefore.backingStorageSize,
+            backingAfter: heapAfter.backingStorageSize,
+          },
+        }
+      : {}),
     load: loadavg()[0],
   };
 }
@@ -118,7 +147,11 @@ export async function isolateColdStarts(dir, { trials = 3, bundles, log = () => 
   const out = { items: manifest.items, bundles: [] };
   /** Spawn to first answer of the one-line Worker, ms. */
   const helloSpawn = async () => {
-    const hello = await startProcess('workerd serve (hello)', workerdBinary(), ['serve', join(helloDir, 'config.capnp')], { url: `http://127.0.0.1:${PORTS.worker}`, readyPath: null, cwd: helloDir });
+    const hello = await startProcess('workerd serve (hello)', workerdBinary(), ['serve', join(helloDir, 'config.capnp')], {
+      url: `http://127.0.0.1:${PORTS.worker}`,
+      readyPath: null,
+      cwd: helloDir,
+    });
     try {
       return (await spawnToAnswer(hello, `${hello.url}/`)).ms;
     } finally {
@@ -136,21 +169,34 @@ export async function isolateColdStarts(dir, { trials = 3, bundles, log = () => 
         const workDir = mkdtempSync(join(tmpdir(), 'edgerec-e2e-isolate-'));
         const server = await startBareWorker({ bundleDir, modelDir: dir, workDir, readyPath: null, main, onnxBundleDir, vars });
         try {
-          const first = await spawnToAnswer(server, `${server.url}/v1/recommend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-          if (first.status !== 200 || first.body?.fallback || !first.body?.items?.length) throw new Error(`first answer was not a model answer: ${first.status} ${JSON.stringify(first.body).slice(0, 300)}`);
+          const first = await spawnToAnswer(server, `${server.url}/v1/recommend`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body,
+          });
+          if (first.status !== 200 || first.body?.fallback || !first.body?.items?.length)
+            throw new Error(`first answer was not a model answer: ${first.status} ${JSON.stringify(first.body).slice(0, 300)}`);
           if (userTower) {
             // What ran the user tower for that answer (after the timing): e.g. onnxruntime-web over RPC.
             const runtime = (await (await fetch(`${server.url}/v1/model`)).json()).runtime?.userTower;
             if (runtime !== userTower) throw new Error(`${label}: the user tower ran on ${runtime}, not ${userTower}`);
           }
           rows.push({ spawnToAnswerMs: first.ms, helloMs, coldMs: first.ms - helloMs, load: loadavg()[0] });
-          log(`isolate cold start, ${label}, ${manifest.items} items #${i + 1}: ${first.ms.toFixed(0)} ms spawn to answer - ${helloMs.toFixed(0)} ms for a hello Worker = ${(first.ms - helloMs).toFixed(0)} ms`);
+          log(
+            `isolate cold start, ${label}, ${manifest.items} items #${i + 1}: ${first.ms.toFixed(0)} ms spawn to answer - ${helloMs.toFixed(0)} ms for a hello Worker = ${(first.ms - helloMs).toFixed(0)} ms`,
+          );
         } finally {
           await server.stop();
           rmSync(workDir, { recursive: true, force: true });
         }
       }
-      out.bundles.push({ label, main, trials: rows, coldMs: median(rows.map((r) => r.coldMs)), helloMs: median(rows.map((r) => r.helloMs)) });
+      out.bundles.push({
+        label,
+        main,
+        trials: rows,
+        coldMs: median(rows.map((r) => r.coldMs)),
+        helloMs: median(rows.map((r) => r.helloMs)),
+      });
     }
   } finally {
     rmSync(helloDir, { recursive: true, force: true });
@@ -163,7 +209,10 @@ export async function isolateColdStarts(dir, { trials = 3, bundles, log = () => 
  * through Miniflare) and, when `bundleDir` is given, of bare `workerd serve` with the deploy bundle.
  */
 export async function workerdColdStarts(dir, { trials = 3, warmN = 10, bundleDir, log = () => {} } = {}) {
-  const { manifest, bodies: { plain: bodies } } = artifactBodies(dir);
+  const {
+    manifest,
+    bodies: { plain: bodies },
+  } = artifactBodies(dir);
   const persistTo = mkdtempSync(join(tmpdir(), 'edgerec-e2e-cold-'));
   const out = { items: manifest.items, wranglerDev: [], bareWorkerd: [] };
   try {
@@ -174,7 +223,9 @@ export async function workerdColdStarts(dir, { trials = 3, warmN = 10, bundleDir
       try {
         const r = { readyMs: server.readyMs, ...(await firstAnswers(server, bodies, warmN)) };
         out.wranglerDev.push(r);
-        log(`wrangler dev ${manifest.items} items #${i + 1}: ready ${r.readyMs.toFixed(0)} ms, first answer ${r.firstMs.toFixed(0)} ms, then ${r.warmMedianMs.toFixed(1)} ms; isolate RSS ${(r.rss.before / 2 ** 20).toFixed(0)} -> ${(r.rss.afterFirst / 2 ** 20).toFixed(0)} MiB`);
+        log(
+          `wrangler dev ${manifest.items} items #${i + 1}: ready ${r.readyMs.toFixed(0)} ms, first answer ${r.firstMs.toFixed(0)} ms, then ${r.warmMedianMs.toFixed(1)} ms; isolate RSS ${(r.rss.before / 2 ** 20).toFixed(0)} -> ${(r.rss.afterFirst / 2 ** 20).toFixed(0)} MiB`,
+        );
       } finally {
         await server.stop();
       }
@@ -187,7 +238,9 @@ export async function workerdColdStarts(dir, { trials = 3, warmN = 10, bundleDir
         devtools = await inspector(PORTS.inspector, { timeoutMs: 30_000 });
         const r = { readyMs: server.readyMs, ...(await firstAnswers(server, bodies, warmN, { devtools })) };
         out.bareWorkerd.push(r);
-        log(`bare workerd ${manifest.items} items #${i + 1}: ready ${r.readyMs.toFixed(0)} ms, first answer ${r.firstMs.toFixed(0)} ms, then ${r.warmMedianMs.toFixed(1)} ms`);
+        log(
+          `bare workerd ${manifest.items} items #${i + 1}: ready ${r.readyMs.toFixed(0)} ms, first answer ${r.firstMs.toFixed(0)} ms, then ${r.warmMedianMs.toFixed(1)} ms`,
+        );
       } finally {
         devtools?.close();
         await server.stop();

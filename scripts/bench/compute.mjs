@@ -28,8 +28,13 @@ const { loadModel } = await import(`${root}src/model/store.ts`);
 const { recommend } = await import(`${root}src/core/recommend.ts`);
 const { coreRequest } = await import(`${root}scripts/bench/core-loop.ts`);
 
-
-const NATIVE = { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' };
+const NATIVE = {
+  executionProviders: ['cpu'],
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+  executionMode: 'sequential',
+  graphOptimizationLevel: 'all',
+};
 
 /** The user tower on onnxruntime-node, behind the same `EncodeFn` contract as src/onnx/encoder.ts. */
 async function nativeEncoder(bytes) {
@@ -51,11 +56,14 @@ async function nativeEncoder(bytes) {
 async function nativeRetrieval(table, pools) {
   const ort = require('onnxruntime-node');
   const sessions = new Map();
-  for (const k of pools) sessions.set(k, await ort.InferenceSession.create(retrievalModel(table, { precision: 'int8', k, masked: true }), NATIVE));
+  for (const k of pools)
+    sessions.set(k, await ort.InferenceSession.create(retrievalModel(table, { precision: 'int8', k, masked: true }), NATIVE));
   return async (u, k, { allowed, excluded }) => {
     const mask = allowed ? allowed.slice(0, table.rows) : new Uint8Array(table.rows).fill(1);
     if (excluded) for (const r of excluded) if (r >= 0 && r < table.rows) mask[r] = 0;
-    const out = await sessions.get(k).run({ u: new ort.Tensor('float32', u, [1, table.dim]), mask: new ort.Tensor('bool', mask, [table.rows]) });
+    const out = await sessions
+      .get(k)
+      .run({ u: new ort.Tensor('float32', u, [1, table.dim]), mask: new ort.Tensor('bool', mask, [table.rows]) });
     return out.indices.data.length;
   };
 }
@@ -106,12 +114,20 @@ export async function benchComputeOne(dir, { reps = 60, rounds = 6, warmup = 5, 
   for (const kind of kinds) {
     const list = bodies[kind];
     const times = { web: [], ortweb: [], native: [], nativeAll: [] };
-    const parts = { web: { enc: [], scan: [], rest: [] }, ortweb: { enc: [], scan: [], rest: [] }, native: { enc: [], scan: [], rest: [], ortScan: [] } };
+    const parts = {
+      web: { enc: [], scan: [], rest: [] },
+      ortweb: { enc: [], scan: [], rest: [] },
+      native: { enc: [], scan: [], rest: [], ortScan: [] },
+    };
     const answers = { web: [], ortweb: [], native: [] };
     let q = 0;
     for (let round = 0; round < rounds; round++) {
       const count = Math.floor(reps / rounds) + (round < reps % rounds ? 1 : 0);
-      const order = [['web', 'ortweb', 'native'], ['native', 'web', 'ortweb'], ['ortweb', 'native', 'web']][round % 3];
+      const order = [
+        ['web', 'ortweb', 'native'],
+        ['native', 'web', 'ortweb'],
+        ['ortweb', 'native', 'web'],
+      ][round % 3];
       for (const id of order) {
         const v = variants[id];
         for (let i = 0; i < (round === 0 ? warmup : 0); i++) await recommend(v.model, coreRequest(list[i % list.length]));
@@ -146,14 +162,18 @@ export async function benchComputeOne(dir, { reps = 60, rounds = 6, warmup = 5, 
       ortweb: summarize(times.ortweb),
       native: summarize(times.native),
       nativeAll: summarize(times.nativeAll),
-      parts: Object.fromEntries(Object.entries(parts).map(([id, p]) => [id, Object.fromEntries(Object.entries(p).map(([n, a]) => [n, summarize(a).median]))])),
+      parts: Object.fromEntries(
+        Object.entries(parts).map(([id, p]) => [id, Object.fromEntries(Object.entries(p).map(([n, a]) => [n, summarize(a).median]))]),
+      ),
       sameTopK: pairs.filter(([a, b]) => same(a, b)).length / pairs.length,
       sameTopKOrtWeb: answers.web.filter((a, j) => a && answers.ortweb[j] && same(a, answers.ortweb[j])).length / pairs.length,
       maxScoreDiff: Math.max(...pairs.map(([a, b]) => maxScoreDiff(a, b))),
       ms: times,
     };
     const r = results[kind];
-    log(`${manifest.items} items, ${kind}: web ${r.web.median.toFixed(3)} ms, ORT-web tower ${r.ortweb.median.toFixed(3)} ms, native ${r.native.median.toFixed(3)} ms, all-native ${r.nativeAll.median.toFixed(3)} ms (ratio ${(r.web.median / r.native.median).toFixed(2)} / ${(r.web.median / r.nativeAll.median).toFixed(2)}), same top-k ${r.sameTopK}`);
+    log(
+      `${manifest.items} items, ${kind}: web ${r.web.median.toFixed(3)} ms, ORT-web tower ${r.ortweb.median.toFixed(3)} ms, native ${r.native.median.toFixed(3)} ms, all-native ${r.nativeAll.median.toFixed(3)} ms (ratio ${(r.web.median / r.native.median).toFixed(2)} / ${(r.web.median / r.nativeAll.median).toFixed(2)}), same top-k ${r.sameTopK}`,
+    );
   }
   return { items: manifest.items, version: manifest.version, loadMs, load: loadavg(), results };
 }

@@ -12,8 +12,22 @@ export const CORE_MODES = ['core', 'encode', 'scan'] as const;
 export type CoreMode = (typeof CORE_MODES)[number];
 
 /** A request body of the bench (scripts/bench/artifact.mjs requestBodies) as recommend() takes it. */
-export function coreRequest(b: { history: RecommendRequest['history']; k?: number; filters?: RecommendRequest['filters']; diversity?: number; explain?: boolean }): RecommendRequest {
-  return { history: b.history, k: b.k ?? 10, filters: b.filters, excludeSeen: true, diversity: b.diversity ?? 0, explain: b.explain ?? false, nowSeconds: 1_800_000_000 };
+export function coreRequest(b: {
+  history: RecommendRequest['history'];
+  k?: number;
+  filters?: RecommendRequest['filters'];
+  diversity?: number;
+  explain?: boolean;
+}): RecommendRequest {
+  return {
+    history: b.history,
+    k: b.k ?? 10,
+    filters: b.filters,
+    excludeSeen: true,
+    diversity: b.diversity ?? 0,
+    explain: b.explain ?? false,
+    nowSeconds: 1_800_000_000,
+  };
 }
 
 /**

@@ -60,7 +60,13 @@ const parts = new Set(opt.parts.split(','));
 const model = resolve(opt.model);
 const sizes = opt.sizes ? opt.sizes.split(',').map(Number) : [];
 const log = (...a) => console.error('[e2e]', ...a);
-const meta = { cpu: cpus()[0]?.model ?? '?', cpus: cpus().length, node: process.versions.node, loadBefore: loadavg(), startedAt: new Date().toISOString() };
+const meta = {
+  cpu: cpus()[0]?.model ?? '?',
+  cpus: cpus().length,
+  node: process.versions.node,
+  loadBefore: loadavg(),
+  startedAt: new Date().toISOString(),
+};
 log(`load average ${meta.loadBefore.map((x) => x.toFixed(2)).join(' ')}; parts ${[...parts].join(', ')}`);
 
 const synthetic = (n, meta = 'full') => {
@@ -76,7 +82,10 @@ const earlier = opt.merge ? JSON.parse(readFileSync(opt.merge, 'utf8')) : undefi
 const rerender = earlier && !['b', 'c', 'd', 'e'].some((p) => parts.has(p)); // --parts none --merge FILE: tables again
 const res = rerender ? earlier : { ...earlier, meta, config: { ...opt, parts: [...parts] } };
 if (earlier && !rerender) {
-  res.earlierRuns = [...(earlier.earlierRuns ?? []), { ...earlier.meta, parts: earlier.config.parts }].map((r) => ({ ...r, parts: r.parts.filter((p) => !parts.has(p)) }));
+  res.earlierRuns = [...(earlier.earlierRuns ?? []), { ...earlier.meta, parts: earlier.config.parts }].map((r) => ({
+    ...r,
+    parts: r.parts.filter((p) => !parts.has(p)),
+  }));
 }
 let bundleDir;
 
@@ -102,8 +111,18 @@ if (parts.has('c')) {
   const httpModel = opt['http-items'] ? synthetic(Number(opt['http-items'])) : model;
   const concurrencies = opt.concurrency.split(',').map(Number);
   const client = opt.client;
-  const run = await benchHttp({ model: httpModel, bundleDir, targets: opt.targets.split(','), concurrencies, durationS: Number(opt.duration), rounds: Number(opt['http-rounds']), client, log });
-  if (!opt['no-floors']) run.floors = await benchFloors({ concurrencies, durationS: Math.max(3, Math.round(Number(opt.duration) / 2)), client, log });
+  const run = await benchHttp({
+    model: httpModel,
+    bundleDir,
+    targets: opt.targets.split(','),
+    concurrencies,
+    durationS: Number(opt.duration),
+    rounds: Number(opt['http-rounds']),
+    client,
+    log,
+  });
+  if (!opt['no-floors'])
+    run.floors = await benchFloors({ concurrencies, durationS: Math.max(3, Math.round(Number(opt.duration) / 2)), client, log });
   // The default model with autocannon is `http`; other clients and catalogs are kept beside it, one
   // per client and size (--merge keeps the ones not run now).
   if (client === 'autocannon' && httpModel === model) res.http = run;
@@ -118,7 +137,8 @@ if (parts.has('d')) {
   res.cold = { node: [], workerd: [] };
   res.cold.node.push(await nodeColdLoads(model, { trials, log }));
   if (bigIds) res.cold.node.push({ ...(await nodeColdLoads(bigIds, { trials, log })), meta: 'ids' });
-  if (big && !opt.smoke) res.cold.node.push({ ...(await nodeColdLoads(synthetic(big, 'full'), { trials: 1, log })), meta: 'ids, categories, prices' });
+  if (big && !opt.smoke)
+    res.cold.node.push({ ...(await nodeColdLoads(synthetic(big, 'full'), { trials: 1, log })), meta: 'ids, categories, prices' });
   if (!opt.smoke) {
     res.cold.workerd.push(await workerdColdStarts(model, { trials, bundleDir, log }));
     if (bigIds) res.cold.workerd.push(await workerdColdStarts(bigIds, { trials, bundleDir, log }));

@@ -12,7 +12,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
-  options: { url: { type: 'string', default: 'http://127.0.0.1:8787' }, n: { type: 'string', default: '1000' }, model: { type: 'string', default: 'models/default' } },
+  options: {
+    url: { type: 'string', default: 'http://127.0.0.1:8787' },
+    n: { type: 'string', default: '1000' },
+    model: { type: 'string', default: 'models/default' },
+  },
 });
 const base = values.url.replace(/\/$/, '');
 const n = Number(values.n);
@@ -27,7 +31,10 @@ const endpoints = {
   'POST /v1/recommend (explain, diversity)': (i) => [`/v1/recommend`, json({ history: history(i), k: 10, explain: true, diversity: 0.3 })],
   'POST /v1/recommend (userId)': (i) => [`/v1/recommend`, json({ userId: `bench-${i % 50}`, k: 10 })],
   'GET /v1/items/{id}/similar': (i) => [`/v1/items/${encodeURIComponent(pick(i))}/similar?k=10`, {}],
-  'POST /v1/search': (i) => [`/v1/search`, json({ query: ['lipstick', 'shampoo', 'serum', 'mascara'][i % 4], history: history(i).slice(0, 3), k: 10 })],
+  'POST /v1/search': (i) => [
+    `/v1/search`,
+    json({ query: ['lipstick', 'shampoo', 'serum', 'mascara'][i % 4], history: history(i).slice(0, 3), k: 10 }),
+  ],
   'POST /v1/events': (i) => [`/v1/events`, json({ userId: `bench-${i % 50}`, events: [{ itemId: pick(i), event: 'view' }] })],
   'GET /v1/users/{id}/profile': (i) => [`/v1/users/bench-${i % 50}/profile`, {}],
   'GET /health': () => [`/health`, {}],
@@ -52,7 +59,15 @@ for (const [name, make] of Object.entries(endpoints)) {
     if (res.status >= 400) errors++;
   }
   times.sort((a, b) => a - b);
-  rows.push({ endpoint: name, n, p50: quantile(times, 0.5), p90: quantile(times, 0.9), p99: quantile(times, 0.99), mean: times.reduce((s, x) => s + x, 0) / n, errors });
+  rows.push({
+    endpoint: name,
+    n,
+    p50: quantile(times, 0.5),
+    p90: quantile(times, 0.9),
+    p99: quantile(times, 0.99),
+    mean: times.reduce((s, x) => s + x, 0) / n,
+    errors,
+  });
 }
 
 const fmt = (x) => x.toFixed(2);

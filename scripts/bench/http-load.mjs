@@ -12,7 +12,17 @@ import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requestBodies } from './artifact.mjs';
-import { cpuSeconds, PORTS, publishLocal, startBareWorker, startProcess, startPython, startWorker, workerdBinary, writeHelloWorker } from './servers.mjs';
+import {
+  cpuSeconds,
+  PORTS,
+  publishLocal,
+  startBareWorker,
+  startProcess,
+  startPython,
+  startWorker,
+  workerdBinary,
+  writeHelloWorker,
+} from './servers.mjs';
 
 const require = createRequire(import.meta.url);
 const autocannon = require('autocannon');
@@ -55,7 +65,12 @@ async function wrkRun(base, { requests, connections, durationS, amount }) {
   const dir = mkdtempSync(join(tmpdir(), 'edgerec-wrk-'));
   try {
     const script = join(dir, 'requests.lua');
-    const formatted = requests.map((r) => `wrk.format(${lua(r.method)}, ${lua(r.path)}, {${Object.entries(r.headers ?? {}).map(([k, v]) => `[${lua(k)}] = ${lua(v)}`).join(', ')}}, ${r.body === undefined ? 'nil' : lua(r.body)})`);
+    const formatted = requests.map(
+      (r) =>
+        `wrk.format(${lua(r.method)}, ${lua(r.path)}, {${Object.entries(r.headers ?? {})
+          .map(([k, v]) => `[${lua(k)}] = ${lua(v)}`)
+          .join(', ')}}, ${r.body === undefined ? 'nil' : lua(r.body)})`,
+    );
     writeFileSync(
       script,
       `local reqs = nil
@@ -76,9 +91,15 @@ end
     );
     const seconds = durationS ?? Math.max(1, Math.ceil(amount / 1000));
     const { stdout } = await new Promise((resolve, reject) =>
-      execFile('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '30s', '-s', script, base], { maxBuffer: 1 << 26 }, (err, stdout, stderr) => (err ? reject(new Error(`wrk: ${err.message} ${stderr}`)) : resolve({ stdout }))),
+      execFile(
+        'wrk',
+        ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '30s', '-s', script, base],
+        { maxBuffer: 1 << 26 },
+        (err, stdout, stderr) => (err ? reject(new Error(`wrk: ${err.message} ${stderr}`)) : resolve({ stdout })),
+      ),
     ).catch((err) => {
-      if (/ENOENT/.test(err.message)) throw new Error('the wrk load client is not installed (apt-get install wrk), or use --client autocannon');
+      if (/ENOENT/.test(err.message))
+        throw new Error('the wrk load client is not installed (apt-get install wrk), or use --client autocannon');
       throw err;
     });
     const line = stdout.split('\n').find((l) => l.startsWith('EDGEREC '));
@@ -119,7 +140,10 @@ export function summarizeRuns(runs) {
 async function compareAnswers(a, b, bodies) {
   let same = 0;
   let maxDiff = 0;
-  const post = (base, body) => fetch(`${base}/v1/recommend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
+  const post = (base, body) =>
+    fetch(`${base}/v1/recommend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(
+      (r) => r.json(),
+    );
   for (const body of bodies) {
     const [x, y] = [await post(a, body), await post(b, body)];
     const ids = (r) => (r.items ?? []).map((i) => i.itemId).join(',');
@@ -140,7 +164,17 @@ async function compareAnswers(a, b, bodies) {
  * round alternates it with the Worker target of that phase. Returns per target / endpoint /
  * concurrency summaries (Python's merged over phases).
  */
-export async function benchHttp({ model, targets = ['wrangler', 'bare'], bundleDir, concurrencies = [1, 8, 32], durationS = 10, rounds = 2, warmup = 500, client = 'autocannon', log = () => {} }) {
+export async function benchHttp({
+  model,
+  targets = ['wrangler', 'bare'],
+  bundleDir,
+  concurrencies = [1, 8, 32],
+  durationS = 10,
+  rounds = 2,
+  warmup = 500,
+  client = 'autocannon',
+  log = () => {},
+}) {
   const persistTo = mkdtempSync(join(tmpdir(), 'edgerec-e2e-http-'));
   const workDir = mkdtempSync(join(tmpdir(), 'edgerec-e2e-bare-'));
   let python;
@@ -152,12 +186,23 @@ export async function benchHttp({ model, targets = ['wrangler', 'bare'], bundleD
     const itemsFile = JSON.parse(readFileSync(join(model, manifest.files.items.path), 'utf8'));
     const bodies = requestBodies(itemsFile, manifest.categories);
     const endpoints = {
-      recommend: bodies.plain.map((b) => ({ method: 'POST', path: '/v1/recommend', headers: { 'content-type': 'application/json' }, body: JSON.stringify(b) })),
+      recommend: bodies.plain.map((b) => ({
+        method: 'POST',
+        path: '/v1/recommend',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(b),
+      })),
       health: [{ method: 'GET', path: '/health' }],
     };
     // Warm-up: the Worker's first request loads the model; both JITs settle over the next few hundred.
     const warm = async (url) => {
-      await (await fetch(`${url}/v1/recommend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: endpoints.recommend[0].body })).arrayBuffer();
+      await (
+        await fetch(`${url}/v1/recommend`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: endpoints.recommend[0].body,
+        })
+      ).arrayBuffer();
       for (const requests of Object.values(endpoints)) await loadRun(url, { client, requests, connections: 4, amount: warmup });
     };
     python = await startPython({ model });
@@ -172,7 +217,12 @@ export async function benchHttp({ model, targets = ['wrangler', 'bare'], bundleD
       } else if (target === 'bare' || target === 'bare-no-liftoff') {
         if (!bundleDir) throw new Error('the bare workerd target needs bundleDir (wrangler deploy --dry-run --outdir)');
         // bare-no-liftoff: a diagnostic, V8's optimizing compiler for all Wasm (the first request compiles for tens of seconds).
-        server = await startBareWorker({ bundleDir, modelDir: model, workDir: mkdtempSync(join(workDir, `${target}-`)), v8Flags: target === 'bare' ? [] : ['--no-liftoff'] });
+        server = await startBareWorker({
+          bundleDir,
+          modelDir: model,
+          workDir: mkdtempSync(join(workDir, `${target}-`)),
+          v8Flags: target === 'bare' ? [] : ['--no-liftoff'],
+        });
       } else throw new Error(`unknown target ${target}`);
       try {
         readyMs[target] = server.readyMs;
@@ -183,7 +233,9 @@ export async function benchHttp({ model, targets = ['wrangler', 'bare'], bundleD
           filtered: await compareAnswers(server.url, python.url, bodies.filtered),
         };
         const a = agreement[target];
-        log(`${target} vs Python: same top-10 on ${(a.plain.sameTopK * 100).toFixed(0)}% (plain), ${(a.filtered.sameTopK * 100).toFixed(0)}% (filtered); max score diff ${Math.max(a.plain.maxScoreDiff, a.filtered.maxScoreDiff).toExponential(1)}`);
+        log(
+          `${target} vs Python: same top-10 on ${(a.plain.sameTopK * 100).toFixed(0)}% (plain), ${(a.filtered.sameTopK * 100).toFixed(0)}% (filtered); max score diff ${Math.max(a.plain.maxScoreDiff, a.filtered.maxScoreDiff).toExponential(1)}`,
+        );
         const servers = { [target]: server, python };
         for (let round = 0; round < rounds; round++) {
           for (const c of concurrencies) {
@@ -197,7 +249,9 @@ export async function benchHttp({ model, targets = ['wrangler', 'bare'], bundleD
                 r.load = loadavg()[0];
                 (((runs[t] ??= {})[ep] ??= {})[c] ??= []).push(r);
                 const s = summarizeRuns([r]);
-                log(`${target} phase, round ${round + 1}/${rounds}: ${t} ${ep} c=${c}: ${s.rps.toFixed(0)} req/s, p50 ${s.p50.toFixed(2)} ms, p99 ${s.p99.toFixed(2)} ms, ${s.cpuMsPerRequest.toFixed(2)} CPU ms/request, non-2xx ${s.non2xx}, load ${r.load.toFixed(2)}`);
+                log(
+                  `${target} phase, round ${round + 1}/${rounds}: ${t} ${ep} c=${c}: ${s.rps.toFixed(0)} req/s, p50 ${s.p50.toFixed(2)} ms, p99 ${s.p99.toFixed(2)} ms, ${s.cpuMsPerRequest.toFixed(2)} CPU ms/request, non-2xx ${s.non2xx}, load ${r.load.toFixed(2)}`,
+                );
               }
             }
           }
@@ -212,7 +266,18 @@ export async function benchHttp({ model, targets = ['wrangler', 'bare'], bundleD
         for (const [c, list] of Object.entries(byC)) ((results[target] ??= {})[ep] ??= {})[c] = summarizeRuns(list);
       }
     }
-    return { model: manifest.version, items: manifest.items, client, targets, concurrencies, durationS, rounds, agreement, readyMs, results };
+    return {
+      model: manifest.version,
+      items: manifest.items,
+      client,
+      targets,
+      concurrencies,
+      durationS,
+      rounds,
+      agreement,
+      readyMs,
+      results,
+    };
   } finally {
     await python?.stop();
     rmSync(persistTo, { recursive: true, force: true });
@@ -232,8 +297,14 @@ export async function benchFloors({ concurrencies = [1, 8, 32], durationS = 5, c
     writeHelloWorker(dir, PORTS.python);
     const workerdBin = workerdBinary();
     const targets = {
-      'hello, wrangler dev': () => startWorker({ persistTo: join(dir, 'state'), cwd: dir, configs: [join(dir, 'wrangler.toml')], readyPath: '/' }),
-      'hello, bare workerd': () => startProcess('workerd serve', workerdBin, ['serve', join(dir, 'config.capnp')], { url: `http://127.0.0.1:${PORTS.python}`, readyPath: '/', cwd: dir }),
+      'hello, wrangler dev': () =>
+        startWorker({ persistTo: join(dir, 'state'), cwd: dir, configs: [join(dir, 'wrangler.toml')], readyPath: '/' }),
+      'hello, bare workerd': () =>
+        startProcess('workerd serve', workerdBin, ['serve', join(dir, 'config.capnp')], {
+          url: `http://127.0.0.1:${PORTS.python}`,
+          readyPath: '/',
+          cwd: dir,
+        }),
     };
     for (const [name, startTarget] of Object.entries(targets)) {
       const s = await startTarget();
@@ -246,7 +317,9 @@ export async function benchFloors({ concurrencies = [1, 8, 32], durationS = 5, c
           r.cpuS = cpuSeconds(pids) - cpu0;
           r.load = loadavg()[0];
           (results[name] ??= {})[c] = summarizeRuns([r]);
-          log(`${name} c=${c}: ${results[name][c].rps.toFixed(0)} req/s, p50 ${results[name][c].p50.toFixed(2)} ms, p99 ${results[name][c].p99.toFixed(2)} ms, ${results[name][c].cpuMsPerRequest.toFixed(3)} CPU ms/request, load ${r.load.toFixed(2)}`);
+          log(
+            `${name} c=${c}: ${results[name][c].rps.toFixed(0)} req/s, p50 ${results[name][c].p50.toFixed(2)} ms, p99 ${results[name][c].p99.toFixed(2)} ms, ${results[name][c].cpuMsPerRequest.toFixed(3)} CPU ms/request, load ${r.load.toFixed(2)}`,
+          );
         }
       } finally {
         await s.stop();

@@ -54,7 +54,13 @@ const workDir = mkdtempSync(join(tmpdir(), 'edgerec-loop-'));
 let server;
 try {
   await buildBundle(bundleDir, { entry: 'scripts/bench/isolate-loop-entry.ts' });
-  renameSync(join(bundleDir, readdirSync(bundleDir).find((f) => /^isolate-loop-entry\.js$/.test(f))), join(bundleDir, 'index.js'));
+  renameSync(
+    join(
+      bundleDir,
+      readdirSync(bundleDir).find((f) => /^isolate-loop-entry\.js$/.test(f)),
+    ),
+    join(bundleDir, 'index.js'),
+  );
   const { manifest, bodies: all } = artifactBodies(opt.model);
   const bodies = JSON.stringify(all.plain.map((b) => JSON.stringify(b)));
   server = await startBareWorker({
@@ -86,23 +92,45 @@ try {
   for (let r = 0; r < reps; r++) {
     for (const m of modes) {
       const t0 = await call(m, 0);
-      us[m].push(((await call(m, N)) - t0) * 1000 / N);
-      if (m in usNode) usNode[m].push((await callNode(m, N)) * 1000 / N);
+      us[m].push((((await call(m, N)) - t0) * 1000) / N);
+      if (m in usNode) usNode[m].push(((await callNode(m, N)) * 1000) / N);
     }
   }
   const summary = Object.fromEntries(modes.map((m) => [m, { ...summarize(us[m]), reps: us[m] }]));
   const summaryNode = Object.fromEntries(nodeModes.map((m) => [m, { ...summarize(usNode[m]), reps: usNode[m] }]));
-  const what = { app: 'POST /v1/recommend through the app', core: 'recommend() alone', encode: "recommend()'s user tower alone", scan: "recommend()'s retrieval alone", health: 'GET /health through the app', hono: 'bare Hono route, canned answer', zod: 'OpenAPIHono + the recommend schema, canned answer' };
-  const fmt = (s) => s ? `${s.median.toFixed(1)} | ${s.min.toFixed(1)} | ${s.p90.toFixed(1)}` : '– | – | –';
+  const what = {
+    app: 'POST /v1/recommend through the app',
+    core: 'recommend() alone',
+    encode: "recommend()'s user tower alone",
+    scan: "recommend()'s retrieval alone",
+    health: 'GET /health through the app',
+    hono: 'bare Hono route, canned answer',
+    zod: 'OpenAPIHono + the recommend schema, canned answer',
+  };
+  const fmt = (s) => (s ? `${s.median.toFixed(1)} | ${s.min.toFixed(1)} | ${s.p90.toFixed(1)}` : '– | – | –');
   const md = [
     `In-isolate cost per request, bare workerd${nodeLoops ? ` and Node ${process.versions.node} (V8 ${process.versions.v8}), alternating` : ''}, ${manifest.items} items (${N} requests per timing, ${reps} timings; load average ${loadavg()[0].toFixed(2)}).`,
     '',
-    nodeLoops ? '| mode | what | workerd median us | min us | p90 us | Node median us | min us | p90 us | workerd / Node |' : '| mode | what | median us | min us | p90 us |',
+    nodeLoops
+      ? '| mode | what | workerd median us | min us | p90 us | Node median us | min us | p90 us | workerd / Node |'
+      : '| mode | what | median us | min us | p90 us |',
     nodeLoops ? '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |' : '| --- | --- | ---: | ---: | ---: |',
-    ...modes.map((m) => `| ${m} | ${what[m] ?? ''} | ${fmt(summary[m])}${nodeLoops ? ` | ${fmt(summaryNode[m])} | ${summaryNode[m] ? (summary[m].median / summaryNode[m].median).toFixed(2) : '–'}` : ''} |`),
+    ...modes.map(
+      (m) =>
+        `| ${m} | ${what[m] ?? ''} | ${fmt(summary[m])}${nodeLoops ? ` | ${fmt(summaryNode[m])} | ${summaryNode[m] ? (summary[m].median / summaryNode[m].median).toFixed(2) : '–'}` : ''} |`,
+    ),
   ].join('\n');
   console.log(md);
-  const result = { startedAt, model: manifest.version, items: manifest.items, n: N, reps, v8Flags: opt['v8-flags'], summary, ...(nodeLoops ? { node: process.versions.node, v8: process.versions.v8, summaryNode } : {}) };
+  const result = {
+    startedAt,
+    model: manifest.version,
+    items: manifest.items,
+    n: N,
+    reps,
+    v8Flags: opt['v8-flags'],
+    summary,
+    ...(nodeLoops ? { node: process.versions.node, v8: process.versions.v8, summaryNode } : {}),
+  };
   if (opt.profile) result.profile = await profile(call, opt.profile, join(bundleDir, 'index.js'));
   mkdirSync(opt.out, { recursive: true });
   writeFileSync(join(opt.out, `isolate-loop-${startedAt.replace(/[:.]/g, '-')}.json`), JSON.stringify(result, null, 1));
@@ -137,11 +165,12 @@ async function profile(call, mode, bundleFile) {
   const byId = new Map(p.nodes.map((x) => [x.id, x]));
   const parent = new Map();
   for (const x of p.nodes) for (const c of x.children ?? []) parent.set(c, x.id);
-  const key = (x) => `${x.callFrame.functionName || '(anonymous)'}${x.callFrame.url ? ` @${x.callFrame.lineNumber + 1}: ${(lines[x.callFrame.lineNumber] ?? '').trim().slice(0, 70)}` : ''}`;
+  const key = (x) =>
+    `${x.callFrame.functionName || '(anonymous)'}${x.callFrame.url ? ` @${x.callFrame.lineNumber + 1}: ${(lines[x.callFrame.lineNumber] ?? '').trim().slice(0, 70)}` : ''}`;
   const self = new Map();
   const incl = new Map();
   for (let i = 0; i < p.samples.length; i++) {
-    const dt = (p.timeDeltas[i] ?? 0) / 1000 / n * 1000; // us per request
+    const dt = ((p.timeDeltas[i] ?? 0) / 1000 / n) * 1000; // us per request
     const k = key(byId.get(p.samples[i]));
     self.set(k, (self.get(k) ?? 0) + dt);
     const seen = new Set();

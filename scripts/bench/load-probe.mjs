@@ -107,7 +107,10 @@ async function breakdown(env, manifest) {
   await step('manifest', () => readManifest(env, manifest.version));
   await step('table into kernel memory + sha256', async () => {
     const { table } = createInt8Scanner(kernelModule, manifest.items, manifest.dim);
-    for (const [entry, view] of [[manifest.files.itemEmbeddings, table.q], [manifest.files.itemScales, table.scales]]) {
+    for (const [entry, view] of [
+      [manifest.files.itemEmbeddings, table.q],
+      [manifest.files.itemScales, table.scales],
+    ]) {
       const target = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
       await readInto((await env.EDGEREC_R2.get(`blobs/sha256/${entry.sha256}`)).body, target);
       await crypto.subtle.digest('SHA-256', target);

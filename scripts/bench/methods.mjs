@@ -76,10 +76,22 @@ export const methods = {
     label: 'Worker path, in workerd: the same kernel, timed inside the runtime',
     setup: async (t, c) => (await import('./workerd-kernel.mjs')).workerdKernel(t, c),
   },
-  'ort-node-int8': { label: 'onnxruntime-node int8 (MatMulInteger), 1 thread', setup: (t, c) => ortMethod(require('onnxruntime-node'), ortNodeOptions, 'int8')(t, c) },
-  'ort-node-fp32': { label: 'onnxruntime-node fp32 (MatMul), 1 thread', setup: (t, c) => ortMethod(require('onnxruntime-node'), ortNodeOptions, 'fp32')(t, c) },
-  'ort-web-int8': { label: 'onnxruntime-web WASM int8, 1 thread', setup: async (t, c) => ortMethod(await loadOrtWeb(), { executionProviders: ['wasm'] }, 'int8')(t, c) },
-  'ort-web-fp32': { label: 'onnxruntime-web WASM fp32, 1 thread', setup: async (t, c) => ortMethod(await loadOrtWeb(), { executionProviders: ['wasm'] }, 'fp32')(t, c) },
+  'ort-node-int8': {
+    label: 'onnxruntime-node int8 (MatMulInteger), 1 thread',
+    setup: (t, c) => ortMethod(require('onnxruntime-node'), ortNodeOptions, 'int8')(t, c),
+  },
+  'ort-node-fp32': {
+    label: 'onnxruntime-node fp32 (MatMul), 1 thread',
+    setup: (t, c) => ortMethod(require('onnxruntime-node'), ortNodeOptions, 'fp32')(t, c),
+  },
+  'ort-web-int8': {
+    label: 'onnxruntime-web WASM int8, 1 thread',
+    setup: async (t, c) => ortMethod(await loadOrtWeb(), { executionProviders: ['wasm'] }, 'int8')(t, c),
+  },
+  'ort-web-fp32': {
+    label: 'onnxruntime-web WASM fp32, 1 thread',
+    setup: async (t, c) => ortMethod(await loadOrtWeb(), { executionProviders: ['wasm'] }, 'fp32')(t, c),
+  },
   js: {
     label: 'plain JS scanTopK (src/core/item-table.ts)',
     async setup(table, { k }) {

@@ -70,7 +70,11 @@ class Served:
                 for c in {c.lower() for c in cats or []}:
                     acc.setdefault(c, []).append(r)
             self.rows_by_category = {c: np.array(rs, dtype=np.int64) for c, rs in acc.items()}
-        self.price_arr = np.array([np.nan if p is None else p for p in self.prices], dtype=np.float64) if self.prices else np.full(n, np.nan)
+        self.price_arr = (
+            np.array([np.nan if p is None else p for p in self.prices], dtype=np.float64)
+            if self.prices
+            else np.full(n, np.nan)
+        )
         popular = json.loads((Path(directory) / m["files"]["popular"]["path"]).read_text())
         self.popular = popular.get("popular", [])
 
@@ -123,7 +127,9 @@ class Served:
         for h in known:
             event = h["event"] if h["event"] in self.event_types[1:] else "view"
             ts = h.get("ts")
-            ref_history.append({"itemId": h["itemId"], "event": event, "ageHours": None if ts is None else (now - ts) / 3600})
+            ref_history.append(
+                {"itemId": h["itemId"], "event": event, "ageHours": None if ts is None else (now - ts) / 3600}
+            )
         feeds, seen = encode_history(self.art, ref_history)
         user_emb, interests = self.art.session.run(["user_emb", "interests"], feeds)
         scores = (user_emb[0].astype(np.float64) @ self.q64t) * self.scale64  # (N,)
@@ -137,7 +143,11 @@ class Served:
         out = {
             "model": {"version": self.version},
             "items": [self.view(int(r), float(scores[r])) for r in top],
-            "profile": {"interests": [{"category": self.categories[i], "weight": js_round(float(interests[0][i]))} for i in order]},
+            "profile": {
+                "interests": [
+                    {"category": self.categories[i], "weight": js_round(float(interests[0][i]))} for i in order
+                ]
+            },
         }
         if ignored:
             out["ignored"] = ignored
@@ -240,7 +250,13 @@ def make_handler(served: Served):
 
         def do_GET(self) -> None:
             if self.path == "/health":
-                self.send_json(200, {"status": "ok", "model": {"version": served.version, "loaded": True, "activeVersion": served.version}})
+                self.send_json(
+                    200,
+                    {
+                        "status": "ok",
+                        "model": {"version": served.version, "loaded": True, "activeVersion": served.version},
+                    },
+                )
             else:
                 self.error(404, "not_found", "No such route.")
 
@@ -253,7 +269,9 @@ def make_handler(served: Served):
             if self.path != "/v1/recommend":
                 return self.error(404, "not_found", "No such route.")
             if not (self.headers.get("content-type") or "").startswith("application/json"):
-                return self.error(415, "unsupported_media_type", "The body must be JSON (content-type: application/json).")
+                return self.error(
+                    415, "unsupported_media_type", "The body must be JSON (content-type: application/json)."
+                )
             try:
                 body = json.loads(raw)
             except ValueError:

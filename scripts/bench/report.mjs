@@ -41,7 +41,8 @@ export function markdown(res) {
         .join(' | ')} |`,
     );
   ratio('kernel', 'ratio Worker path (in Node) / native int8');
-  if (cols.some(({ n, m }) => res.results[n]?.[m]?.['kernel-workerd'])) ratio('kernel-workerd', 'ratio Worker path in workerd / native int8');
+  if (cols.some(({ n, m }) => res.results[n]?.[m]?.['kernel-workerd']))
+    ratio('kernel-workerd', 'ratio Worker path in workerd / native int8');
   lines.push(
     `| memory floor (full-scan bytes / read bandwidth) | ${cols
       .map(({ n, m }) => {
@@ -68,7 +69,8 @@ export function markdown(res) {
   lines.push('| N | table + scales | kernel memory total |', '| ---: | ---: | ---: |');
   for (const n of sizes) {
     const mem = res.memory[n];
-    if (mem) lines.push(`| ${sizeName(n)} | ${(mem.tableBytes / 2 ** 20).toFixed(1)} MiB | ${(mem.kernelBytes / 2 ** 20).toFixed(1)} MiB |`);
+    if (mem)
+      lines.push(`| ${sizeName(n)} | ${(mem.tableBytes / 2 ** 20).toFixed(1)} MiB | ${(mem.kernelBytes / 2 ** 20).toFixed(1)} MiB |`);
   }
   const m = res.meta;
   lines.push(
@@ -78,7 +80,17 @@ export function markdown(res) {
   return lines.join('\n');
 }
 
-const COLORS = { kernel: '#d62728', 'kernel-workerd': '#ff7f0e', 'ort-node-int8': '#1f77b4', 'ort-node-fp32': '#aec7e8', 'ort-web-int8': '#2ca02c', 'ort-web-fp32': '#98df8a', js: '#7f7f7f', faiss: '#9467bd', floor: '#222222' };
+const COLORS = {
+  kernel: '#d62728',
+  'kernel-workerd': '#ff7f0e',
+  'ort-node-int8': '#1f77b4',
+  'ort-node-fp32': '#aec7e8',
+  'ort-web-int8': '#2ca02c',
+  'ort-web-fp32': '#98df8a',
+  js: '#7f7f7f',
+  faiss: '#9467bd',
+  floor: '#222222',
+};
 
 /** Grouped bar chart (log scale), one panel per mode, as an SVG string. */
 export function svg(res) {
@@ -90,15 +102,24 @@ export function svg(res) {
   const panelW = 400;
   const top = 40;
   const plotH = 280;
-  const all = sizes.flatMap((n) => MODES.flatMap((m) => [...ids.map((id) => res.results[n]?.[m]?.[id]?.median), res.floor[n]?.[m]?.median])).filter((x) => x > 0);
+  const all = sizes
+    .flatMap((n) => MODES.flatMap((m) => [...ids.map((id) => res.results[n]?.[m]?.[id]?.median), res.floor[n]?.[m]?.median]))
+    .filter((x) => x > 0);
   const lo = Math.floor(Math.log10(Math.min(...all)));
   const hi = Math.ceil(Math.log10(Math.max(...all)));
   const y = (v) => top + plotH - ((Math.log10(v) - lo) / (hi - lo)) * plotH;
-  const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`, `<rect width="${W}" height="${H}" fill="white"/>`];
-  out.push(`<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">Retrieval latency, median ms per query (log scale), k=${res.config.k}, d=${res.config.dim}</text>`);
+  const out = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+  ];
+  out.push(
+    `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">Retrieval latency, median ms per query (log scale), k=${res.config.k}, d=${res.config.dim}</text>`,
+  );
   MODES.forEach((mode, p) => {
     const x0 = 60 + p * (panelW + 70);
-    out.push(`<text x="${x0 + panelW / 2}" y="${top - 6}" text-anchor="middle">${mode === 'plain' ? 'no filter' : `filtered (${res.config.allowedFraction * 100}% allowed + ${res.config.excluded} excluded)`}</text>`);
+    out.push(
+      `<text x="${x0 + panelW / 2}" y="${top - 6}" text-anchor="middle">${mode === 'plain' ? 'no filter' : `filtered (${res.config.allowedFraction * 100}% allowed + ${res.config.excluded} excluded)`}</text>`,
+    );
     for (let e = lo; e <= hi; e++) {
       out.push(`<line x1="${x0}" x2="${x0 + panelW}" y1="${y(10 ** e)}" y2="${y(10 ** e)}" stroke="#ddd"/>`);
       out.push(`<text x="${x0 - 6}" y="${y(10 ** e) + 4}" text-anchor="end">${10 ** e >= 1 ? 10 ** e : (10 ** e).toFixed(-e)}</text>`);
@@ -110,7 +131,9 @@ export function svg(res) {
         const v = id === 'floor' ? res.floor[n]?.[mode]?.median : res.results[n]?.[mode]?.[id]?.median;
         if (!(v > 0)) return;
         const bx = x0 + g * gw + 8 + s * bw;
-        out.push(`<rect x="${bx.toFixed(1)}" y="${y(v).toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${(top + plotH - y(v)).toFixed(1)}" fill="${COLORS[id] ?? '#bbb'}"><title>${id} ${sizeName(n)} ${mode}: ${fmt(v)} ms</title></rect>`);
+        out.push(
+          `<rect x="${bx.toFixed(1)}" y="${y(v).toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${(top + plotH - y(v)).toFixed(1)}" fill="${COLORS[id] ?? '#bbb'}"><title>${id} ${sizeName(n)} ${mode}: ${fmt(v)} ms</title></rect>`,
+        );
       });
       out.push(`<text x="${x0 + g * gw + gw / 2}" y="${top + plotH + 16}" text-anchor="middle">N = ${sizeName(n)}</text>`);
     });
@@ -120,7 +143,9 @@ export function svg(res) {
     const lx = 60 + (i % 4) * 235;
     const ly = top + plotH + 40 + Math.floor(i / 4) * 18;
     out.push(`<rect x="${lx}" y="${ly - 10}" width="12" height="12" fill="${COLORS[id] ?? '#bbb'}"/>`);
-    out.push(`<text x="${lx + 16}" y="${ly}">${id === 'floor' ? 'memory-bandwidth floor' : res.labels[id].replace(/&/g, '&amp;').replace(/</g, '&lt;')}</text>`);
+    out.push(
+      `<text x="${lx + 16}" y="${ly}">${id === 'floor' ? 'memory-bandwidth floor' : res.labels[id].replace(/&/g, '&amp;').replace(/</g, '&lt;')}</text>`,
+    );
   });
   out.push('</svg>');
   return out.join('\n');
@@ -140,4 +165,3 @@ export function writeRun(dir, prefix, startedAt, res, md, svgText) {
   }
   return join(dir, `${prefix}-${stamp}`);
 }
-

@@ -53,11 +53,32 @@ const reps = Number(opt.reps);
 const rounds = Math.max(1, Math.min(Number(opt.rounds), reps));
 const warmup = Number(opt.warmup);
 const chosen = opt.methods === 'all' ? [...Object.keys(methods), 'faiss'] : opt.methods.split(',');
-const faissPython = opt['faiss-python'] ?? process.env.EDGEREC_FAISS_PYTHON ?? (existsSync('/tmp/edgerec-faiss/bin/python') ? '/tmp/edgerec-faiss/bin/python' : 'none');
-const config = { sizes, dim, k, reps, rounds, warmup, queries: Number(opt.queries), allowedFraction: Number(opt.allowed), excluded: Number(opt.excluded), methods: chosen };
+const faissPython =
+  opt['faiss-python'] ??
+  process.env.EDGEREC_FAISS_PYTHON ??
+  (existsSync('/tmp/edgerec-faiss/bin/python') ? '/tmp/edgerec-faiss/bin/python' : 'none');
+const config = {
+  sizes,
+  dim,
+  k,
+  reps,
+  rounds,
+  warmup,
+  queries: Number(opt.queries),
+  allowedFraction: Number(opt.allowed),
+  excluded: Number(opt.excluded),
+  methods: chosen,
+};
 
 const log = (...a) => console.error('[bench]', ...a);
-const meta = { cpu: cpus()[0]?.model ?? '?', cpus: cpus().length, node: process.versions.node, v8: process.versions.v8, loadBefore: loadavg(), startedAt: new Date().toISOString() };
+const meta = {
+  cpu: cpus()[0]?.model ?? '?',
+  cpus: cpus().length,
+  node: process.versions.node,
+  v8: process.versions.v8,
+  loadBefore: loadavg(),
+  startedAt: new Date().toISOString(),
+};
 log(`load average ${meta.loadBefore.map((x) => x.toFixed(2)).join(' ')}; sizes ${sizes.join(', ')}; methods ${chosen.join(', ')}`);
 
 const nMax = Math.max(...sizes);
@@ -83,10 +104,20 @@ for (const n of sizes) {
   const { scanTopK } = await import(`${root}src/core/item-table.ts`);
   // Filters and exact answers (plain JS scanTopK defines "exact").
   const allowed = makeAllowed(n, config.allowedFraction);
-  const excludedSets = queries.map((u, j) => makeExcluded(scanTopK(table, u, 2 * k, { allowed }).map((x) => x.row), allowed, config.excluded, 10 + j));
+  const excludedSets = queries.map((u, j) =>
+    makeExcluded(
+      scanTopK(table, u, 2 * k, { allowed }).map((x) => x.row),
+      allowed,
+      config.excluded,
+      10 + j,
+    ),
+  );
   filters[n] = { allowed, excluded: excludedSets };
   const filterOf = (mode, j) => (mode === 'plain' ? {} : { allowed, excluded: excludedSets[j] });
-  exact[n] = { plain: queries.map((u) => scanTopK(table, u, k)), filtered: queries.map((u, j) => scanTopK(table, u, k, filterOf('filtered', j))) };
+  exact[n] = {
+    plain: queries.map((u) => scanTopK(table, u, k)),
+    filtered: queries.map((u, j) => scanTopK(table, u, k, filterOf('filtered', j))),
+  };
 
   const live = {};
   try {
@@ -106,7 +137,8 @@ for (const n of sizes) {
       for (let round = 0; round < rounds; round++) {
         const count = Math.floor(reps / rounds) + (round < reps % rounds ? 1 : 0);
         for (const [id, m] of Object.entries(live)) {
-          for (let i = 0; i < (round === 0 ? warmup : 1); i++) await m.run(queries[i % queries.length], filterOf(mode, i % queries.length), i % queries.length);
+          for (let i = 0; i < (round === 0 ? warmup : 1); i++)
+            await m.run(queries[i % queries.length], filterOf(mode, i % queries.length), i % queries.length);
           for (let i = 0; i < count; i++) {
             const j = (q + i) % queries.length;
             const f = filterOf(mode, j);
@@ -132,7 +164,9 @@ for (const n of sizes) {
         const identical = got.every((r, j) => !r || sameResult(r, exact[n][mode][j]));
         results[n][mode] = results[n][mode] ?? {};
         results[n][mode][id] = { ...summarize(times[id]), agreement, identical, ms: times[id] };
-        log(`N=${n} ${mode} ${id}: median ${results[n][mode][id].median.toFixed(3)} ms, agreement ${agreement.toFixed(3)}${identical ? ' (identical)' : ''}`);
+        log(
+          `N=${n} ${mode} ${id}: median ${results[n][mode][id].median.toFixed(3)} ms, agreement ${agreement.toFixed(3)}${identical ? ' (identical)' : ''}`,
+        );
       }
       floor[n] = floor[n] ?? {};
       floor[n][mode] = { bytes, ...summarize(floorMs), ms: floorMs };
@@ -154,12 +188,26 @@ if (labels.faiss) {
     const excluded = Object.fromEntries(sizes.map((n) => [n, filters[n].excluded.map((s) => [...s])]));
     writeFileSync(join(dir, 'spec.json'), JSON.stringify({ sizes, dim, k, reps, warmup, excluded }));
     log(`FAISS via ${faissPython}`);
-    const out = JSON.parse(execFileSync(faissPython, [fileURLToPath(new URL('./faiss_bench.py', import.meta.url)), dir], { maxBuffer: 1 << 28, encoding: 'utf8' }));
+    const out = JSON.parse(
+      execFileSync(faissPython, [fileURLToPath(new URL('./faiss_bench.py', import.meta.url)), dir], {
+        maxBuffer: 1 << 28,
+        encoding: 'utf8',
+      }),
+    );
     meta.faiss = out.version;
     for (const n of sizes) {
       for (const mode of ['plain', 'filtered']) {
         const r = out.results[n][mode];
-        const agreement = r.top.reduce((s, rows, j) => s + overlap(rows.map((row) => ({ row })), exact[n][mode][j]), 0) / r.top.length;
+        const agreement =
+          r.top.reduce(
+            (s, rows, j) =>
+              s +
+              overlap(
+                rows.map((row) => ({ row })),
+                exact[n][mode][j],
+              ),
+            0,
+          ) / r.top.length;
         results[n][mode].faiss = { ...summarize(r.ms), agreement, identical: false, ms: r.ms };
         log(`N=${n} ${mode} faiss: median ${results[n][mode].faiss.median.toFixed(3)} ms, agreement ${agreement.toFixed(3)}`);
       }

@@ -31,9 +31,14 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * takes, and returns it, body unread. Throws, with the process's last output, when it exits or when
  * `timeoutMs` have passed since `since`.
  */
-export async function pollUntilAnswer(url, proc, { init, intervalMs = 50, accept = (res) => res.ok, timeoutMs = 60_000, since = performance.now() } = {}) {
+export async function pollUntilAnswer(
+  url,
+  proc,
+  { init, intervalMs = 50, accept = (res) => res.ok, timeoutMs = 60_000, since = performance.now() } = {},
+) {
   for (;;) {
-    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`${proc.label} exited (${proc.exitCode ?? proc.signalCode}): ${proc.output().slice(-2000)}`);
+    if (proc.exitCode !== null || proc.signalCode !== null)
+      throw new Error(`${proc.label} exited (${proc.exitCode ?? proc.signalCode}): ${proc.output().slice(-2000)}`);
     try {
       const res = await fetch(url, init);
       if (accept(res)) return res;
@@ -41,7 +46,8 @@ export async function pollUntilAnswer(url, proc, { init, intervalMs = 50, accept
     } catch {
       // not listening yet
     }
-    if (performance.now() - since > timeoutMs) throw new Error(`${proc.label} did not answer ${url} within ${timeoutMs} ms: ${proc.output().slice(-2000)}`);
+    if (performance.now() - since > timeoutMs)
+      throw new Error(`${proc.label} did not answer ${url} within ${timeoutMs} ms: ${proc.output().slice(-2000)}`);
     await sleep(intervalMs);
   }
 }
@@ -88,7 +94,10 @@ function installReaper() {
     }
   };
   process.once('exit', killAll);
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ]) {
     process.once(signal, () => {
       killAll();
       process.exit(code);
@@ -133,7 +142,10 @@ function start(label, command, args, env = {}, cwd = root) {
 /** Publishes an artifact directory into a local state directory, as `wrangler dev --persist-to` reads it. */
 export async function publishLocal(dir, persistTo) {
   const t0 = performance.now();
-  await run(process.execPath, [join(root, 'scripts/publish.mjs'), 'push', dir, '--local', '--persist-to', persistTo], { cwd: root, maxBuffer: 1 << 24 });
+  await run(process.execPath, [join(root, 'scripts/publish.mjs'), 'push', dir, '--local', '--persist-to', persistTo], {
+    cwd: root,
+    maxBuffer: 1 << 24,
+  });
   return performance.now() - t0;
 }
 
@@ -143,10 +155,33 @@ export async function publishLocal(dir, persistTo) {
  * /openapi.json answers (a route that does not touch the model, so the first /v1/recommend still
  * finds a model that was never loaded in this isolate).
  */
-export async function startWorker({ persistTo, port = PORTS.worker, timeoutMs = 120_000, cwd = root, configs = [join(root, 'wrangler.toml'), join(root, 'wrangler.onnx.toml')], readyPath = '/openapi.json' } = {}) {
+export async function startWorker({
+  persistTo,
+  port = PORTS.worker,
+  timeoutMs = 120_000,
+  cwd = root,
+  configs = [join(root, 'wrangler.toml'), join(root, 'wrangler.onnx.toml')],
+  readyPath = '/openapi.json',
+} = {}) {
   await waitForPorts([port, PORTS.inspector]);
   const bin = join(root, 'node_modules/wrangler/bin/wrangler.js');
-  const args = ['dev', ...configs.flatMap((c) => ['--config', c]), '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(PORTS.inspector), '--persist-to', persistTo, '--var', 'RATE_LIMIT:off', '--show-interactive-dev-session=false', '--log-level', 'warn'];
+  const args = [
+    'dev',
+    ...configs.flatMap((c) => ['--config', c]),
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--inspector-port',
+    String(PORTS.inspector),
+    '--persist-to',
+    persistTo,
+    '--var',
+    'RATE_LIMIT:off',
+    '--show-interactive-dev-session=false',
+    '--log-level',
+    'warn',
+  ];
   const t0 = performance.now();
   const proc = start('wrangler dev', process.execPath, [bin, ...args], { WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' }, cwd);
   const url = `http://127.0.0.1:${port}`;
@@ -206,7 +241,14 @@ const w :Workerd.Worker = ( modules = [ (name = "index.js", esModule = embed "in
 /** The Python baseline (scripts/bench/python_server.py) on PORTS.python, in the trainer's environment. */
 export async function startPython({ model, port = PORTS.python, timeoutMs = 180_000 } = {}) {
   await waitForPorts([port]);
-  const proc = start('python_server.py', 'bash', [join(root, 'scripts/py.sh'), join(root, 'scripts/bench/python_server.py'), '--model', model, '--port', String(port)]);
+  const proc = start('python_server.py', 'bash', [
+    join(root, 'scripts/py.sh'),
+    join(root, 'scripts/bench/python_server.py'),
+    '--model',
+    model,
+    '--port',
+    String(port),
+  ]);
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitFor(`${url}/health`, proc, timeoutMs);
@@ -296,7 +338,19 @@ function wranglerVars(config = 'wrangler.toml') {
  * Durable Objects, rate limiter and analytics are not bound (requests without `userId` never touch
  * them; RATE_LIMIT is "off").
  */
-export async function startBareWorker({ bundleDir, modelDir, workDir, port = PORTS.worker, timeoutMs = 60_000, v8Flags = [], args = [], readyPath = '/openapi.json', main = 'index.js', onnxBundleDir, vars: extraVars = {} }) {
+export async function startBareWorker({
+  bundleDir,
+  modelDir,
+  workDir,
+  port = PORTS.worker,
+  timeoutMs = 60_000,
+  v8Flags = [],
+  args = [],
+  readyPath = '/openapi.json',
+  main = 'index.js',
+  onnxBundleDir,
+  vars: extraVars = {},
+}) {
   const { manifest, paths } = r2Layout(resolve(modelDir));
   const bundleFiles = ['index.js', ...readdirSync(bundleDir).filter((f) => f.endsWith('.wasm'))];
   for (const f of bundleFiles) symlinkSync(join(bundleDir, f === 'index.js' ? main : f), join(workDir, f));
@@ -308,7 +362,8 @@ export async function startBareWorker({ bundleDir, modelDir, workDir, port = POR
     for (const f of onnxFiles) symlinkSync(join(onnxBundleDir, f), join(workDir, 'onnx', f));
   }
   for (const f of Object.values(manifest.files)) {
-    if (sha256(readFileSync(paths.get(`blobs/sha256/${f.sha256}`))) !== f.sha256) throw new Error(`${f.path}: sha256 does not match the manifest`);
+    if (sha256(readFileSync(paths.get(`blobs/sha256/${f.sha256}`))) !== f.sha256)
+      throw new Error(`${f.path}: sha256 does not match the manifest`);
   }
   const blobs = await serveFiles(paths);
   symlinkSync(resolve(modelDir, 'manifest.json'), join(workDir, 'manifest.json'));
@@ -369,8 +424,15 @@ export default class extends OnnxRuntimeWorker {
   const vars = { ...wranglerVars(), RATE_LIMIT: 'off', ...extraVars };
   const str = (s) => JSON.stringify(s);
   // capnp list entries: Wasm modules embedded from `files` (their names as the bundle imports them), text bindings.
-  const wasmModules = (files) => files.filter((f) => f.endsWith('.wasm')).map((f) => `    (name = ${str(f)}, wasm = embed ${str(f)}),`).join('\n');
-  const textBindings = (vars) => Object.entries(vars).map(([k, v]) => `    (name = ${str(k)}, text = ${str(v)}),`).join('\n');
+  const wasmModules = (files) =>
+    files
+      .filter((f) => f.endsWith('.wasm'))
+      .map((f) => `    (name = ${str(f)}, wasm = embed ${str(f)}),`)
+      .join('\n');
+  const textBindings = (vars) =>
+    Object.entries(vars)
+      .map(([k, v]) => `    (name = ${str(k)}, text = ${str(v)}),`)
+      .join('\n');
   const onnxWorker = onnxBundleDir
     ? `
 const o :Workerd.Worker = (
@@ -416,7 +478,12 @@ ${onnxWorker}`,
   const t0 = performance.now();
   let server;
   try {
-    server = await startProcess('workerd serve', bin, ['serve', join(workDir, 'config.capnp'), ...args], { url: `http://127.0.0.1:${port}`, readyPath, cwd: workDir, timeoutMs });
+    server = await startProcess('workerd serve', bin, ['serve', join(workDir, 'config.capnp'), ...args], {
+      url: `http://127.0.0.1:${port}`,
+      readyPath,
+      cwd: workDir,
+      timeoutMs,
+    });
   } catch (err) {
     await blobs.close();
     throw err;

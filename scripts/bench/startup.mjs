@@ -34,7 +34,10 @@ const entries = [{ label: '(constant Worker)', source: `export default { fetch: 
 for (const m of modules) {
   const spec = relative(entryDir, resolve(root, m)).replace(/\.ts$/, '');
   // The import is kept (its exports are counted), never called.
-  entries.push({ label: m, source: `import * as m from '${spec}';\nexport default { fetch: () => new Response(String(Object.keys(m).length)) };\n${durableObject}` });
+  entries.push({
+    label: m,
+    source: `import * as m from '${spec}';\nexport default { fetch: () => new Response(String(Object.keys(m).length)) };\n${durableObject}`,
+  });
 }
 
 /** Spawn to first answer of one bundle in a new bare workerd process, ms. */

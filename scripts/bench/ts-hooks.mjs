@@ -16,7 +16,11 @@ process.emitWarning = (warning, ...rest) => {
 
 registerHooks({
   resolve(specifier, context, next) {
-    if ((specifier.startsWith('./') || specifier.startsWith('../')) && context.parentURL?.endsWith('.ts') && !/\.[cm]?[jt]s$/.test(specifier)) {
+    if (
+      (specifier.startsWith('./') || specifier.startsWith('../')) &&
+      context.parentURL?.endsWith('.ts') &&
+      !/\.[cm]?[jt]s$/.test(specifier)
+    ) {
       const url = new URL(`${specifier}.ts`, context.parentURL);
       if (existsSync(fileURLToPath(url))) return { url: url.href, format: 'module', shortCircuit: true };
     }

@@ -28,7 +28,9 @@ export async function workerdKernel(table, { k, queries, filters }) {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await (await import('esbuild')).build({
+    await (
+      await import('esbuild')
+    ).build({
       entryPoints: [join(root, 'scripts/bench/kernel-worker.ts')],
       bundle: true,
       format: 'esm',
@@ -55,7 +57,11 @@ const w :Workerd.Worker = (
 );
 `,
     );
-    server = await startProcess('workerd (kernel)', workerdBinary(), ['serve', join(dir, 'config.capnp')], { url: `http://127.0.0.1:${PORTS.kernel}`, readyPath: '/health', cwd: dir });
+    server = await startProcess('workerd (kernel)', workerdBinary(), ['serve', join(dir, 'config.capnp')], {
+      url: `http://127.0.0.1:${PORTS.kernel}`,
+      readyPath: '/health',
+      cwd: dir,
+    });
     const base = server.url;
     const ok = async (res) => {
       if (!res.ok) throw new Error(`kernel worker: ${res.status} ${await res.text()}`);
@@ -67,7 +73,12 @@ const w :Workerd.Worker = (
     body.set(new Uint8Array(table.scales.buffer, table.scales.byteOffset, rows * 4), rows * dim);
     const memoryBytes = Number(await (await ok(await fetch(`${base}/table?rows=${rows}&dim=${dim}`, { method: 'PUT', body }))).text());
     const allowed = filters.allowed ? Array.from(filters.allowed.subarray(0, rows), (x) => (x ? '1' : '0')).join('') : '1'.repeat(rows);
-    await ok(await fetch(`${base}/filters`, { method: 'PUT', body: JSON.stringify({ queries: queries.map((q) => [...q]), excluded: filters.excluded.map((s) => [...s]), allowed }) }));
+    await ok(
+      await fetch(`${base}/filters`, {
+        method: 'PUT',
+        body: JSON.stringify({ queries: queries.map((q) => [...q]), excluded: filters.excluded.map((s) => [...s]), allowed }),
+      }),
+    );
     const reps = Math.max(2, Math.min(200, Math.round(2e6 / rows)));
     // n scans inside one request: the other queries in turn (as the Node rows cycle through them, so
     // no run repeats one query while caches and branch predictors learn it), query j last.

@@ -66,7 +66,10 @@ ITEMS_FORMAT = "edgerec-items/1"
 
 def _packed(values: list, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Strings as one UTF-8 buffer and row offsets (uint32, rows + 1); `missing` marks None."""
-    enc = [(v or "").encode("utf-8") if v is not None else b"" for v in (values[r] if r < len(values) else None for r in range(rows))]
+    enc = [
+        (v or "").encode("utf-8") if v is not None else b""
+        for v in (values[r] if r < len(values) else None for r in range(rows))
+    ]
     offsets = np.zeros(rows + 1, dtype=np.uint32)
     offsets[1:] = np.cumsum([len(b) for b in enc], dtype=np.uint64)
     missing = np.array([(values[r] if r < len(values) else None) is None for r in range(rows)], dtype=np.uint8)
@@ -108,13 +111,20 @@ def items_columnar(items: dict) -> tuple[dict, dict[str, np.ndarray]]:
     if items.get("brands") is not None:
         tensors["brands.codes"], header["brands"] = _codes(items["brands"], rows, lambda v: v)
     if items.get("prices") is not None:
-        tensors["prices.codes"], header["prices"] = _codes(items["prices"], rows, lambda v: None if v is None else float(v))
+        tensors["prices.codes"], header["prices"] = _codes(
+            items["prices"], rows, lambda v: None if v is None else float(v)
+        )
     return header, tensors
 
 
 def file_entry(out_dir: Path, path: Path, **extra) -> dict:
     """`{"path", "sha256", "bytes", ...extra}` for a file inside the artifact directory."""
-    return {"path": path.relative_to(out_dir).as_posix(), "sha256": sha256_file(path), "bytes": path.stat().st_size, **extra}
+    return {
+        "path": path.relative_to(out_dir).as_posix(),
+        "sha256": sha256_file(path),
+        "bytes": path.stat().st_size,
+        **extra,
+    }
 
 
 def tensors_block(cfg: Config, n_categories: int, max_tokens: int) -> dict:
@@ -140,14 +150,25 @@ def tensors_block(cfg: Config, n_categories: int, max_tokens: int) -> dict:
             "outputs": {"text_emb": {"dtype": f32, "shape": ["B", D]}},
         },
         "ranker": {
-            "inputs": {"user_emb": {"dtype": f32, "shape": ["B", D]}, "cand_emb": {"dtype": f32, "shape": ["B", "K", D]}},
+            "inputs": {
+                "user_emb": {"dtype": f32, "shape": ["B", D]},
+                "cand_emb": {"dtype": f32, "shape": ["B", "K", D]},
+            },
             "outputs": {"action_logits": {"dtype": f32, "shape": ["B", "K", len(ACTION_TYPES)]}},
         },
     }
 
 
-def write(out_dir: str | Path, ds: SeqDataset, cfg: Config, paths: dict[str, Path], metrics: dict[str, dict],
-          parity: dict, training: dict, now: datetime | None = None) -> dict:
+def write(
+    out_dir: str | Path,
+    ds: SeqDataset,
+    cfg: Config,
+    paths: dict[str, Path],
+    metrics: dict[str, dict],
+    parity: dict,
+    training: dict,
+    now: datetime | None = None,
+) -> dict:
     """Writes items.json, popular.json, vocab.json and manifest.json into `out_dir`; returns the
     manifest. `paths` are the exported files by role (from export.run); `metrics` has fp32/int8/valid."""
     out_dir = Path(out_dir)
@@ -212,13 +233,30 @@ def write(out_dir: str | Path, ds: SeqDataset, cfg: Config, paths: dict[str, Pat
     return manifest
 
 
-REQUIRED_KEYS = ("format", "version", "createdAt", "dim", "maxLen", "items", "eventTypes", "categories", "dataset",
-                 "config", "quantization", "files", "tensors", "metrics", "parity", "training")
+REQUIRED_KEYS = (
+    "format",
+    "version",
+    "createdAt",
+    "dim",
+    "maxLen",
+    "items",
+    "eventTypes",
+    "categories",
+    "dataset",
+    "config",
+    "quantization",
+    "files",
+    "tensors",
+    "metrics",
+    "parity",
+    "training",
+)
 REQUIRED_FILES = ("userEncoder", "itemEmbeddings", "itemScales", "items", "popular")
 
 
 def validate_manifest(m: dict) -> None:
     """Checks the structure docs/ARTIFACTS.md promises; raises ValueError naming the first problem."""
+
     def need(cond: bool, what: str) -> None:
         if not cond:
             raise ValueError(f"manifest: {what}")
@@ -231,8 +269,12 @@ def validate_manifest(m: dict) -> None:
     for role in REQUIRED_FILES:
         need(role in m["files"], f"files.{role} missing")
     for role, f in m["files"].items():
-        need(isinstance(f.get("path"), str) and re.fullmatch(r"[0-9a-f]{64}", f.get("sha256", "")) is not None
-             and isinstance(f.get("bytes"), int), f"files.{role} needs path, sha256 and bytes")
+        need(
+            isinstance(f.get("path"), str)
+            and re.fullmatch(r"[0-9a-f]{64}", f.get("sha256", "")) is not None
+            and isinstance(f.get("bytes"), int),
+            f"files.{role} needs path, sha256 and bytes",
+        )
     need(m["files"]["itemEmbeddings"]["shape"] == [m["items"], m["dim"]], "itemEmbeddings shape != [items, dim]")
     need(m["files"]["itemEmbeddings"]["bytes"] == m["items"] * m["dim"], "itemEmbeddings bytes != items * dim")
     need(m["files"]["itemScales"]["bytes"] == 4 * m["items"], "itemScales bytes != 4 * items")

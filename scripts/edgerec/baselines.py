@@ -44,7 +44,11 @@ def cooccurrence(ds: SeqDataset, arrays, window: int = 3) -> dict[str, float]:
     n = ds.num_items + 1
     s, d, _ = following_pairs(ds, window)
     # C^T as sparse CSR: row b, column a = count(a followed by b); scores = C^T @ Q^T
-    ct = torch.sparse_coo_tensor(torch.from_numpy(np.stack([d, s])), torch.ones(len(s)), (n, n), check_invariants=False).coalesce().to_sparse_csr()
+    ct = (
+        torch.sparse_coo_tensor(torch.from_numpy(np.stack([d, s])), torch.ones(len(s)), (n, n), check_invariants=False)
+        .coalesce()
+        .to_sparse_csr()
+    )
     pop = torch.from_numpy(ds.train_counts.astype(np.float32))
     tie = pop / (pop.max() + 1) * 1e-3  # smaller than one co-occurrence
 
@@ -63,7 +67,9 @@ def sasrec_ce_config(cfg: Config) -> Config:
     return replace(
         cfg,
         model=replace(cfg.model, use_text=False, use_events=False, use_recency=False, id_dropout=0.0, id_init="random"),
-        train=replace(cfg.train, w_user=0.0, w_item=0.0, w_rank=0.0, w_text=0.0, sampled_softmax=0)  # always the full softmax,
+        train=replace(
+            cfg.train, w_user=0.0, w_item=0.0, w_rank=0.0, w_text=0.0, sampled_softmax=0
+        ),  # always the full softmax,
     )
 
 
@@ -85,5 +91,7 @@ def run(cfg: Config, ds: SeqDataset) -> str:
     seconds["SASRec-CE (ids only)"] = time.time() - t0
     head = "| baseline | " + " | ".join(METRIC_KEYS) + " | seconds |"
     rule = "| --- " * (len(METRIC_KEYS) + 2) + "|"
-    body = [f"| {k} | " + " | ".join(f"{v[m]:.4f}" for m in METRIC_KEYS) + f" | {seconds[k]:.0f} |" for k, v in rows.items()]
+    body = [
+        f"| {k} | " + " | ".join(f"{v[m]:.4f}" for m in METRIC_KEYS) + f" | {seconds[k]:.0f} |" for k, v in rows.items()
+    ]
     return "\n".join([head, rule, *body])

@@ -24,7 +24,10 @@ def _data_args(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--events", help="events file (CSV, JSONL or Parquet)")
     src.add_argument("--beauty", help="directory in the S3-Rec sequence format (Beauty.txt, Beauty.item, ...)")
-    src.add_argument("--recbole", help="RecBole atomic files: prefix PREFIX (PREFIX.inter, PREFIX.item) or folder NAME/ holding NAME.inter")
+    src.add_argument(
+        "--recbole",
+        help="RecBole atomic files: prefix PREFIX (PREFIX.inter, PREFIX.item) or folder NAME/ holding NAME.inter",
+    )
     p.add_argument("--items", help="item catalog (CSV, JSONL or Parquet), with --events")
     p.add_argument("--config", help="YAML file overriding the defaults of config.py")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override one config value")
@@ -65,14 +68,22 @@ def cmd_train(args: argparse.Namespace) -> int:
         cfg = model.cfg
         ds = _dataset(args, cfg)
         if ds.num_items != model.dims.n_items:
-            print(f"edgerec: {args.from_checkpoint} was trained on {model.dims.n_items} items, the data has {ds.num_items}", file=sys.stderr)
+            print(
+                f"edgerec: {args.from_checkpoint} was trained on {model.dims.n_items} items, the data has {ds.num_items}",
+                file=sys.stderr,
+            )
             return 2
         report = Path(args.out) / "report"
         report.mkdir(parents=True, exist_ok=True)
         if Path(args.from_checkpoint).resolve() != (report / "checkpoint.pt").resolve():
             shutil.copyfile(args.from_checkpoint, report / "checkpoint.pt")
-        trained = TrainResult(model, best_epoch=int(ck.get("epoch", 0)), epochs=int(ck.get("epochs", ck.get("epoch", 0))),
-                              seconds=float(ck.get("train_seconds", 0.0)), device="cpu")
+        trained = TrainResult(
+            model,
+            best_epoch=int(ck.get("epoch", 0)),
+            epochs=int(ck.get("epochs", ck.get("epoch", 0))),
+            seconds=float(ck.get("train_seconds", 0.0)),
+            device="cpu",
+        )
     else:
         cfg = _config(args)
         ds = _dataset(args, cfg)
@@ -88,11 +99,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"maxAbsUserEmbDiff={p['maxAbsUserEmbDiff']:.2e} (int8 {p['maxAbsUserEmbDiffInt8']:.2e})"
     )
     t = m["training"]
-    print(f"artifact {m['version']} written to {args.out} (training {t['seconds']}s, whole command {t['totalSeconds']}s, on {t['device']})")
+    print(
+        f"artifact {m['version']} written to {args.out} (training {t['seconds']}s, whole command {t['totalSeconds']}s, on {t['device']})"
+    )
     for w in res.parity.warnings:
         print(f"edgerec: parity warning: {w}", file=sys.stderr)
     if not res.parity.passed:
-        print("edgerec: PARITY CHECK FAILED, do not publish this artifact:\n  " + "\n  ".join(res.parity.failures), file=sys.stderr)
+        print(
+            "edgerec: PARITY CHECK FAILED, do not publish this artifact:\n  " + "\n  ".join(res.parity.failures),
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -119,15 +135,20 @@ def cmd_baselines(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     warnings.filterwarnings("ignore", message=".*[Ss]parse.*")
-    parser = argparse.ArgumentParser(prog="edgerec", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="edgerec", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("train", help="train, evaluate, export, quantize, check parity, write the artifact")
     _data_args(p)
     p.add_argument("--out", required=True, help="artifact directory to write")
     p.add_argument("--quiet", action="store_true", help="no per-epoch log or progress bar")
-    p.add_argument("--from-checkpoint", metavar="PATH",
-                   help="skip training: export, evaluate and check the model of an earlier run (its report/checkpoint.pt) "
-                        "on the same data, e.g. after an exporter change; its own config applies")
+    p.add_argument(
+        "--from-checkpoint",
+        metavar="PATH",
+        help="skip training: export, evaluate and check the model of an earlier run (its report/checkpoint.pt) "
+        "on the same data, e.g. after an exporter change; its own config applies",
+    )
     p.set_defaults(fn=cmd_train)
     p = sub.add_parser("reference", help="served-path top-k for one history, as JSON")
     p.add_argument("--artifact", required=True)

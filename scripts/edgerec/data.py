@@ -114,7 +114,9 @@ class RawData:
     """Events and items after reading, before cleaning. `counts` collects what the readers dropped."""
 
     name: str
-    events: pl.DataFrame  # user_id, item_id (str), timestamp (Float64 epoch seconds), event, query (str), order (file row)
+    events: (
+        pl.DataFrame
+    )  # user_id, item_id (str), timestamp (Float64 epoch seconds), event, query (str), order (file row)
     items: pl.DataFrame  # ITEM_SCHEMA (possibly empty)
     counts: dict[str, int] = field(default_factory=dict)
     source: str | None = None  # what the events came from, for error messages ("events file x.csv")
@@ -156,7 +158,13 @@ def _frame_from_columns(data: dict[str, list]) -> pl.DataFrame:
     series = []
     for name, values in data.items():
         if any(isinstance(v, list) for v in values):
-            series.append(pl.Series(name, [v if isinstance(v, list) or v is None else [str(v)] for v in values], dtype=pl.List(pl.String)))
+            series.append(
+                pl.Series(
+                    name,
+                    [v if isinstance(v, list) or v is None else [str(v)] for v in values],
+                    dtype=pl.List(pl.String),
+                )
+            )
         elif all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values):
             series.append(pl.Series(name, values, strict=False))
         else:
@@ -349,8 +357,11 @@ def read_events(path: str | Path, batch_rows: int = EVENT_BATCH_ROWS) -> tuple[p
     with reading(source):
         kept, counts, has_timestamp = _read_events(path, batch_rows)
     if not has_timestamp:
-        warnings.warn(f"{source}: no 'timestamp' column (DATA.md requires one): each user's events are "
-                      "taken in file order", DataWarning, stacklevel=2)
+        warnings.warn(
+            f"{source}: no 'timestamp' column (DATA.md requires one): each user's events are taken in file order",
+            DataWarning,
+            stacklevel=2,
+        )
     return kept, counts
 
 
@@ -362,8 +373,10 @@ def _read_events(path: str | Path, batch_rows: int) -> tuple[pl.DataFrame, dict[
         for req in ("user_id", "item_id"):
             if req not in columns:
                 found = ", ".join(c for c in EVENT_COLUMNS if c in columns) or "none"
-                raise DataError(f"no {req!r} column (events need user_id and item_id; of "
-                                f"{', '.join(EVENT_COLUMNS)} the file has: {found})")
+                raise DataError(
+                    f"no {req!r} column (events need user_id and item_id; of "
+                    f"{', '.join(EVENT_COLUMNS)} the file has: {found})"
+                )
 
     for i, (df, bad) in enumerate(iter_table(path, EVENT_COLUMNS, batch_rows)):
         unreadable += bad
@@ -405,11 +418,20 @@ def _no_rows_problem(total: int, unreadable: int, missing_ids: int, bad_ts: int,
         return f"no usable events: all {total} rows lack a user_id or an item_id"
     if unreadable == total:
         return f"no usable events: none of its {total} rows could be read (wrong number of fields or not a JSON object)"
-    return (f"no usable events in {total} rows: {unreadable} unreadable, {missing_ids} without a user_id or item_id, "
-            f"{bad_ts} without a parseable timestamp{example}")
+    return (
+        f"no usable events in {total} rows: {unreadable} unreadable, {missing_ids} without a user_id or item_id, "
+        f"{bad_ts} without a parseable timestamp{example}"
+    )
 
 
-EVENT_SCHEMA = {"user_id": pl.String, "item_id": pl.String, "timestamp": pl.Float64, "event": pl.String, "query": pl.String, "order": pl.Int64}
+EVENT_SCHEMA = {
+    "user_id": pl.String,
+    "item_id": pl.String,
+    "timestamp": pl.Float64,
+    "event": pl.String,
+    "query": pl.String,
+    "order": pl.Int64,
+}
 
 
 def _events_frame(df: pl.DataFrame, first_row: int) -> pl.DataFrame:
@@ -483,7 +505,9 @@ def read_items(path: str | Path) -> tuple[pl.DataFrame, dict[str, int]]:
         return _clean_str(df[name]) if name in df.columns else pl.Series([None] * n, dtype=pl.String)
 
     cats = df["categories"].to_list() if "categories" in df.columns else [None] * n
-    price = df["price"].cast(pl.Float64, strict=False) if "price" in df.columns else pl.Series([None] * n, dtype=pl.Float64)
+    price = (
+        df["price"].cast(pl.Float64, strict=False) if "price" in df.columns else pl.Series([None] * n, dtype=pl.Float64)
+    )
     items = pl.DataFrame(
         {
             "item_id": _clean_str(df["item_id"]),
@@ -547,8 +571,12 @@ def import_beauty(directory: str | Path) -> RawData:
             items.extend(parts[1:])
     n = len(users)
     if n == 0:
-        raise DataError(f"no usable events: none of its {rows} lines is `user_id item_id ...`" if rows
-                        else "no usable events: the file is empty", source)
+        raise DataError(
+            f"no usable events: none of its {rows} lines is `user_id item_id ...`"
+            if rows
+            else "no usable events: the file is empty",
+            source,
+        )
     events = pl.DataFrame(
         {
             "user_id": pl.Series(users, dtype=pl.String),
@@ -581,7 +609,9 @@ def import_beauty(directory: str | Path) -> RawData:
         if extra:
             item_df = pl.concat([item_df, _empty_items(extra)])
         item_df = item_df.with_columns(
-            pl.Series("attributes", [attr_tokens.get(i, []) for i in item_df["item_id"].to_list()], dtype=pl.List(pl.String))
+            pl.Series(
+                "attributes", [attr_tokens.get(i, []) for i in item_df["item_id"].to_list()], dtype=pl.List(pl.String)
+            )
         )
     return RawData(name.lower(), events, item_df, counts, source=source)
 
@@ -595,8 +625,10 @@ def beauty_sequence_file(directory: Path) -> Path:
     txt = sorted(directory.glob("*.txt"))
     if not txt:
         raise DataError("no NAME.txt sequence file in it")
-    stems = sorted({p.stem for p in directory.glob("*.item")}
-                   | {p.name[: -len("_item2attributes.json")] for p in directory.glob("*_item2attributes.json")})
+    stems = sorted(
+        {p.stem for p in directory.glob("*.item")}
+        | {p.name[: -len("_item2attributes.json")] for p in directory.glob("*_item2attributes.json")}
+    )
     matching = [p for p in txt if p.stem in stems]
     if len(matching) == 1:
         return matching[0]
@@ -604,12 +636,18 @@ def beauty_sequence_file(directory: Path) -> Path:
         return txt[0]
     names = ", ".join(p.name for p in txt)
     if matching:
-        raise DataError(f"several data sets in one folder ({', '.join(p.name for p in matching)}): pass a folder with one")
+        raise DataError(
+            f"several data sets in one folder ({', '.join(p.name for p in matching)}): pass a folder with one"
+        )
     if stems:
-        raise DataError(f"none of its .txt files ({names}) is named like its .item or _item2attributes.json "
-                        f"files ({', '.join(stems)}): which one holds the sequences?")
-    raise DataError(f"{len(txt)} .txt files ({names}) and no NAME.item or NAME_item2attributes.json to tell "
-                    "which holds the sequences")
+        raise DataError(
+            f"none of its .txt files ({names}) is named like its .item or _item2attributes.json "
+            f"files ({', '.join(stems)}): which one holds the sequences?"
+        )
+    raise DataError(
+        f"{len(txt)} .txt files ({names}) and no NAME.item or NAME_item2attributes.json to tell "
+        "which holds the sequences"
+    )
 
 
 def _empty_items(ids: list[str]) -> pl.DataFrame:
@@ -634,10 +672,14 @@ def read_atomic(path: str | Path) -> tuple[list[tuple[str, str]], list[list[str]
     with Path(path).open(encoding="utf-8-sig") as f:
         first = f.readline()
         if not first.strip():
-            raise DataError("the file is empty: a RecBole atomic file needs a header line like "
-                            "'user_id:token<TAB>item_id:token<TAB>timestamp:float'")
+            raise DataError(
+                "the file is empty: a RecBole atomic file needs a header line like "
+                "'user_id:token<TAB>item_id:token<TAB>timestamp:float'"
+            )
         fields_ = [h.strip() for h in first.rstrip("\r\n").split("\t")]
-        header = [(h.split(":", 1)[0].strip(), h.split(":", 1)[1].strip()) if ":" in h else (h, "token") for h in fields_]
+        header = [
+            (h.split(":", 1)[0].strip(), h.split(":", 1)[1].strip()) if ":" in h else (h, "token") for h in fields_
+        ]
         for line in f:
             line = line.rstrip("\r\n")
             if not line:
@@ -719,13 +761,19 @@ def recbole_prefix(path: str | Path) -> Path:
             return inters[0].with_name(inters[0].name[: -len(".inter")])
         if not inters:
             raise DataError("no NAME.inter file in it", f"--recbole folder {p}")
-        raise DataError(f"several .inter files ({', '.join(i.name for i in inters)}) and none named "
-                        f"{own.name}.inter: pass the prefix {p}/NAME", f"--recbole folder {p}")
+        raise DataError(
+            f"several .inter files ({', '.join(i.name for i in inters)}) and none named "
+            f"{own.name}.inter: pass the prefix {p}/NAME",
+            f"--recbole folder {p}",
+        )
     if p.name.endswith(".inter") and p.is_file():
         return p.with_name(p.name[: -len(".inter")])
     if not p.with_name(p.name + ".inter").exists():
-        raise DataError(f"no {p.name}.inter: --recbole takes a prefix PREFIX (for PREFIX.inter and PREFIX.item) "
-                        "or a folder NAME/ holding NAME.inter", f"--recbole {p}")
+        raise DataError(
+            f"no {p.name}.inter: --recbole takes a prefix PREFIX (for PREFIX.inter and PREFIX.item) "
+            "or a folder NAME/ holding NAME.inter",
+            f"--recbole {p}",
+        )
     return p
 
 
@@ -746,8 +794,11 @@ def import_recbole(prefix: str | Path) -> RawData:
     col = {n: i for i, n in enumerate(names)}
     for req in ("user_id", "item_id"):
         if req not in col:
-            raise DataError(f"no {req!r} column in its header (have {', '.join(names)}); RecBole events need "
-                            "user_id:token and item_id:token (or item_id_list:token_seq and item_id:token)", source)
+            raise DataError(
+                f"no {req!r} column in its header (have {', '.join(names)}); RecBole events need "
+                "user_id:token and item_id:token (or item_id_list:token_seq and item_id:token)",
+                source,
+            )
     users: list[str] = []
     items: list[str] = []
     stamps: list[str | None] = []
@@ -799,9 +850,13 @@ def import_recbole(prefix: str | Path) -> RawData:
         no_ts = (ids & events["timestamp"].is_null()).to_list() if checks_ts else [False] * n
         example = next((repr(t) if t else "empty" for t, b in zip(stamps, no_ts) if b), None)
         total = len(rows) + unreadable
-        raise DataError(_no_rows_problem(total, unreadable, total - unreadable - int(ids.sum()), sum(no_ts), example), source)
+        raise DataError(
+            _no_rows_problem(total, unreadable, total - unreadable - int(ids.sum()), sum(no_ts), example), source
+        )
     if "item_id_list" not in col and "timestamp" not in col:
-        warnings.warn(f"{source}: no 'timestamp' column: each user's events are taken in file order", DataWarning, stacklevel=2)
+        warnings.warn(
+            f"{source}: no 'timestamp' column: each user's events are taken in file order", DataWarning, stacklevel=2
+        )
     counts = {"rows_read": len(rows) + bad, "malformed": bad + n - kept.height}
     item_path = prefix.with_name(prefix.name + ".item")
     if item_path.exists():
@@ -829,8 +884,11 @@ def clean(raw: RawData, cfg: DataConfig) -> RawData:
     if not known.any():
         seen = ev.group_by("event").len().sort(["len", "event"], descending=[True, False]).head(3)
         found = ", ".join(f"{e!r} ({k})" for e, k in seen.iter_rows())
-        raise DataError(f"no usable events: 0 of {ev.height} events have a known event type "
-                        f"({', '.join(EVENT_TYPES[1:])}; empty = {DEFAULT_EVENT}); found {found}", raw.source)
+        raise DataError(
+            f"no usable events: 0 of {ev.height} events have a known event type "
+            f"({', '.join(EVENT_TYPES[1:])}; empty = {DEFAULT_EVENT}); found {found}",
+            raw.source,
+        )
     ev = ev.filter(known)
     # Exact repeats of (user, item, time, event) are logging duplicates; without timestamps a repeat is
     # a real re-purchase, so nothing is dropped.
@@ -848,9 +906,12 @@ def clean(raw: RawData, cfg: DataConfig) -> RawData:
     counts["events_kept"] = ev.height
     need = 3  # leave-one-out: at least one history event, a validation and a test target
     if not (per_user["len"] >= max(need, cfg.min_user_events)).any():
-        raise DataError(f"no usable events: no user has the {max(need, cfg.min_user_events)} events leave-one-out needs "
-                        f"(history, validation, test): {per_user.height} users with at most {per_user['len'].max()} "
-                        f"events each", raw.source)
+        raise DataError(
+            f"no usable events: no user has the {max(need, cfg.min_user_events)} events leave-one-out needs "
+            f"(history, validation, test): {per_user.height} users with at most {per_user['len'].max()} "
+            f"events each",
+            raw.source,
+        )
     return RawData(raw.name, ev, raw.items, counts, source=raw.source)
 
 
@@ -956,7 +1017,11 @@ def build_dataset(raw: RawData, cfg: DataConfig) -> SeqDataset:
 
     # Vectorised per event (no Python object per event): user boundaries, item and event indices.
     n_events = ev.height
-    starts = np.flatnonzero(ev["user_id"].ne_missing(ev["user_id"].shift(1)).to_numpy()) if n_events else np.zeros(0, np.int64)
+    starts = (
+        np.flatnonzero(ev["user_id"].ne_missing(ev["user_id"].shift(1)).to_numpy())
+        if n_events
+        else np.zeros(0, np.int64)
+    )
     offsets = np.append(starts, n_events).astype(np.int64)
     user_ids = ev["user_id"].gather(starts).to_list()
     item_idx = ev["item_id"].replace_strict(index, return_dtype=pl.Int64).to_numpy().astype(np.int64)
@@ -1137,6 +1202,7 @@ def following_pairs(ds: SeqDataset, window: int) -> tuple[np.ndarray, np.ndarray
 def popular_lists(ds: SeqDataset, top: int = 1000, trending_fraction: float = 0.1) -> dict:
     """`popular.json`: all-time training counts and counts over the last `trending_fraction` of the
     training log by time (same as popular without timestamps). Rows are 0-based table rows."""
+
     def ranked(counts: np.ndarray) -> list[dict]:
         order = np.lexsort((np.arange(len(counts) - 1), -counts[1:]))
         return [{"row": int(r), "count": int(counts[r + 1])} for r in order[:top] if counts[r + 1] > 0]

@@ -30,7 +30,9 @@ def reference_cases(artifact_dir: str | Path) -> dict:
     cases = []
     for h in histories:
         out = recommend(art, h, 10)
-        cases.append({"history": h, "k": 10, "items": [{"itemId": x["itemId"], "score": x["score"]} for x in out["items"]]})
+        cases.append(
+            {"history": h, "k": 10, "items": [{"itemId": x["itemId"], "score": x["score"]} for x in out["items"]]}
+        )
     return {"version": art.manifest["version"], "cases": cases}
 
 

@@ -52,8 +52,14 @@ def _finish(ranks: list[np.ndarray], tops: list[np.ndarray]) -> EvalResult:
 
 
 @torch.no_grad()
-def evaluate_torch(model, ds: SeqDataset, arrays: SplitArrays, batch_size: int = 1024, device: str | torch.device = "cpu",
-                   exclusions: Exclusions | None = None) -> EvalResult:
+def evaluate_torch(
+    model,
+    ds: SeqDataset,
+    arrays: SplitArrays,
+    batch_size: int = 1024,
+    device: str | torch.device = "cpu",
+    exclusions: Exclusions | None = None,
+) -> EvalResult:
     """fp32 torch model: fp32 item table as history and as the scored catalog."""
     raw = model.module if hasattr(model, "module") else model
     was_training = raw.training
@@ -106,8 +112,15 @@ def int8_scores(user_emb: np.ndarray, q: np.ndarray, scale: np.ndarray) -> np.nd
     return (user_emb.astype(np.float64) @ q.astype(np.float64).T) * scale.astype(np.float64)[None, :]
 
 
-def evaluate_served(session, q: np.ndarray, scale: np.ndarray, ds: SeqDataset, arrays: SplitArrays,
-                    batch_size: int = 1024, exclusions: Exclusions | None = None) -> EvalResult:
+def evaluate_served(
+    session,
+    q: np.ndarray,
+    scale: np.ndarray,
+    ds: SeqDataset,
+    arrays: SplitArrays,
+    batch_size: int = 1024,
+    exclusions: Exclusions | None = None,
+) -> EvalResult:
     """The served int8 path: ORT user encoder on dequantized int8 history rows, int8 catalog scores."""
     ex = exclusions or Exclusions(ds, arrays)
     table = dequantized_table(q, scale)

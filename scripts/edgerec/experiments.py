@@ -109,8 +109,13 @@ def _markdown(head: list[str], rows: list[list]) -> str:
     def cell(v) -> str:
         return f"{v:.4f}" if isinstance(v, float) else str(v)
 
-    return "\n".join(["| " + " | ".join(head) + " |", "| " + " | ".join("---" for _ in head) + " |",
-                      *("| " + " | ".join(cell(v) for v in r) + " |" for r in rows)])
+    return "\n".join(
+        [
+            "| " + " | ".join(head) + " |",
+            "| " + " | ".join("---" for _ in head) + " |",
+            *("| " + " | ".join(cell(v) for v in r) + " |" for r in rows),
+        ]
+    )
 
 
 SHOWN = ("hr@10", "ndcg@10", "hr@20", "ndcg@20", "mrr")
@@ -141,13 +146,30 @@ def run_ablations(args: argparse.Namespace) -> dict:
             "bestEpoch": m["training"]["bestEpoch"],
             "seconds": m["training"]["seconds"],
         }
-    rows = [[name, " ".join(r["overrides"]) or "-", *[r["int8"][k] for k in SHOWN], r["fp32"]["ndcg@10"],
-             r["epochs"], round(r["seconds"]), r["parityPassed"]] if "error" not in r else
-            [name, " ".join(r["overrides"]), *["-"] * (len(SHOWN) + 3), "failed: " + r["error"][:120].replace("|", "/")]
-            for name, r in results.items()]
+    rows = [
+        [
+            name,
+            " ".join(r["overrides"]) or "-",
+            *[r["int8"][k] for k in SHOWN],
+            r["fp32"]["ndcg@10"],
+            r["epochs"],
+            round(r["seconds"]),
+            r["parityPassed"],
+        ]
+        if "error" not in r
+        else [
+            name,
+            " ".join(r["overrides"]),
+            *["-"] * (len(SHOWN) + 3),
+            "failed: " + r["error"][:120].replace("|", "/"),
+        ]
+        for name, r in results.items()
+    ]
     head = ["variant", "overrides", *[f"int8 {k}" for k in SHOWN], "fp32 ndcg@10", "epochs", "seconds", "parity"]
-    md = f"# Ablations\n\nTest split, leave-one-out, full ranking, history excluded; base config overrides: {' '.join(args.set) or 'none'}" \
-         f"{', epochs ' + str(args.epochs) if args.epochs is not None else ''}.\n\n" + _markdown(head, rows) + "\n"
+    md = (
+        f"# Ablations\n\nTest split, leave-one-out, full ranking, history excluded; base config overrides: {' '.join(args.set) or 'none'}"
+        f"{', epochs ' + str(args.epochs) if args.epochs is not None else ''}.\n\n" + _markdown(head, rows) + "\n"
+    )
     (out / "ablations.md").write_text(md)
     (out / "ablations.json").write_text(json.dumps(results, indent=2))
     print(md)
@@ -208,13 +230,15 @@ def write_coldstart_data(ds: SeqDataset, keep: np.ndarray, out: Path, args: argp
     flags = ["--events", str(out / "events.csv")]
     if args.items:
         return flags + ["--items", args.items]
-    pl.DataFrame({
-        "item_id": ds.item_ids,
-        "title": ds.titles,
-        "categories": ["|".join(c) for c in ds.item_categories],
-        "brand": ds.brands,
-        "price": ds.prices,
-    }).write_csv(out / "items.csv")
+    pl.DataFrame(
+        {
+            "item_id": ds.item_ids,
+            "title": ds.titles,
+            "categories": ["|".join(c) for c in ds.item_categories],
+            "brand": ds.brands,
+            "price": ds.prices,
+        }
+    ).write_csv(out / "items.csv")
     return flags + ["--items", str(out / "items.csv")]
 
 
@@ -278,16 +302,26 @@ def run_coldstart(args: argparse.Namespace) -> dict:
     }
     for (name, sets), folder in zip(models.items(), ("text", "no-text")):
         m = train(flags, out / folder, [*args.set, *sets], args)
-        results["models"][name] = {"cold": rank_metrics(served_ranks(out / folder, ds, cold)), "all": m["metrics"]["int8"],
-                                   "epochs": m["training"]["epochs"], "overrides": sets}
-    results["models"]["popularity"] = {"cold": rank_metrics(popularity_ranks(ds, cold)), "all": popularity(ds, test), "overrides": []}
+        results["models"][name] = {
+            "cold": rank_metrics(served_ranks(out / folder, ds, cold)),
+            "all": m["metrics"]["int8"],
+            "epochs": m["training"]["epochs"],
+            "overrides": sets,
+        }
+    results["models"]["popularity"] = {
+        "cold": rank_metrics(popularity_ranks(ds, cold)),
+        "all": popularity(ds, test),
+        "overrides": [],
+    }
 
     cols = ("hr@10", "ndcg@10", "hr@20", "hr@50", "hr@100", "mrr", "medianRank")
     rows = [[name, *[r["cold"][k] for k in cols], r["all"]["ndcg@10"]] for name, r in results["models"].items()]
     head = ["model", *[f"cold {k}" for k in cols], "all users ndcg@10 (int8)"]
-    md = (f"# Cold start\n\n{len(withheld)} of {ds.num_items} items withheld ({args.fraction:.0%} of the items with events, seed {args.seed}); "
-          f"{results['eventsRemoved']} events removed; {len(cold_rows)} of {len(test.users)} test users have a withheld item as "
-          "their target. Served int8 path, full-catalog ranking, history excluded.\n\n" + _markdown(head, rows) + "\n")
+    md = (
+        f"# Cold start\n\n{len(withheld)} of {ds.num_items} items withheld ({args.fraction:.0%} of the items with events, seed {args.seed}); "
+        f"{results['eventsRemoved']} events removed; {len(cold_rows)} of {len(test.users)} test users have a withheld item as "
+        "their target. Served int8 path, full-catalog ranking, history excluded.\n\n" + _markdown(head, rows) + "\n"
+    )
     (out / "coldstart.md").write_text(md)
     (out / "coldstart.json").write_text(json.dumps(results, indent=2))
     print(md)
@@ -297,7 +331,9 @@ def run_coldstart(args: argparse.Namespace) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     warnings.filterwarnings("ignore", message=".*[Ss]parse.*")
-    ap = argparse.ArgumentParser(prog="python -m edgerec.experiments", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m edgerec.experiments", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("experiment", choices=["ablations", "coldstart"])
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--events")
@@ -309,7 +345,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int)
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
     ap.add_argument("--variants", help="ablations: comma-separated subset of full,no-text,no-aux,id-only,sasrec-ce")
-    ap.add_argument("--skip-existing", action="store_true", help="reuse a model folder that already has a manifest (resume a run)")
+    ap.add_argument(
+        "--skip-existing", action="store_true", help="reuse a model folder that already has a manifest (resume a run)"
+    )
     ap.add_argument("--fraction", type=float, default=0.1, help="coldstart: share of items withheld")
     ap.add_argument("--seed", type=int, default=0, help="coldstart: which items are withheld")
     args = ap.parse_args(argv)

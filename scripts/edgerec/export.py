@@ -67,7 +67,9 @@ def write_item_tables(q: np.ndarray, scale: np.ndarray, out_dir: Path) -> tuple[
     return emb_path, scale_path
 
 
-def _export(module: torch.nn.Module, args: tuple, path: Path, inputs: list[str], outputs: list[str], dynamic: dict) -> None:
+def _export(
+    module: torch.nn.Module, args: tuple, path: Path, inputs: list[str], outputs: list[str], dynamic: dict
+) -> None:
     module.eval()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -126,7 +128,12 @@ def tower_weights(user: UserEncoder) -> dict[str, np.ndarray]:
     for i, block in enumerate(user.blocks):
         out[f"b{i}.ln1.w"], out[f"b{i}.ln1.b"] = _f32(block.ln1.weight), _f32(block.ln1.bias)
         out[f"b{i}.ln2.w"], out[f"b{i}.ln2.b"] = _f32(block.ln2.weight), _f32(block.ln2.bias)
-        for name, lin in (("qkv", block.attn.qkv), ("out", block.attn.out), ("ffn1", block.ffn[0]), ("ffn2", block.ffn[2])):
+        for name, lin in (
+            ("qkv", block.attn.qkv),
+            ("out", block.attn.out),
+            ("ffn1", block.ffn[0]),
+            ("ffn2", block.ffn[2]),
+        ):
             q, scale = quantize_columns(_f32(lin.weight).T)
             out[f"b{i}.{name}.w"], out[f"b{i}.{name}.s"], out[f"b{i}.{name}.b"] = q, scale, _f32(lin.bias)
     out["lnf.w"], out["lnf.b"] = _f32(user.ln_f.weight), _f32(user.ln_f.bias)
@@ -139,7 +146,12 @@ def write_kernel_file(path: Path, header: dict, tensors: dict[str, np.ndarray]) 
     header length, the JSON header (with every tensor's dtype, shape and offset), then the tensors,
     each 16-byte aligned, little-endian. Tensors are int8, uint8, uint16, uint32 or (anything else)
     float32."""
-    kept = {np.dtype(np.int8): "int8", np.dtype(np.uint8): "uint8", np.dtype(np.uint16): "uint16", np.dtype(np.uint32): "uint32"}
+    kept = {
+        np.dtype(np.int8): "int8",
+        np.dtype(np.uint8): "uint8",
+        np.dtype(np.uint16): "uint16",
+        np.dtype(np.uint32): "uint32",
+    }
     tensors = {name: t if t.dtype in kept else np.asarray(t, dtype=np.float32) for name, t in tensors.items()}
     layout, offset = {}, 0
     for name, t in tensors.items():
@@ -151,11 +163,11 @@ def write_kernel_file(path: Path, header: dict, tensors: dict[str, np.ndarray]) 
     data = bytearray(start + offset)
     data[:4] = TOWER_MAGIC
     data[4:8] = struct.pack("<I", len(head))
-    data[8:8 + len(head)] = head
+    data[8 : 8 + len(head)] = head
     for name, t in tensors.items():
         at = start + layout[name]["offset"]
         raw = np.ascontiguousarray(t, dtype=t.dtype.newbyteorder("<")).tobytes()
-        data[at:at + len(raw)] = raw
+        data[at : at + len(raw)] = raw
     path.write_bytes(bytes(data))
 
 
@@ -165,10 +177,17 @@ def write_tower(user: UserEncoder, max_len: int, path: Path) -> dict[str, np.nda
     tensors = tower_weights(user)
     header = {
         "format": TOWER_FORMAT,
-        "dim": cfg.dim, "heads": cfg.heads, "layers": cfg.layers, "ffn": cfg.ffn_mult * cfg.dim,
-        "maxLen": max_len, "categories": int(tensors["interest.b"].shape[0]),
-        "eps": float(user.blocks[0].ln1.eps) if len(user.blocks) else 1e-5, "lnfEps": float(user.ln_f.eps),
-        "events": bool(cfg.use_events), "recency": bool(cfg.use_recency), "gelu": "erf",
+        "dim": cfg.dim,
+        "heads": cfg.heads,
+        "layers": cfg.layers,
+        "ffn": cfg.ffn_mult * cfg.dim,
+        "maxLen": max_len,
+        "categories": int(tensors["interest.b"].shape[0]),
+        "eps": float(user.blocks[0].ln1.eps) if len(user.blocks) else 1e-5,
+        "lnfEps": float(user.ln_f.eps),
+        "events": bool(cfg.use_events),
+        "recency": bool(cfg.use_recency),
+        "gelu": "erf",
     }
     write_kernel_file(path, header, tensors)
     return tensors
@@ -189,7 +208,11 @@ def write_text_tower(text: TextEncoder, max_tokens: int, path: Path) -> dict[str
     """`text_tower.bin` (docs/ARTIFACTS.md); returns the tensors written."""
     tensors = text_weights(text)
     vocab, dim = tensors["tok.w"].shape
-    write_kernel_file(path, {"format": TEXT_FORMAT, "dim": int(dim), "vocab": int(vocab), "maxTokens": int(max_tokens), "gelu": "erf"}, tensors)
+    write_kernel_file(
+        path,
+        {"format": TEXT_FORMAT, "dim": int(dim), "vocab": int(vocab), "maxTokens": int(max_tokens), "gelu": "erf"},
+        tensors,
+    )
     return tensors
 
 
@@ -206,15 +229,21 @@ def quantize_weight_only(fp32_path: Path, int8_path: Path, tensors: dict[str, np
     model = onnx.load(str(fp32_path))
     graph = model.graph
     inits = {i.name: i for i in graph.initializer}
-    linears = [name[:-2] for name in tensors if name.endswith(".w") and tensors[name].dtype == np.int8 and name != "tok.w"]
+    linears = [
+        name[:-2] for name in tensors if name.endswith(".w") and tensors[name].dtype == np.int8 and name != "tok.w"
+    ]
     pending = set(linears) | ({"tok"} if "tok.w" in tensors else set())
     new_nodes = []
 
     def scaled(base: str, q: np.ndarray, scale: np.ndarray) -> str:
         """Adds q (int8) and scale initializers and Cast + Mul nodes; returns the float32 output name."""
         graph.initializer.remove(inits.pop(base))
-        graph.initializer.extend([numpy_helper.from_array(q, f"{base}_q"), numpy_helper.from_array(scale, f"{base}_scale")])
-        new_nodes.append(helper.make_node("Cast", [f"{base}_q"], [f"{base}_f"], to=onnx.TensorProto.FLOAT, name=f"{base}_Cast"))
+        graph.initializer.extend(
+            [numpy_helper.from_array(q, f"{base}_q"), numpy_helper.from_array(scale, f"{base}_scale")]
+        )
+        new_nodes.append(
+            helper.make_node("Cast", [f"{base}_q"], [f"{base}_f"], to=onnx.TensorProto.FLOAT, name=f"{base}_Cast")
+        )
         new_nodes.append(helper.make_node("Mul", [f"{base}_f", f"{base}_scale"], [f"{base}_dq"], name=f"{base}_Scale"))
         return f"{base}_dq"
 
@@ -225,7 +254,11 @@ def quantize_weight_only(fp32_path: Path, int8_path: Path, tensors: dict[str, np
             w_kn = w.T if node.op_type == "Gemm" and trans_b else w  # (K, N), as x @ W
             for lin in linears:
                 q, sc = tensors[f"{lin}.w"], tensors[f"{lin}.s"]
-                if lin in pending and w_kn.shape == q.shape and all(map(np.array_equal, quantize_columns(w_kn), (q, sc))):
+                if (
+                    lin in pending
+                    and w_kn.shape == q.shape
+                    and all(map(np.array_equal, quantize_columns(w_kn), (q, sc)))
+                ):
                     if w_kn is w:
                         node.input[1] = scaled(node.input[1], q, sc)
                     else:  # Gemm(transB=1) keeps its (N, K) weight: q.T times one scale per row
@@ -238,15 +271,35 @@ def quantize_weight_only(fp32_path: Path, int8_path: Path, tensors: dict[str, np
             if table.shape == q.shape and all(map(np.array_equal, quantize_rows(table), (q, sc))):
                 base, idx, out = node.input[0], node.input[1], node.output[0]
                 graph.initializer.remove(inits.pop(base))
-                graph.initializer.extend([numpy_helper.from_array(q, f"{base}_q"), numpy_helper.from_array(sc, f"{base}_scale"),
-                                          numpy_helper.from_array(np.array([-1], np.int64), f"{base}_last_axis")])
-                new_nodes.extend([
-                    helper.make_node("Gather", [f"{base}_q", idx], [f"{base}_rows_q"], name=f"{base}_GatherQ"),
-                    helper.make_node("Cast", [f"{base}_rows_q"], [f"{base}_rows_f"], to=onnx.TensorProto.FLOAT, name=f"{base}_Cast"),
-                    helper.make_node("Gather", [f"{base}_scale", idx], [f"{base}_rows_s"], name=f"{base}_GatherScale"),
-                    helper.make_node("Unsqueeze", [f"{base}_rows_s", f"{base}_last_axis"], [f"{base}_rows_s1"], name=f"{base}_Unsqueeze"),
-                    helper.make_node("Mul", [f"{base}_rows_f", f"{base}_rows_s1"], [out], name=f"{base}_Scale"),
-                ])
+                graph.initializer.extend(
+                    [
+                        numpy_helper.from_array(q, f"{base}_q"),
+                        numpy_helper.from_array(sc, f"{base}_scale"),
+                        numpy_helper.from_array(np.array([-1], np.int64), f"{base}_last_axis"),
+                    ]
+                )
+                new_nodes.extend(
+                    [
+                        helper.make_node("Gather", [f"{base}_q", idx], [f"{base}_rows_q"], name=f"{base}_GatherQ"),
+                        helper.make_node(
+                            "Cast",
+                            [f"{base}_rows_q"],
+                            [f"{base}_rows_f"],
+                            to=onnx.TensorProto.FLOAT,
+                            name=f"{base}_Cast",
+                        ),
+                        helper.make_node(
+                            "Gather", [f"{base}_scale", idx], [f"{base}_rows_s"], name=f"{base}_GatherScale"
+                        ),
+                        helper.make_node(
+                            "Unsqueeze",
+                            [f"{base}_rows_s", f"{base}_last_axis"],
+                            [f"{base}_rows_s1"],
+                            name=f"{base}_Unsqueeze",
+                        ),
+                        helper.make_node("Mul", [f"{base}_rows_f", f"{base}_rows_s1"], [out], name=f"{base}_Scale"),
+                    ]
+                )
                 pending.discard("tok")
                 continue
         new_nodes.append(node)

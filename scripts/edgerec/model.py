@@ -78,7 +78,9 @@ class ItemTower(nn.Module):
     Items without any training interaction never use their id embedding (it would only ever be
     pushed down as a softmax negative); they are embedded from text alone, like a brand-new item."""
 
-    def __init__(self, cfg: ModelConfig, item_tokens: torch.Tensor, has_id: torch.Tensor, vocab_size: int, n_categories: int):
+    def __init__(
+        self, cfg: ModelConfig, item_tokens: torch.Tensor, has_id: torch.Tensor, vocab_size: int, n_categories: int
+    ):
         super().__init__()
         n = item_tokens.shape[0]
         self.cfg = cfg
@@ -171,7 +173,9 @@ class UserEncoder(nn.Module):
         self.ln_f = nn.LayerNorm(cfg.dim)
         self.interest_head = nn.Linear(cfg.dim, n_categories)
 
-    def encode(self, hist_emb: torch.Tensor, hist_event: torch.Tensor, hist_age: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode(
+        self, hist_emb: torch.Tensor, hist_event: torch.Tensor, hist_age: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Hidden states at every slot (B, L, D) and the last layer's attention (B, H, L, L)."""
         b, t, d = hist_emb.shape
         real = hist_event > 0  # (B, L)
@@ -234,8 +238,16 @@ def uses_sampled_softmax(cfg: Config, n_items: int) -> bool:
 class EdgeRec(nn.Module):
     """Training wrapper: owns the towers and the multi-task loss (`forward(batch) -> (loss, parts)`)."""
 
-    def __init__(self, cfg: Config, dims: ModelDims, item_tokens: torch.Tensor, item_category: torch.Tensor,
-                 train_counts: torch.Tensor, query_tokens: torch.Tensor | None = None, query_items: torch.Tensor | None = None):
+    def __init__(
+        self,
+        cfg: Config,
+        dims: ModelDims,
+        item_tokens: torch.Tensor,
+        item_category: torch.Tensor,
+        train_counts: torch.Tensor,
+        query_tokens: torch.Tensor | None = None,
+        query_items: torch.Tensor | None = None,
+    ):
         super().__init__()
         self.cfg = cfg
         self.dims = dims
@@ -249,14 +261,20 @@ class EdgeRec(nn.Module):
         self.sampled = uses_sampled_softmax(cfg, dims.n_items)
         # real (search query, item) pairs for the text loss; empty when the data has no queries
         t = item_tokens.shape[1]
-        self.register_buffer("query_tokens", torch.zeros(0, t, dtype=torch.long) if query_tokens is None else query_tokens.long())
-        self.register_buffer("query_items", torch.zeros(0, dtype=torch.long) if query_items is None else query_items.long())
+        self.register_buffer(
+            "query_tokens", torch.zeros(0, t, dtype=torch.long) if query_tokens is None else query_tokens.long()
+        )
+        self.register_buffer(
+            "query_items", torch.zeros(0, dtype=torch.long) if query_items is None else query_items.long()
+        )
 
     def item_table(self) -> torch.Tensor:
         """(N+1, D) item embeddings (row 0 = padding)."""
         return self.items()
 
-    def full_sort_predict(self, table: torch.Tensor, hist_items: torch.Tensor, hist_event: torch.Tensor, hist_age: torch.Tensor) -> torch.Tensor:
+    def full_sort_predict(
+        self, table: torch.Tensor, hist_items: torch.Tensor, hist_event: torch.Tensor, hist_age: torch.Tensor
+    ) -> torch.Tensor:
         """(B, N) scores of every item (column r = item index r + 1)."""
         user_emb, _, _ = self.user(table[hist_items], hist_event, hist_age)
         return user_emb @ table[1:].T
@@ -318,7 +336,9 @@ class EdgeRec(nn.Module):
         top = pool[scores.topk(min(k, len(pool) - 1), dim=1).indices]  # (P, k) positions in `logits`
         neg_cols = top if cand_cols is None else cand_cols.gather(1, top)
         cand = torch.cat([(target - 1)[:, None], neg_cols], dim=1) + 1  # (P, 1+k) item index
-        action = torch.where((target_event >= 1) & (target_event < len(ACTION_TYPES)), target_event, torch.full_like(target_event, -100))
+        action = torch.where(
+            (target_event >= 1) & (target_event < len(ACTION_TYPES)), target_event, torch.full_like(target_event, -100)
+        )
         y = torch.zeros_like(cand)
         y[:, 0] = action
         out = self.ranker(hr.detach(), table[cand].detach())  # (P, 1+k, A)
@@ -346,7 +366,9 @@ class EdgeRec(nn.Module):
         return F.cross_entropy((q @ table[1:].T).float(), items[real] - 1)
 
 
-def build_model(cfg: Config, dims: ModelDims, item_tokens, item_category, train_counts, query_tokens=None, query_items=None) -> EdgeRec:
+def build_model(
+    cfg: Config, dims: ModelDims, item_tokens, item_category, train_counts, query_tokens=None, query_items=None
+) -> EdgeRec:
     """Constructs `EdgeRec` from numpy or torch arrays."""
     return EdgeRec(
         cfg,
@@ -377,7 +399,9 @@ def load_checkpoint(path, map_location="cpu") -> tuple[EdgeRec, dict]:
     n = dims.n_items + 1
     counts = torch.zeros(n, dtype=torch.long)
     counts[sd["items.has_id"].squeeze(1) > 0] = 1
-    model = EdgeRec(cfg, dims, sd["items.tokens"], sd["item_category"], counts, sd.get("query_tokens"), sd.get("query_items"))
+    model = EdgeRec(
+        cfg, dims, sd["items.tokens"], sd["item_category"], counts, sd.get("query_tokens"), sd.get("query_items")
+    )
     model.load_state_dict(sd)
     model.eval()
     return model, ck

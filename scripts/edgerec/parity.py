@@ -92,7 +92,9 @@ def paired_drop(fp32_ranks: np.ndarray, int8_ranks: np.ndarray) -> tuple[float, 
     return float(d.mean()), se
 
 
-def ndcg10_gate(cfg: ParityConfig, f: float, i: float, fp32_ranks: np.ndarray, int8_ranks: np.ndarray) -> tuple[list[str], list[str]]:
+def ndcg10_gate(
+    cfg: ParityConfig, f: float, i: float, fp32_ranks: np.ndarray, int8_ranks: np.ndarray
+) -> tuple[list[str], list[str]]:
     """(failures, warnings) of the int8 NDCG@10 check: `f`, `i` are the fp32 and int8 test NDCG@10,
     the ranks those of the same test users. The drop f - i may be at most the larger of the allowance
     (`max_ndcg10_relative_drop * f`) and what the test set can resolve (`ndcg10_drop_std_errors`
@@ -107,12 +109,16 @@ def ndcg10_gate(cfg: ParityConfig, f: float, i: float, fp32_ranks: np.ndarray, i
     drop, se = paired_drop(fp32_ranks, int8_ranks)
     allowance = cfg.max_ndcg10_relative_drop * f
     sigmas = cfg.ndcg10_drop_std_errors
-    what = (f"int8 NDCG@10 {i:.4f} is {100 * rel:.2f}% below fp32 {f:.4f} "
-            f"(tolerance {100 * cfg.max_ndcg10_relative_drop:.2f}%)")
+    what = (
+        f"int8 NDCG@10 {i:.4f} is {100 * rel:.2f}% below fp32 {f:.4f} "
+        f"(tolerance {100 * cfg.max_ndcg10_relative_drop:.2f}%)"
+    )
 
     def stats(op: str) -> str:
-        return (f"drop {drop:.4f} {op} {sigmas:g} x standard error {se:.4f} = {sigmas * se:.4f} of the paired "
-                f"per-user differences ({len(fp32_ranks)} test users)")
+        return (
+            f"drop {drop:.4f} {op} {sigmas:g} x standard error {se:.4f} = {sigmas * se:.4f} of the paired "
+            f"per-user differences ({len(fp32_ranks)} test users)"
+        )
 
     if not drop <= max(allowance, sigmas * se):
         return [f"{what}, and beyond the test set's noise: {stats('>')}"], []
@@ -127,8 +133,17 @@ def top10_agreement(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @torch.no_grad()
-def run(cfg: ParityConfig, model: EdgeRec, paths: dict, q: np.ndarray, scale: np.ndarray, test: SplitArrays,
-        fp32_result: EvalResult, int8_result: EvalResult, sample: int = 2048) -> ParityReport:
+def run(
+    cfg: ParityConfig,
+    model: EdgeRec,
+    paths: dict,
+    q: np.ndarray,
+    scale: np.ndarray,
+    test: SplitArrays,
+    fp32_result: EvalResult,
+    int8_result: EvalResult,
+    sample: int = 2048,
+) -> ParityReport:
     """Compares the three implementations on up to `sample` test users and the full test metrics."""
     model = model.cpu().eval()
     table = dequantized_table(q, scale)
@@ -186,11 +201,17 @@ def run(cfg: ParityConfig, model: EdgeRec, paths: dict, q: np.ndarray, scale: np
         if not diff <= cfg.max_fp32_abs_diff:
             rep.failures.append(f"ONNX fp32 {name} differs from torch by {diff:.3g} > {cfg.max_fp32_abs_diff:g}")
     if not rep.max_abs_user_tower_diff <= cfg.max_fp32_abs_diff:
-        rep.failures.append(f"user_tower.bin differs from ONNX int8 by {rep.max_abs_user_tower_diff:.3g} > {cfg.max_fp32_abs_diff:g}")
+        rep.failures.append(
+            f"user_tower.bin differs from ONNX int8 by {rep.max_abs_user_tower_diff:.3g} > {cfg.max_fp32_abs_diff:g}"
+        )
     if not rep.max_abs_text_tower_diff <= cfg.max_fp32_abs_diff:
-        rep.failures.append(f"text_tower.bin differs from ONNX int8 by {rep.max_abs_text_tower_diff:.3g} > {cfg.max_fp32_abs_diff:g}")
+        rep.failures.append(
+            f"text_tower.bin differs from ONNX int8 by {rep.max_abs_text_tower_diff:.3g} > {cfg.max_fp32_abs_diff:g}"
+        )
     if not rep.top10_agreement >= cfg.min_top10_agreement:
-        rep.failures.append(f"top-10 agreement fp32 vs served int8 is {rep.top10_agreement:.3f} < {cfg.min_top10_agreement:g}")
+        rep.failures.append(
+            f"top-10 agreement fp32 vs served int8 is {rep.top10_agreement:.3f} < {cfg.min_top10_agreement:g}"
+        )
     failures, warnings = ndcg10_gate(cfg, f, i, fp32_result.ranks, int8_result.ranks)
     rep.failures += failures
     rep.warnings += warnings

@@ -29,8 +29,14 @@ class PipelineResult:
     train: train.TrainResult
 
 
-def run(cfg: Config, ds: SeqDataset, out_dir: str | Path, quiet: bool = False, started: float | None = None,
-        trained: train.TrainResult | None = None) -> PipelineResult | None:
+def run(
+    cfg: Config,
+    ds: SeqDataset,
+    out_dir: str | Path,
+    quiet: bool = False,
+    started: float | None = None,
+    trained: train.TrainResult | None = None,
+) -> PipelineResult | None:
     """Trains on `ds` (or takes `trained`, a model trained earlier) and writes the artifact directory
     `out_dir` (replacing its artifact files). Does not raise on a parity failure: the caller decides
     (the CLI exits non-zero). Under torchrun every rank trains; only rank 0 evaluates and writes (the
@@ -52,7 +58,9 @@ def run(cfg: Config, ds: SeqDataset, out_dir: str | Path, quiet: bool = False, s
     if trained:
         say(f"edgerec: model from a checkpoint (best epoch {result.best_epoch}), not trained again")
     else:
-        say(f"edgerec: trained {result.epochs} epochs in {result.seconds:.0f}s on {result.device}, best epoch {result.best_epoch}")
+        say(
+            f"edgerec: trained {result.epochs} epochs in {result.seconds:.0f}s on {result.device}, best epoch {result.best_epoch}"
+        )
 
     t0 = time.time()
     test = split(ds, "test", cfg.data.max_len)

@@ -53,7 +53,9 @@ def load_artifact(directory: str | Path) -> Artifact:
     items = json.loads((directory / files["items"]["path"]).read_text())
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
-    session = ort.InferenceSession(str(directory / files["userEncoder"]["path"]), opts, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        str(directory / files["userEncoder"]["path"]), opts, providers=["CPUExecutionProvider"]
+    )
     return Artifact(manifest, q, scale, items["ids"], session)
 
 
@@ -85,14 +87,20 @@ def encode_history(art: Artifact, history: list[dict]) -> tuple[dict[str, np.nda
 def recommend(art: Artifact, history: list[dict], k: int = 10) -> dict:
     """Top-k of the served path for one history, as a JSON-ready dict."""
     feeds, seen = encode_history(art, history)
-    user_emb, interests, attention = art.session.run(["user_emb", "interests", "attention"], session_feeds(art.session, feeds))
+    user_emb, interests, attention = art.session.run(
+        ["user_emb", "interests", "attention"], session_feeds(art.session, feeds)
+    )
     scores = int8_scores(user_emb, art.q, art.scale)[0]  # (N,) float64
     scores[np.array(seen, dtype=np.int64)] = -np.inf
     order = np.lexsort((np.arange(len(scores)), -scores))[:k]
     cats = art.manifest["categories"]
     return {
         "version": art.manifest["version"],
-        "items": [{"itemId": art.item_ids[r], "row": int(r), "score": float(scores[r])} for r in order if np.isfinite(scores[r])],
+        "items": [
+            {"itemId": art.item_ids[r], "row": int(r), "score": float(scores[r])}
+            for r in order
+            if np.isfinite(scores[r])
+        ],
         "userEmb": [float(x) for x in user_emb[0]],
         "interests": {c: float(p) for c, p in zip(cats, interests[0])},
         "attention": [float(x) for x in attention[0]],

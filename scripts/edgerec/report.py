@@ -83,7 +83,9 @@ class Served:
         """The artifact's trainer config (keys this trainer no longer knows are ignored)."""
         raw = self.manifest.get("config") or {}
         known = {f.name: {g.name for g in fields(getattr(Config(), f.name))} for f in fields(Config)}
-        return Config.from_dict({s: {k: v for k, v in (raw.get(s) or {}).items() if k in known[s]} for s in known if s in raw})
+        return Config.from_dict(
+            {s: {k: v for k, v in (raw.get(s) or {}).items() if k in known[s]} for s in known if s in raw}
+        )
 
 
 def _session(path: Path, threads: int = 2) -> ort.InferenceSession:
@@ -150,7 +152,10 @@ def drop_positions(arrays: SplitArrays, lo: int, hi: int) -> SplitArrays:
         return out
 
     return dataclasses.replace(
-        arrays, hist_items=gather(arrays.hist_items), hist_events=gather(arrays.hist_events), hist_age=gather(arrays.hist_age)
+        arrays,
+        hist_items=gather(arrays.hist_items),
+        hist_events=gather(arrays.hist_events),
+        hist_age=gather(arrays.hist_age),
     )
 
 
@@ -179,15 +184,36 @@ def reliance(served: Served, ds: SeqDataset, arrays: SplitArrays) -> list[dict]:
     out = [{"group": "intact", "variant": "intact", "users_changed": 0, "metrics": run(arrays)}]
     for name, (lo, hi) in RECENCY_BUCKETS.items():
         changed = int((n_real > lo).sum())
-        out.append({"group": "drop history", "variant": f"drop {name}", "users_changed": changed, "metrics": run(drop_positions(arrays, lo, hi))})
+        out.append(
+            {
+                "group": "drop history",
+                "variant": f"drop {name}",
+                "users_changed": changed,
+                "metrics": run(drop_positions(arrays, lo, hi)),
+            }
+        )
     names = served.manifest["eventTypes"]
     present = set(np.unique(arrays.hist_events[real]).tolist())
     for e in range(1, len(names)):
         changed = int(((arrays.hist_events != e) & real).any(1).sum())
         label = f"all events = {names[e]}" + ("" if e in present else " (type absent from data)")
-        out.append({"group": "event types", "variant": label, "users_changed": changed, "metrics": run(replace_events(arrays, e))})
+        out.append(
+            {
+                "group": "event types",
+                "variant": label,
+                "users_changed": changed,
+                "metrics": run(replace_events(arrays, e)),
+            }
+        )
     changed = int((arrays.hist_age != 0).any(1).sum())
-    out.append({"group": "recency", "variant": "recency zeroed", "users_changed": changed, "metrics": run(zero_recency(arrays))})
+    out.append(
+        {
+            "group": "recency",
+            "variant": "recency zeroed",
+            "users_changed": changed,
+            "metrics": run(zero_recency(arrays)),
+        }
+    )
     return out
 
 
@@ -210,8 +236,11 @@ def item_tokens(served: Served, ds: SeqDataset | None) -> np.ndarray | None:
         if all(iid in index for iid in ids):
             return ds.item_tokens[[index[iid] for iid in ids]]
     docs = []
-    for title, cats, brand in zip(served.items.get("titles", [None] * len(ids)), served.items.get("categories", [[]] * len(ids)),
-                                  served.items.get("brands", [None] * len(ids))):
+    for title, cats, brand in zip(
+        served.items.get("titles", [None] * len(ids)),
+        served.items.get("categories", [[]] * len(ids)),
+        served.items.get("brands", [None] * len(ids)),
+    ):
         doc = tokenize(title)
         for c in cats or []:
             doc += tokenize(c)
@@ -345,7 +374,9 @@ def plot_text(cos: np.ndarray, warm: np.ndarray | None, labels: list[str], path:
     lo = float(np.nanmin(cos)) if ok.any() else -1.0
     bins = np.linspace(min(lo, 0.999) - 0.005, 1.0, 41)  # zoomed on the observed range
     if warm is not None:
-        ax[0].hist(cos[ok & warm], bins=bins, alpha=0.7, label=f"items with training interactions ({int((ok & warm).sum())})")
+        ax[0].hist(
+            cos[ok & warm], bins=bins, alpha=0.7, label=f"items with training interactions ({int((ok & warm).sum())})"
+        )
         ax[0].hist(cos[ok & ~warm], bins=bins, alpha=0.7, label=f"items without ({int((ok & ~warm).sum())})")
         ax[0].legend(fontsize=7)
     else:
@@ -400,8 +431,14 @@ def load_baselines(path: str | Path | None) -> dict[str, dict]:
     return data
 
 
-def run(artifact: str | Path, ds: SeqDataset | None = None, out: str | Path | None = None,
-        baselines_file: str | Path | None = None, max_users: int = 0, computed_baselines: bool = True) -> Path:
+def run(
+    artifact: str | Path,
+    ds: SeqDataset | None = None,
+    out: str | Path | None = None,
+    baselines_file: str | Path | None = None,
+    max_users: int = 0,
+    computed_baselines: bool = True,
+) -> Path:
     """Writes `report.html` and its PNGs into `out` (default ARTIFACT/report); returns the html path."""
     served = load_served(artifact)
     m = served.manifest
@@ -414,24 +451,34 @@ def run(artifact: str | Path, ds: SeqDataset | None = None, out: str | Path | No
     log_path = served.directory / "report" / "train_log.jsonl"
     log = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()] if log_path.exists() else []
     tr = m.get("training", {})
-    s = [f"<h2>Training</h2><p>{tr.get('epochs', '?')} epochs in {tr.get('seconds', '?')} s on {tr.get('device', '?')}, "
-         f"best epoch {tr.get('bestEpoch', '?')} (validation NDCG@10, early stopping).</p>"]
+    s = [
+        f"<h2>Training</h2><p>{tr.get('epochs', '?')} epochs in {tr.get('seconds', '?')} s on {tr.get('device', '?')}, "
+        f"best epoch {tr.get('bestEpoch', '?')} (validation NDCG@10, early stopping).</p>"
+    ]
     planned = (m.get("config") or {}).get("train", {}).get("epochs")
     if planned and tr.get("epochs") and tr["epochs"] < planned and tr.get("bestEpoch") == tr["epochs"]:
-        s.append(f"<p class=note>Stopped after {tr['epochs']} of {planned} epochs while validation was still improving "
-                 f"(train.max_minutes = {m['config']['train'].get('max_minutes')}): the model is not converged.</p>")
+        s.append(
+            f"<p class=note>Stopped after {tr['epochs']} of {planned} epochs while validation was still improving "
+            f"(train.max_minutes = {m['config']['train'].get('max_minutes')}): the model is not converged.</p>"
+        )
     if log:
         s.append(_img(plot_training(log, out / "training.png"), "training curves"))
         best = max((e for e in log if "valid" in e), key=lambda e: e["valid"]["ndcg@10"], default=None)
         if best:
-            s.append(f"<p class=note>Best validation: epoch {best['epoch']}, HR@10 {best['valid']['hr@10']:.4f}, NDCG@10 {best['valid']['ndcg@10']:.4f}.</p>")
+            s.append(
+                f"<p class=note>Best validation: epoch {best['epoch']}, HR@10 {best['valid']['hr@10']:.4f}, NDCG@10 {best['valid']['ndcg@10']:.4f}.</p>"
+            )
     else:
         s.append(f"<p class=note>No training log ({log_path} is missing).</p>")
     sections.append("".join(s))
 
     # 2. Results
     names = {"fp32": "edgerec fp32", "int8": "edgerec int8 (served)", "valid": "edgerec fp32, validation"}
-    rows = [[label, *[m["metrics"][k][key] for key in METRIC_KEYS]] for k, label in names.items() if k in m.get("metrics", {})]
+    rows = [
+        [label, *[m["metrics"][k][key] for key in METRIC_KEYS]]
+        for k, label in names.items()
+        if k in m.get("metrics", {})
+    ]
     base = load_baselines(baselines_file)
     if ds is not None and computed_baselines:
         from .baselines import cooccurrence, popularity
@@ -445,23 +492,29 @@ def run(artifact: str | Path, ds: SeqDataset | None = None, out: str | Path | No
     s = [f"<h2>Results</h2><p>Test split: {html.escape(protocol)}.</p>", _table(["model", *METRIC_KEYS], rows)]
     p = m.get("parity")
     if p:
-        s.append(f"<p class=note>Parity fp32 vs served int8: top-10 agreement {p['top10Agreement']:.4f}, "
-                 f"NDCG@10 relative drop {p['ndcg10RelativeDrop']:+.4f}, passed: {p['passed']}.</p>")
+        s.append(
+            f"<p class=note>Parity fp32 vs served int8: top-10 agreement {p['top10Agreement']:.4f}, "
+            f"NDCG@10 relative drop {p['ndcg10RelativeDrop']:+.4f}, passed: {p['passed']}.</p>"
+        )
     is_beauty = "beauty" in str(m.get("dataset", {}).get("name", "")).lower()
     if is_beauty:
         pub = [[name, hr, nd] for name, (hr, nd) in PUBLISHED_BEAUTY.items()]
         pub.append(["edgerec int8 (this artifact)", m["metrics"]["int8"]["hr@10"], m["metrics"]["int8"]["ndcg@10"]])
         pub.sort(key=lambda r: r[2])
-        s.append("<h3>Published full-ranking numbers on this Beauty split</h3>" + _table(["model", "hr@10", "ndcg@10"], pub))
+        s.append(
+            "<h3>Published full-ranking numbers on this Beauty split</h3>" + _table(["model", "hr@10", "ndcg@10"], pub)
+        )
     summary["results"] = {r[0]: dict(zip(METRIC_KEYS, r[1:])) for r in rows}
     sections.append("".join(s))
 
     # 3. Item embeddings
     labels = item_labels(served)
     xy, ratio = pca_2d(served.table)
-    s = ["<h2>Item embeddings</h2><p>The served table (int8 rows times their scales), projected on its two main "
-         "principal components, coloured by the category label the trainer used.</p>",
-         _img(plot_pca(xy, ratio, labels, out / "item_embeddings_pca.png"), "PCA of item embeddings")]
+    s = [
+        "<h2>Item embeddings</h2><p>The served table (int8 rows times their scales), projected on its two main "
+        "principal components, coloured by the category label the trainer used.</p>",
+        _img(plot_pca(xy, ratio, labels, out / "item_embeddings_pca.png"), "PCA of item embeddings"),
+    ]
     summary["pcaExplained"] = [float(r) for r in ratio]
     sections.append("".join(s))
 
@@ -470,11 +523,26 @@ def run(artifact: str | Path, ds: SeqDataset | None = None, out: str | Path | No
     if ds is not None:
         arrays = eval_arrays(ds, m["maxLen"], max_users)
         rel = reliance(served, ds, arrays)
-        s.append(f"<p>Served int8 path on {len(arrays.users)} test histories, one input perturbed at a time. "
-                 "'users changed' counts histories the perturbation alters (the metric is over all of them).</p>")
+        s.append(
+            f"<p>Served int8 path on {len(arrays.users)} test histories, one input perturbed at a time. "
+            "'users changed' counts histories the perturbation alters (the metric is over all of them).</p>"
+        )
         s.append(_img(plot_reliance(rel, out / "reliance_ndcg10.png"), "reliance bar chart"))
-        s.append(_table(["perturbation", "users changed", "hr@10", "ndcg@10", "mrr"],
-                        [[r["variant"], r["users_changed"], r["metrics"]["hr@10"], r["metrics"]["ndcg@10"], r["metrics"]["mrr"]] for r in rel]))
+        s.append(
+            _table(
+                ["perturbation", "users changed", "hr@10", "ndcg@10", "mrr"],
+                [
+                    [
+                        r["variant"],
+                        r["users_changed"],
+                        r["metrics"]["hr@10"],
+                        r["metrics"]["ndcg@10"],
+                        r["metrics"]["mrr"],
+                    ]
+                    for r in rel
+                ],
+            )
+        )
         summary["reliance"] = rel
     else:
         s.append("<p class=note>No evaluation data given (--events/--beauty/--recbole): perturbations skipped.</p>")
@@ -485,27 +553,36 @@ def run(artifact: str | Path, ds: SeqDataset | None = None, out: str | Path | No
         if ds is not None:
             index = {iid: i + 1 for i, iid in enumerate(ds.item_ids)}
             warm = np.array([ds.train_counts[index[iid]] > 0 if iid in index else True for iid in served.items["ids"]])
-        s.append("<h3>Text vs item embedding</h3><p>Cosine of the int8 text encoder's output for each item's own text "
-                 "with the item's served embedding. Items without training interactions are embedded from text alone "
-                 "(cosine near 1); for the others, the gap from 1 is what the id embedding adds.</p>")
+        s.append(
+            "<h3>Text vs item embedding</h3><p>Cosine of the int8 text encoder's output for each item's own text "
+            "with the item's served embedding. Items without training interactions are embedded from text alone "
+            "(cosine near 1); for the others, the gap from 1 is what the id embedding adds.</p>"
+        )
         s.append(_img(plot_text(cos, warm, labels, out / "text_vs_item.png"), "text vs item cosine"))
         ok = np.isfinite(cos)
         groups = [("all items", ok)]
         if warm is not None:
             groups += [("with training interactions", ok & warm), ("without (text only)", ok & ~warm)]
-        stats = [[name, int(sel.sum()), float(cos[sel].mean()), float(np.median(cos[sel])), float((cos[sel] ** 2).mean())]
-                 for name, sel in groups if sel.any()]
+        stats = [
+            [name, int(sel.sum()), float(cos[sel].mean()), float(np.median(cos[sel])), float((cos[sel] ** 2).mean())]
+            for name, sel in groups
+            if sel.any()
+        ]
         s.append(_table(["items", "count", "mean cosine", "median cosine", "mean cosine²"], stats))
         s.append("<p class=note>cosine² is the share of an item embedding's squared norm along its text vector.</p>")
-        summary["textCosine"] = {r[0]: {"count": r[1], "mean": r[2], "median": r[3], "meanSquared": r[4]} for r in stats}
+        summary["textCosine"] = {
+            r[0]: {"count": r[1], "mean": r[2], "median": r[3], "meanSquared": r[4]} for r in stats
+        }
     else:
         s.append("<p class=note>The artifact has no text encoder.</p>")
     sections.append("".join(s))
 
     title = f"edgerec report: {m.get('dataset', {}).get('name', '?')} / {m.get('version', '?')}"
     ds_info = m.get("dataset", {})
-    head = (f"<h1>{html.escape(title)}</h1><p class=note>{ds_info.get('users', '?')} users, {ds_info.get('items', '?')} items, "
-            f"{ds_info.get('events', '?')} events; dim {m.get('dim')}, maxLen {m.get('maxLen')}; created {m.get('createdAt')}.</p>")
+    head = (
+        f"<h1>{html.escape(title)}</h1><p class=note>{ds_info.get('users', '?')} users, {ds_info.get('items', '?')} items, "
+        f"{ds_info.get('events', '?')} events; dim {m.get('dim')}, maxLen {m.get('maxLen')}; created {m.get('createdAt')}.</p>"
+    )
     doc = f"<!doctype html><html><head><meta charset=utf-8><title>{html.escape(title)}</title><style>{CSS}</style></head><body>{head}{''.join(sections)}</body></html>"
     path = out / "report.html"
     path.write_text(doc, encoding="utf-8")
@@ -524,7 +601,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--items")
     ap.add_argument("--baselines", help="JSON {name: {metric: value}} of extra baseline rows")
     ap.add_argument("--no-computed-baselines", action="store_true", help="skip popularity / co-occurrence on the data")
-    ap.add_argument("--max-users", type=int, default=0, help="perturbation analysis on this many random test users (0 = all)")
+    ap.add_argument(
+        "--max-users", type=int, default=0, help="perturbation analysis on this many random test users (0 = all)"
+    )
     ap.add_argument("--out", help="output folder (default ARTIFACT/report)")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore", message=".*[Ss]parse.*")

@@ -128,6 +128,8 @@ class Leaf:
     complements: tuple[str, ...] = ()
 
 
+# The catalogue's vocabulary, kept in the compact layout it was written in.
+# fmt: off
 _LIP = ("Ruby Red:red", "Nude Rose:nude", "Berry Crush:berry", "Coral Kiss:coral",
         "Mauve Dusk:mauve", "Classic Red:red", "Pink Petal:pink", "Brick Brown:brown")
 _SKIN_TONE = ("Porcelain:fair", "Ivory:fair", "Sand:light", "Beige:medium", "Honey:medium",
@@ -304,6 +306,7 @@ _BENEFITS = {
     "Bath & Body": ("Leaves skin soft and lightly scented.", "Made with natural oils and butters.",
                     "Gentle enough for everyday use.", "A rich texture that melts into skin."),
 }
+# fmt: on
 
 
 _LEAF_INDEX = {leaf.name: i for i, leaf in enumerate(LEAVES)}
@@ -393,8 +396,7 @@ class _Catalog:
         if key not in self._ctx:
             same_brand = self.leaf_brand[leaf] == self.brand_of[ctx]
             if self.leaf_of[ctx] == leaf:
-                boost = np.where(self.leaf_product[leaf] == self.product_of[ctx], 8.0,
-                                 np.where(same_brand, 2.0, 1.0))
+                boost = np.where(self.leaf_product[leaf] == self.product_of[ctx], 8.0, np.where(same_brand, 2.0, 1.0))
                 boost[self.pos_of[ctx]] = 1.0  # the item itself: no sibling bonus
             else:
                 boost = np.where(same_brand, 3.0, 1.0)
@@ -462,20 +464,43 @@ def build_catalog(cfg: SynthConfig, rng: np.random.Generator) -> _Catalog:
                     continue
                 used_titles.add(title)
                 price = base * (1.0 + 0.55 * si)
-                leaf_rows.append(dict(leaf=li, brand=brand, product=product, title=title,
-                                      line=line_words, line_kw=line_kw, variant=variant,
-                                      variant_kw=variant_kw, size=leaf.sizes[si],
-                                      price=price, rel=base / leaf.price))
+                leaf_rows.append(
+                    dict(
+                        leaf=li,
+                        brand=brand,
+                        product=product,
+                        title=title,
+                        line=line_words,
+                        line_kw=line_kw,
+                        variant=variant,
+                        variant_kw=variant_kw,
+                        size=leaf.sizes[si],
+                        price=price,
+                        rel=base / leaf.price,
+                    )
+                )
                 made += 1
             misses = 0 if made else misses + 1
             if misses > 500:
                 raise ValueError(f"--items too large: leaf {leaf.name} ran out of distinct titles")
         if li == markup_leaf:
             price = leaf.price * BRANDS[_brand_index(MARKUP_BRAND)][2] * rng.lognormal(0.0, 0.25)
-            leaf_rows.append(dict(leaf=li, brand=_brand_index(MARKUP_BRAND), product=n_products,
-                                  title=MARKUP_TITLE, line="Glow", line_kw="glow", variant="",
-                                  variant_kw="", size="6 ml", price=price,
-                                  rel=price / leaf.price, markup=True))
+            leaf_rows.append(
+                dict(
+                    leaf=li,
+                    brand=_brand_index(MARKUP_BRAND),
+                    product=n_products,
+                    title=MARKUP_TITLE,
+                    line="Glow",
+                    line_kw="glow",
+                    variant="",
+                    variant_kw="",
+                    size="6 ml",
+                    price=price,
+                    rel=price / leaf.price,
+                    markup=True,
+                )
+            )
             n_products += 1
         _popularity(leaf_rows, leaf_w[li] / leaf_w.sum(), cfg, rng)
         rows.extend(leaf_rows)
@@ -489,9 +514,15 @@ def build_catalog(cfg: SynthConfig, rng: np.random.Generator) -> _Catalog:
     trending = np.zeros(len(rows), dtype=bool)
     # trend among mid-tail items (not the leaf's head, not the markup item): that is what "rising"
     # looks like, and a model must notice recency to rank them
-    candidates = np.array([k for k, r in enumerate(rows) if not r.get("markup") and
-                           max(1.0, 0.1 * counts[r["leaf"]]) <= r["tail_rank"]
-                           < max(2.0, 0.6 * counts[r["leaf"]])], dtype=np.int64)
+    candidates = np.array(
+        [
+            k
+            for k, r in enumerate(rows)
+            if not r.get("markup")
+            and max(1.0, 0.1 * counts[r["leaf"]]) <= r["tail_rank"] < max(2.0, 0.6 * counts[r["leaf"]])
+        ],
+        dtype=np.int64,
+    )
     n_trend = max(1, round(cfg.trending_fraction * len(rows)))
     trending[rng.choice(candidates, size=min(n_trend, len(candidates)), replace=False)] = True
 
@@ -500,8 +531,7 @@ def build_catalog(cfg: SynthConfig, rng: np.random.Generator) -> _Catalog:
         {
             "item_id": [f"sku-{k + 1:05d}" for k in range(len(rows))],
             "title": [r["title"] for r in rows],
-            "categories": [f"Beauty|{LEAVES[r['leaf']].group}|{LEAVES[r['leaf']].name}"
-                           for r in rows],
+            "categories": [f"Beauty|{LEAVES[r['leaf']].group}|{LEAVES[r['leaf']].name}" for r in rows],
             "brand": [BRANDS[r["brand"]][0] for r in rows],
             "description": [_describe(r, rng) for r in rows],
             "price": prices,
@@ -554,8 +584,7 @@ def _brand_index(name: str) -> int:
     return next(b for b, (n, _, _) in enumerate(BRANDS) if n == name)
 
 
-def _popularity(rows: list[dict], leaf_share: float, cfg: SynthConfig,
-                rng: np.random.Generator) -> None:
+def _popularity(rows: list[dict], leaf_share: float, cfg: SynthConfig, rng: np.random.Generator) -> None:
     """Give each row of one leaf a base weight (Zipf over products in a random order, split over
     variants by a Dirichlet) summing to `leaf_share`, and its popularity rank (`tail_rank`)."""
     products = sorted({r["product"] for r in rows if not r.get("markup")})
@@ -598,8 +627,10 @@ def _describe(row: dict, rng: np.random.Generator) -> str:
     kw = row["line_kw"] or leaf.noun.lower()
     article = "an" if kw[0] in "aeiou" else "a"
     brand = BRANDS[row["brand"]][0]
-    return (f"{row['line']} {leaf.noun.lower()} by {brand}: {article} {kw} formula{variant_part}. "
-            f"{benefit} Size: {row['size']}.")
+    return (
+        f"{row['line']} {leaf.noun.lower()} by {brand}: {article} {kw} formula{variant_part}. "
+        f"{benefit} Size: {row['size']}."
+    )
 
 
 @dataclass(frozen=True)
@@ -650,8 +681,10 @@ def start_ts(cfg: SynthConfig) -> int:
     return END_TS - cfg.days * DAY
 
 
+# fmt: off
 _HOUR_W = np.array([1, 0.6, 0.4, 0.3, 0.3, 0.4, 0.8, 1.5, 2, 2.2, 2.3, 2.5,
                     3, 3, 2.6, 2.4, 2.5, 2.8, 3.4, 4.2, 4.6, 4.2, 3, 1.8])
+# fmt: on
 _HOUR_P = _HOUR_W / _HOUR_W.sum()  # diurnal shape of session starts (UTC, one market)
 
 
@@ -837,8 +870,9 @@ class _Shopper:
         when = rng.uniform(user.join_ts, END_TS - 3600, user.n_sessions)
         day0 = (when - start_ts(self.cfg)) // DAY
         hours = rng.choice(24, size=user.n_sessions, p=_HOUR_P)
-        starts = np.sort(start_ts(self.cfg) + day0 * DAY + hours * 3600
-                         + rng.integers(0, 3600, user.n_sessions)).astype(np.int64)
+        starts = np.sort(
+            start_ts(self.cfg) + day0 * DAY + hours * 3600 + rng.integers(0, 3600, user.n_sessions)
+        ).astype(np.int64)
         prev = None
         for k, start in enumerate(starts):
             # sessions never overlap: a new one starts at least 30 minutes after the last event
@@ -848,8 +882,6 @@ class _Shopper:
             self.t = t
             # leave-one-out needs 3 events a user: the last session browses until there are
             prev = self.session(prev, min_events=3 if k == len(starts) - 1 else 0)
-
-
 
 
 def generate(cfg: SynthConfig, progress: bool = False) -> Shop:
@@ -951,16 +983,17 @@ def main(argv: list[str] | None = None) -> None:
         ap.error(f"--items must be >= {MIN_ITEMS} and --users >= 1")
     started = time.perf_counter()
     try:
-        shop = generate(SynthConfig(seed=args.seed, n_items=args.items, n_users=args.users),
-                        progress=True)
+        shop = generate(SynthConfig(seed=args.seed, n_items=args.items, n_users=args.users), progress=True)
     except ValueError as err:  # a catalogue too large for the title space
         ap.error(str(err))
     elapsed = time.perf_counter() - started
     formats = FORMATS if args.format == "all" else (args.format,)
     paths = [p for fmt in formats for p in write(shop, args.out, fmt)]
     counts = shop.events["event"].value_counts().sort("event")
-    print(f"{len(shop.items)} items, {shop.events['user_id'].n_unique()} users, "
-          f"{len(shop.events)} events in {elapsed:.1f} s")
+    print(
+        f"{len(shop.items)} items, {shop.events['user_id'].n_unique()} users, "
+        f"{len(shop.events)} events in {elapsed:.1f} s"
+    )
     print("  " + ", ".join(f"{e}: {n}" for e, n in counts.iter_rows()))
     for p in paths:
         print(f"  {p}  {p.stat().st_size:,} bytes")

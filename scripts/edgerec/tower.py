@@ -25,13 +25,15 @@ def read_tower(path: str | Path, fmt: str = TOWER_FORMAT) -> tuple[dict, dict[st
     if raw[:4] != TOWER_MAGIC:
         raise ValueError(f"{path}: not an edgerec tower")
     (n,) = struct.unpack("<I", raw[4:8])
-    header = json.loads(raw[8:8 + n])
+    header = json.loads(raw[8 : 8 + n])
     if header["format"] != fmt:
         raise ValueError(f"{path}: format {header['format']}")
     start = (8 + n + 15) & ~15
     t = {}
     for name, spec in header["tensors"].items():
-        dtype = {"int8": np.int8, "uint8": np.uint8, "uint16": np.dtype("<u2"), "uint32": np.dtype("<u4")}.get(spec["dtype"], np.dtype("<f4"))
+        dtype = {"int8": np.int8, "uint8": np.uint8, "uint16": np.dtype("<u2"), "uint32": np.dtype("<u4")}.get(
+            spec["dtype"], np.dtype("<f4")
+        )
         count = int(np.prod(spec["shape"]))
         t[name] = np.frombuffer(raw, dtype, count, start + spec["offset"]).reshape(spec["shape"])
     for name in [k for k in t if k.endswith(".w") and t[k].dtype == np.int8]:

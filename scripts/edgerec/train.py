@@ -86,7 +86,9 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def length_bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator, pool: int = 50) -> list[np.ndarray]:
+def length_bucketed_batches(
+    lengths: np.ndarray, batch_size: int, rng: np.random.Generator, pool: int = 50
+) -> list[np.ndarray]:
     """Shuffled batches of row indices where each batch holds similar lengths: rows are shuffled,
     cut into pools of `pool` batches, sorted by length inside a pool, and the batches shuffled. Lets a
     batch be trimmed to its longest history instead of always running max_len slots."""
@@ -133,12 +135,16 @@ def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet
         torch.cuda.set_device(device)
     use_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
 
-    model = build_model(cfg, dims_of(ds), ds.item_tokens, ds.item_category, ds.train_counts, ds.query_tokens, ds.query_items)
+    model = build_model(
+        cfg, dims_of(ds), ds.item_tokens, ds.item_category, ds.train_counts, ds.query_tokens, ds.query_items
+    )
     if cfg.model.id_init == "cooccurrence":
         warm = ppmi_svd_embeddings(ds, cfg.model.dim, seed=t.seed)
         if warm is None:
-            say("edgerec: warm start: no item follows another in the training part (each user's events but the "
-                "last two), nothing to learn co-occurrence from: item ids keep their random init")
+            say(
+                "edgerec: warm start: no item follows another in the training part (each user's events but the "
+                "last two), nothing to learn co-occurrence from: item ids keep their random init"
+            )
         else:
             with torch.no_grad():  # same scale as the random init, dim ** -0.5 per coordinate
                 model.items.id_emb.weight.copy_(warm * cfg.model.dim**-0.5)
@@ -149,7 +155,10 @@ def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet
     if world > 1:
         # Buffers (item tokens, categories) are constants: no need to broadcast them every step.
         train_model = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[device] if device.type == "cuda" else None, find_unused_parameters=True, broadcast_buffers=False
+            model,
+            device_ids=[device] if device.type == "cuda" else None,
+            find_unused_parameters=True,
+            broadcast_buffers=False,
         )
 
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
@@ -164,8 +173,10 @@ def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet
         va = subset(va, keep)
     va_ex = Exclusions(ds, va)
     if len(tr.users) == 0:
-        say("edgerec: no training pairs (a user needs 4 events: 2 to train on, a validation and a test target): "
-            "the model keeps its initial weights")
+        say(
+            "edgerec: no training pairs (a user needs 4 events: 2 to train on, a validation and a test target): "
+            "the model keeps its initial weights"
+        )
     lengths = (tr.hist_items > 0).sum(1)
     tensors = {
         "hist_items": torch.from_numpy(tr.hist_items),
@@ -224,8 +235,12 @@ def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet
                 sums[k] = sums.get(k, 0.0) + v
             if steps % 10 == 0:
                 bar.set_postfix(loss=f"{sums['loss'] / steps:.4f}")
-        entry = {"epoch": epoch, **{k: v / max(1, steps) for k, v in sums.items()}, "train_seconds": time.time() - t0,
-                 "threads": torch.get_num_threads()}
+        entry = {
+            "epoch": epoch,
+            **{k: v / max(1, steps) for k, v in sums.items()},
+            "train_seconds": time.time() - t0,
+            "threads": torch.get_num_threads(),
+        }
         stop = torch.zeros(1)
         if rank == 0 and (epoch % t.eval_every == 0 or epoch == t.epochs):
             res = evaluate_torch(model, ds, va, t.eval_batch_size, device, va_ex)

@@ -26,10 +26,12 @@ def ppmi_svd_embeddings(ds: SeqDataset, dim: int, window: int = 3, seed: int = 0
         return None
     w = 1.0 / gap.astype(np.float64)
     rows, cols, vals = np.concatenate([a, b]), np.concatenate([b, a]), np.concatenate([w, w])  # symmetrised
-    c = torch.sparse_coo_tensor(torch.from_numpy(np.stack([rows, cols])), torch.from_numpy(vals), (n, n), check_invariants=False).coalesce()
+    c = torch.sparse_coo_tensor(
+        torch.from_numpy(np.stack([rows, cols])), torch.from_numpy(vals), (n, n), check_invariants=False
+    ).coalesce()
     idx, v = c.indices(), c.values()
     row_sum = torch.zeros(n, dtype=torch.float64).index_add_(0, idx[0], v)
-    col_sum = row_sum ** 0.75  # context smoothing of word2vec
+    col_sum = row_sum**0.75  # context smoothing of word2vec
     # PMI = log P(a, b) / (P(a) P_0.75(b)) = log v * sum(col) / (row[a] * col[b])
     pmi = torch.log(v * col_sum.sum() / (row_sum[idx[0]] * col_sum[idx[1]]))
     keep = pmi > 0

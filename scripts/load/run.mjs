@@ -118,12 +118,33 @@ async function main() {
   await run(join(BIN, 'node'), ['scripts/publish.mjs', 'push', opts.model, '--local', '--persist-to', state]);
   log(`starting wrangler dev on ${base}`);
   // Its own process group: the RSS sampler finds its workerd processes, and cleanup ends exactly them.
-  const wrangler = spawn(join(BIN, 'wrangler'), ['dev', '-c', 'wrangler.toml', '-c', 'wrangler.onnx.toml', '--port', String(port), '--inspector-port', String(inspectorPort), '--ip', '127.0.0.1', '--persist-to', state, '--show-interactive-dev-session=false', '--var', 'RATE_LIMIT:off'], {
-    cwd: ROOT,
-    env,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const wrangler = spawn(
+    join(BIN, 'wrangler'),
+    [
+      'dev',
+      '-c',
+      'wrangler.toml',
+      '-c',
+      'wrangler.onnx.toml',
+      '--port',
+      String(port),
+      '--inspector-port',
+      String(inspectorPort),
+      '--ip',
+      '127.0.0.1',
+      '--persist-to',
+      state,
+      '--show-interactive-dev-session=false',
+      '--var',
+      'RATE_LIMIT:off',
+    ],
+    {
+      cwd: ROOT,
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let wranglerLog = '';
   wrangler.stdout.on('data', (d) => (wranglerLog += d));
   wrangler.stderr.on('data', (d) => (wranglerLog += d));
@@ -153,8 +174,16 @@ async function main() {
 
   // Warm-up: the model loads on the first request of the isolate; not part of the measurement.
   for (let i = 0; i < 20; i++) {
-    await fetch(`${base}/v1/recommend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ history: [{ itemId: pick(ids) }], k: 10 }) }).then((r) => r.arrayBuffer());
-    await fetch(`${base}/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: pick(words) }) }).then((r) => r.arrayBuffer());
+    await fetch(`${base}/v1/recommend`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ history: [{ itemId: pick(ids) }], k: 10 }),
+    }).then((r) => r.arrayBuffer());
+    await fetch(`${base}/v1/search`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: pick(words) }),
+    }).then((r) => r.arrayBuffer());
   }
 
   // What the run accepted, per user: verified against the profiles afterwards. Batches are numbered
@@ -216,11 +245,18 @@ async function main() {
   });
 
   const requests = [
-    plain('recommend', { dynamic: () => ({ path: '/v1/recommend', ...json({ history: Array.from({ length: 3 }, () => ({ itemId: pick(ids), event: 'view' })), k: 10, explain: Math.random() < 0.2 }) }) }),
+    plain('recommend', {
+      dynamic: () => ({
+        path: '/v1/recommend',
+        ...json({ history: Array.from({ length: 3 }, () => ({ itemId: pick(ids), event: 'view' })), k: 10, explain: Math.random() < 0.2 }),
+      }),
+    }),
     eventsRequest(false),
     plain('recommend (user)', { dynamic: (context) => ({ path: '/v1/recommend', ...json({ userId: context.batch.userId, k: 10 }) }) }),
     plain('similar', { dynamic: () => ({ method: 'GET', path: `/v1/items/${encodeURIComponent(pick(ids))}/similar?k=10` }) }),
-    plain('search', { dynamic: () => ({ path: '/v1/search', ...json({ query: `${pick(words)} ${Math.random() < 0.5 ? pick(words) : ''}`.trim(), k: 10 }) }) }),
+    plain('search', {
+      dynamic: () => ({ path: '/v1/search', ...json({ query: `${pick(words)} ${Math.random() < 0.5 ? pick(words) : ''}`.trim(), k: 10 }) }),
+    }),
     eventsRequest(true),
     plain('profile', { dynamic: (context) => ({ method: 'GET', path: `/v1/users/${encodeURIComponent(context.batch.userId)}/profile` }) }),
     plain('health', { method: 'GET', path: '/health' }),
@@ -310,10 +346,35 @@ async function main() {
     at: new Date().toISOString(),
     target: base,
     config: { duration: DURATION, connections: CONNECTIONS, model: opts.model, rateLimit: 'off' },
-    requests: { total: result.requests.total, perSecond: result.requests.average, errors: result.errors, timeouts: result.timeouts, non2xx, byEndpoint: endpoints },
-    latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max, mean: result.latency.average },
-    events: { users: users.length, accepted: checkedEvents, lost: lost.length, lostSample: lost.slice(0, 10), storedUnobserved: unobserved, retries },
-    memory: { tolerance: MEMORY_TOLERANCE, workerHeap: heap, workerdRss: memory, samples: samples.map((s) => ({ t: s.t, heap: s.heap, rss: s.procs.map((p) => [p.pid, p.rss]) })) },
+    requests: {
+      total: result.requests.total,
+      perSecond: result.requests.average,
+      errors: result.errors,
+      timeouts: result.timeouts,
+      non2xx,
+      byEndpoint: endpoints,
+    },
+    latencyMs: {
+      p50: result.latency.p50,
+      p90: result.latency.p90,
+      p99: result.latency.p99,
+      max: result.latency.max,
+      mean: result.latency.average,
+    },
+    events: {
+      users: users.length,
+      accepted: checkedEvents,
+      lost: lost.length,
+      lostSample: lost.slice(0, 10),
+      storedUnobserved: unobserved,
+      retries,
+    },
+    memory: {
+      tolerance: MEMORY_TOLERANCE,
+      workerHeap: heap,
+      workerdRss: memory,
+      samples: samples.map((s) => ({ t: s.t, heap: s.heap, rss: s.procs.map((p) => [p.pid, p.rss]) })),
+    },
     checks,
     passed: Object.values(checks).every(Boolean),
   };
@@ -325,11 +386,27 @@ async function main() {
     ['requests', `${result.requests.total} (${result.requests.average.toFixed(0)}/s over ${DURATION} s, ${CONNECTIONS} connections)`],
     ['errors / timeouts / non-2xx', `${result.errors} / ${result.timeouts} / ${non2xx}`],
     ['latency p50 / p90 / p99 / max', `${result.latency.p50} / ${result.latency.p90} / ${result.latency.p99} / ${result.latency.max} ms`],
-    ...Object.entries(endpoints).map(([name, e]) => [`  ${name}`, `${e.requests} (${Object.entries(e.statuses).map(([s, n]) => `${s}: ${n}`).join(', ')})`]),
-    ['events accepted / lost', `${checkedEvents} in ${users.length} users / ${lost.length} (${unobserved} more stored, answered after the run ended)`],
+    ...Object.entries(endpoints).map(([name, e]) => [
+      `  ${name}`,
+      `${e.requests} (${Object.entries(e.statuses)
+        .map(([s, n]) => `${s}: ${n}`)
+        .join(', ')})`,
+    ]),
+    [
+      'events accepted / lost',
+      `${checkedEvents} in ${users.length} users / ${lost.length} (${unobserved} more stored, answered after the run ended)`,
+    ],
     ['retried batches (duplicate / stored again)', `${retries.sent} (${retries.duplicate} / ${retries.storedAgain})`],
-    ['worker heap after GC before / after / peak', heap ? `${mib(heap.first)} / ${mib(heap.last)} / ${mib(heap.max)} MiB (${heap.growth >= 0 ? '+' : ''}${mib(heap.growth)})` : 'not sampled'],
-    ...memory.map((m) => [`workerd ${m.pid} RSS first / last / max`, `${mib(m.first)} / ${mib(m.last)} / ${mib(m.max)} MiB (${m.growth >= 0 ? '+' : ''}${mib(m.growth)}; wrangler dev's own growth included)`]),
+    [
+      'worker heap after GC before / after / peak',
+      heap
+        ? `${mib(heap.first)} / ${mib(heap.last)} / ${mib(heap.max)} MiB (${heap.growth >= 0 ? '+' : ''}${mib(heap.growth)})`
+        : 'not sampled',
+    ],
+    ...memory.map((m) => [
+      `workerd ${m.pid} RSS first / last / max`,
+      `${mib(m.first)} / ${mib(m.last)} / ${mib(m.max)} MiB (${m.growth >= 0 ? '+' : ''}${mib(m.growth)}; wrangler dev's own growth included)`,
+    ]),
     ...Object.entries(checks).map(([name, ok]) => [`check: ${name}`, ok ? 'pass' : 'FAIL']),
   ];
   const width = Math.max(...rows.map(([k]) => k.length));

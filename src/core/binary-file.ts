@@ -63,17 +63,30 @@ const ARRAYS = { int8: Int8Array, uint8: Uint8Array, uint16: Uint16Array, uint32
 type ArrayOf<D extends TensorSpec['dtype']> = InstanceType<(typeof ARRAYS)[D]>;
 
 /** A typed view of a tensor of a file read by `readKernelFile` (its dtype checked by the caller). */
-export function tensorView<D extends TensorSpec['dtype'] = TensorSpec['dtype']>(header: { tensors: Record<string, TensorSpec> }, data: ArrayBuffer, name: string): ArrayOf<D> {
+export function tensorView<D extends TensorSpec['dtype'] = TensorSpec['dtype']>(
+  header: { tensors: Record<string, TensorSpec> },
+  data: ArrayBuffer,
+  name: string,
+): ArrayOf<D> {
   const t = header.tensors[name]!;
-  return new ARRAYS[t.dtype](data, t.offset, t.shape.reduce((a, b) => a * b, 1)) as ArrayOf<D>;
+  return new ARRAYS[t.dtype](
+    data,
+    t.offset,
+    t.shape.reduce((a, b) => a * b, 1),
+  ) as ArrayOf<D>;
 }
 
 /** Checks a tensor's dtype and shape (-1: any size). */
-export function expectTensor(header: { tensors: Record<string, TensorSpec> }, name: string, dtype: string, shape: number[], fail: (why: string) => never): void {
+export function expectTensor(
+  header: { tensors: Record<string, TensorSpec> },
+  name: string,
+  dtype: string,
+  shape: number[],
+  fail: (why: string) => never,
+): void {
   const t = header.tensors?.[name];
   if (!t) fail(`tensor ${name} is missing`);
   if (t!.dtype !== dtype || t!.shape.length !== shape.length || shape.some((s, j) => s >= 0 && t!.shape[j] !== s)) {
     fail(`tensor ${name} is ${t!.dtype} [${t!.shape}], expected ${dtype} [${shape.map((s) => (s < 0 ? '*' : s))}]`);
   }
 }
-

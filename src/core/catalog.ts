@@ -102,7 +102,6 @@ function hashBytes(bytes: Uint8Array, start: number, end: number): number {
   return h >>> 0;
 }
 
-
 /** Bytewise comparison of bytes[a, a + n) with key[s, s + m): negative, 0 or positive. */
 function compareBytes(bytes: Uint8Array, a: number, n: number, key: Uint8Array, s: number, m: number): number {
   const len = Math.min(n, m);
@@ -129,7 +128,10 @@ class IdIndex {
   private readonly slots: Int32Array;
   private readonly mask: number;
 
-  constructor(private readonly ids: PackedStrings, rows: number) {
+  constructor(
+    private readonly ids: PackedStrings,
+    rows: number,
+  ) {
     let cap = 16;
     while (cap < rows * 2) cap *= 2;
     const slots = (this.slots = new Int32Array(cap).fill(-1));
@@ -162,7 +164,6 @@ class IdIndex {
     }
   }
 }
-
 
 /**
  * Row lookup by id through the rows in id byte order (`ids.order` of items.bin, written by the
@@ -197,7 +198,12 @@ class SortedIdIndex {
  * Codes are 16-bit while there are fewer than 65,536 distinct values, 32-bit beyond; undefined when
  * the column is absent.
  */
-function dictionary<K, T>(values: readonly unknown[] | undefined, rows: number, key: (v: unknown, r: number) => K | undefined, value: (v: unknown) => T) {
+function dictionary<K, T>(
+  values: readonly unknown[] | undefined,
+  rows: number,
+  key: (v: unknown, r: number) => K | undefined,
+  value: (v: unknown) => T,
+) {
   const distinct: T[] = [];
   if (!values) return { codes: undefined, distinct };
   let codes: Uint16Array | Uint32Array = new Uint16Array(rows);
@@ -261,7 +267,8 @@ function columnsOf(file: ItemsFile): CatalogColumns {
     rows,
     (v, r): string | undefined => {
       if (v == null) return undefined;
-      if (!Array.isArray(v) || v.some((c) => typeof c !== 'string')) throw new Error(`items.json: categories[${r}] is not an array of strings`);
+      if (!Array.isArray(v) || v.some((c) => typeof c !== 'string'))
+        throw new Error(`items.json: categories[${r}] is not an array of strings`);
       return v.length ? JSON.stringify(v) : undefined;
     },
     (v) => [...(v as string[])],
@@ -465,7 +472,10 @@ export class Catalog {
     }
     if (priceMin !== undefined || priceMax !== undefined) {
       // Per price code (0 = no price): inside the range? Then one pass over the rows still allowed.
-      const ok = Uint8Array.from([0, ...this.prices.map((p) => ((priceMin === undefined || p >= priceMin) && (priceMax === undefined || p <= priceMax) ? 1 : 0))]);
+      const ok = Uint8Array.from([
+        0,
+        ...this.prices.map((p) => ((priceMin === undefined || p >= priceMin) && (priceMax === undefined || p <= priceMax) ? 1 : 0)),
+      ]);
       const codes = this.priceCodes;
       if (!codes) mask.fill(0);
       else for (let r = 0; r < this.rows; r++) if (mask[r] === 1) mask[r] = ok[codes[r]!]!;

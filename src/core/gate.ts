@@ -32,7 +32,17 @@ export function qualityGate(candidate: Metrics, active: Metrics, { metric, margi
   }
   const floor = a * (1 - margin);
   if (c >= floor) {
-    return { promote: true, reason: `int8 ${metric} ${c.toFixed(4)} >= ${floor.toFixed(4)} (active ${a.toFixed(4)} minus ${margin * 100}%)`, candidate: c, active: a };
+    return {
+      promote: true,
+      reason: `int8 ${metric} ${c.toFixed(4)} >= ${floor.toFixed(4)} (active ${a.toFixed(4)} minus ${margin * 100}%)`,
+      candidate: c,
+      active: a,
+    };
   }
-  return { promote: false, reason: `int8 ${metric} ${c.toFixed(4)} < ${floor.toFixed(4)} (active ${a.toFixed(4)} minus ${margin * 100}%)`, candidate: c, active: a };
+  return {
+    promote: false,
+    reason: `int8 ${metric} ${c.toFixed(4)} < ${floor.toFixed(4)} (active ${a.toFixed(4)} minus ${margin * 100}%)`,
+    candidate: c,
+    active: a,
+  };
 }

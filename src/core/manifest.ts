@@ -51,7 +51,11 @@ export const manifestSchema = z
     z.superRefine((m, ctx) => {
       const emb = m.files.itemEmbeddings;
       if (emb.bytes !== m.items * m.dim) {
-        ctx.addIssue({ code: 'custom', path: ['files', 'itemEmbeddings', 'bytes'], message: `expected ${m.items * m.dim} bytes (items x dim)` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['files', 'itemEmbeddings', 'bytes'],
+          message: `expected ${m.items * m.dim} bytes (items x dim)`,
+        });
       }
       if (m.files.itemScales.bytes !== m.items * 4) {
         ctx.addIssue({ code: 'custom', path: ['files', 'itemScales', 'bytes'], message: `expected ${m.items * 4} bytes (items x 4)` });
@@ -99,7 +103,14 @@ interface RankedRow {
 }
 const isRankedRow = (e: unknown): boolean => {
   const r = e as RankedRow | null;
-  return typeof r === 'object' && r !== null && Number.isSafeInteger(r.row) && r.row >= 0 && typeof r.count === 'number' && Number.isFinite(r.count);
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    Number.isSafeInteger(r.row) &&
+    r.row >= 0 &&
+    typeof r.count === 'number' &&
+    Number.isFinite(r.count)
+  );
 };
 /**
  * A ranked list, checked in one pass over plain objects: a zod object per entry cost 5 ms warm and
@@ -110,7 +121,13 @@ const ranked = z.unknown().check((ctx) => {
   const list = ctx.value;
   if (!Array.isArray(list)) return void ctx.issues.push({ code: 'custom', message: 'expected a list of { row, count }', input: list });
   const at = list.findIndex((e) => !isRankedRow(e));
-  if (at >= 0) ctx.issues.push({ code: 'custom', path: [at], message: 'expected { row: non-negative integer, count: finite number }', input: list[at] });
+  if (at >= 0)
+    ctx.issues.push({
+      code: 'custom',
+      path: [at],
+      message: 'expected { row: non-negative integer, count: finite number }',
+      input: list[at],
+    });
 }) as unknown as z.ZodMiniType<RankedRow[]>;
 export const popularFileSchema = z.object({ popular: ranked, trending: z._default(ranked, []) });
 export type PopularFile = z.infer<typeof popularFileSchema>;

@@ -97,7 +97,10 @@ export async function readBytes(stream: ReadableStream<Uint8Array>, length: numb
  * only `read(view)`). A runtime without `min` returns what it has: slower, still correct.
  */
 function byobRead(reader: ReadableStreamBYOBReader): (view: Uint8Array, min: number) => Promise<ReadableStreamReadResult<Uint8Array>> {
-  const read = reader.read.bind(reader) as unknown as (view: Uint8Array, options: { min: number }) => Promise<ReadableStreamReadResult<Uint8Array>>;
+  const read = reader.read.bind(reader) as unknown as (
+    view: Uint8Array,
+    options: { min: number },
+  ) => Promise<ReadableStreamReadResult<Uint8Array>>;
   return (view, min) => read(view, { min });
 }
 

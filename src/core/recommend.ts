@@ -81,7 +81,11 @@ export function scanFilter(catalog: Catalog, filters: ItemFilters | undefined, s
 }
 
 /** Popularity answer for users without known events (and the fallback when no model can run). */
-export function popularItems(catalog: Catalog, req: Pick<RecommendRequest, 'k' | 'filters' | 'explain'> & { seen?: number[] }, list: 'popular' | 'trending' = 'popular'): ScoredItem[] {
+export function popularItems(
+  catalog: Catalog,
+  req: Pick<RecommendRequest, 'k' | 'filters' | 'explain'> & { seen?: number[] },
+  list: 'popular' | 'trending' = 'popular',
+): ScoredItem[] {
   const { excluded, allowed } = scanFilter(catalog, req.filters, req.seen ?? []);
   const ranked = catalog.popular[list].length ? catalog.popular[list] : catalog.popular.popular;
   const top = ranked[0]?.count || 1;
@@ -104,7 +108,10 @@ export function popularItems(catalog: Catalog, req: Pick<RecommendRequest, 'k' |
  * The popularity answer to a recommend request (no model, or scoring failed): the history's items
  * excluded when `excludeSeen`, unknown history ids counted, as a model answer would.
  */
-export function popularAnswer(catalog: Catalog, req: Pick<RecommendRequest, 'k' | 'filters' | 'explain' | 'history' | 'excludeSeen'>): { items: ScoredItem[]; ignored: number } {
+export function popularAnswer(
+  catalog: Catalog,
+  req: Pick<RecommendRequest, 'k' | 'filters' | 'explain' | 'history' | 'excludeSeen'>,
+): { items: ScoredItem[]; ignored: number } {
   const history = resolveHistory(catalog, req.history);
   return { items: popularItems(catalog, { ...req, seen: req.excludeSeen ? history.rows : [] }), ignored: history.ignored };
 }
@@ -125,7 +132,7 @@ export function mmr(table: ItemTable, candidates: { row: number; score: number }
     for (let i = 0; i < candidates.length; i++) {
       if (used[i]) continue;
       const value = (1 - diversity) * rel[i]! - diversity * (chosen.length ? maxSim[i]! : 0);
-      if (value > bestValue) (bestValue = value), (best = i);
+      if (value > bestValue) ((bestValue = value), (best = i));
     }
     used[best] = 1;
     chosen.push(best);
@@ -138,7 +145,10 @@ export function mmr(table: ItemTable, candidates: { row: number; score: number }
 
 /** Runs the user tower on a resolved history: (D) user vector and (C) interests. */
 export async function encodeUser(model: ScoringModel, history: ResolvedHistory, nowSeconds: number) {
-  const batch = buildEncoderBatch(model.table, history, historyVariants(history.rows.length, model.maxLen, false), { ...model, nowSeconds });
+  const batch = buildEncoderBatch(model.table, history, historyVariants(history.rows.length, model.maxLen, false), {
+    ...model,
+    nowSeconds,
+  });
   const out = await model.encode(batch);
   return { userEmb: out.userEmb.slice(0, model.table.dim), interests: out.interests.slice(0, model.categories.length) };
 }

@@ -37,7 +37,10 @@ export function withoutCookie(header: string | null | undefined, name: string): 
 
 function randomId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 }
 
 /** The request's identity, or a new one when it has no well-formed cookie. */
@@ -50,7 +53,9 @@ export function identify(request: Request): Identity {
 
 /** Loopback hosts are served over plain http in development: a Secure cookie would not come back. */
 function isLocalhost(hostname: string): boolean {
-  return hostname === 'localhost' || hostname.endsWith('.localhost') || hostname === '127.0.0.1' || hostname === '[::1]' || hostname === '::1';
+  return (
+    hostname === 'localhost' || hostname.endsWith('.localhost') || hostname === '127.0.0.1' || hostname === '[::1]' || hostname === '::1'
+  );
 }
 
 /** The Set-Cookie value for an identity: HttpOnly, SameSite=Lax, Secure outside localhost, one year. */

@@ -24,7 +24,10 @@ export function hueOf(text: string): number {
 
 /** Two letters for the placeholder image: the initials of the title's first two words. */
 export function initials(title: string): string {
-  const words = title.replace(/[^\p{L}\p{N}\s]/gu, ' ').split(/\s+/).filter(Boolean);
+  const words = title
+    .replace(/[^\p{L}\p{N}\s]/gu, ' ')
+    .split(/\s+/)
+    .filter(Boolean);
   return words
     .slice(0, 2)
     .map((w) => [...w][0]!.toUpperCase())

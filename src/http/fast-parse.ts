@@ -20,7 +20,8 @@ const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null &
 const hasUndefined = (o: Obj, key: string): boolean => o[key] === undefined && Object.hasOwn(o, key);
 const isString = (v: unknown, min: number, max: number): v is string => typeof v === 'string' && v.length >= min && v.length <= max;
 const isId = (v: unknown): v is string => isString(v, 1, 512);
-const isInt = (v: unknown, min: number, max: number): v is number => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max;
+const isInt = (v: unknown, min: number, max: number): v is number =>
+  Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max;
 const isNumber = (v: unknown, min: number, max: number): v is number => typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max;
 const EVENTS: ReadonlySet<string> = new Set(EVENT_NAMES);
 

@@ -16,7 +16,8 @@ import { ApiError } from './errors';
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Paths whose responses carry CORS headers (a page may call them from a browser). */
-export const corsPath = (path: string): boolean => path.startsWith('/v1/') || path === '/v1' || path === '/health' || path === '/openapi.json';
+export const corsPath = (path: string): boolean =>
+  path.startsWith('/v1/') || path === '/v1' || path === '/health' || path === '/openapi.json';
 
 /**
  * Every response carries `x-request-id` (the caller's, when well-formed) and, once a model is
@@ -77,14 +78,22 @@ export function isJsonMediaType(contentType: string): boolean {
  * the body), declare JSON (415) and stay under `maxBytes` (413), read at most that far even when the
  * body arrives chunked without a content-length. The JSON is parsed once, here.
  */
-export function jsonBody({ maxBytes = MAX_BODY_BYTES, allowedMethods }: { maxBytes?: number; allowedMethods: (path: string) => readonly string[] }): MiddlewareHandler<AppEnv> {
+export function jsonBody({
+  maxBytes = MAX_BODY_BYTES,
+  allowedMethods,
+}: {
+  maxBytes?: number;
+  allowedMethods: (path: string) => readonly string[];
+}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const method = c.req.method;
     if (method !== 'POST' && method !== 'PUT' && method !== 'PATCH') return next();
     if (!allowedMethods(c.req.path).includes(method)) return c.notFound();
     const type = c.req.header('content-type') ?? '';
     if (!isJsonMediaType(type)) {
-      throw new ApiError(415, 'unsupported_media_type', 'The body must be JSON (content-type: application/json).', { contentType: type || null });
+      throw new ApiError(415, 'unsupported_media_type', 'The body must be JSON (content-type: application/json).', {
+        contentType: type || null,
+      });
     }
     const text = await bodyText(c, maxBytes);
     let parsed: unknown;

@@ -172,7 +172,10 @@ export function openApiDocument(info: { title: string; version: string; descript
       ...(params.length ? { parameters: params } : {}),
       ...(op.body ? { requestBody: { required: true, content: json(op.body) } } : {}),
       responses: Object.fromEntries(
-        Object.entries(op.responses).map(([status, r]) => [status, { description: r.description, ...(r.schema ? { content: json(r.schema) } : {}) }]),
+        Object.entries(op.responses).map(([status, r]) => [
+          status,
+          { description: r.description, ...(r.schema ? { content: json(r.schema) } : {}) },
+        ]),
       ),
     };
   }

@@ -23,8 +23,21 @@ type Scored = { row: number; score: number };
 
 interface KernelExports {
   scan(
-    table: number, stride: number, rows: number, scales: number, mask: number, excl: number, nexcl: number,
-    u: number, uEnd: number, work: number, heap: number, k: number, cand: number, cap: number, c: number,
+    table: number,
+    stride: number,
+    rows: number,
+    scales: number,
+    mask: number,
+    excl: number,
+    nexcl: number,
+    u: number,
+    uEnd: number,
+    work: number,
+    heap: number,
+    k: number,
+    cand: number,
+    cap: number,
+    c: number,
   ): number;
 }
 

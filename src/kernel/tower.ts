@@ -86,7 +86,12 @@ export function parseTower(bytes: Uint8Array): { header: TowerHeader; data: Arra
   };
   for (let i = 0; i < layers; i++) {
     for (const ln of ['ln1', 'ln2']) for (const p of ['w', 'b']) want[`b${i}.${ln}.${p}`] = ['float32', [d]];
-    for (const [name, k, m] of [['qkv', d, 3 * d], ['out', d, d], ['ffn1', d, ffn], ['ffn2', ffn, d]] as const) {
+    for (const [name, k, m] of [
+      ['qkv', d, 3 * d],
+      ['out', d, d],
+      ['ffn1', d, ffn],
+      ['ffn2', ffn, d],
+    ] as const) {
       want[`b${i}.${name}.w`] = ['int8', [k, m]];
       want[`b${i}.${name}.s`] = ['float32', [m]];
       want[`b${i}.${name}.b`] = ['float32', [m]];
@@ -95,8 +100,6 @@ export function parseTower(bytes: Uint8Array): { header: TowerHeader; data: Arra
   for (const [name, [dtype, shape]] of Object.entries(want)) expectTensor(header, name, dtype, shape, fail);
   return { header, data };
 }
-
-
 
 /**
  * Builds the tower: one WebAssembly.Memory sized exactly (weights + buffers for maxLen slots), never
@@ -344,7 +347,11 @@ export function createUserTower(module: WebAssembly.Module, bytes: Uint8Array): 
     const { batch: B, maxLen: Lb } = batch;
     if (batch.dim !== d) throw new Error(`user tower: batch dim ${batch.dim}, the tower has ${d}`);
     if (Lb > L) throw new Error(`user tower: ${Lb} history slots, the tower has ${L} positions`);
-    const out: EncoderOutput = { userEmb: new Float32Array(B * d), interests: new Float32Array(B * C), attention: new Float32Array(B * Lb) };
+    const out: EncoderOutput = {
+      userEmb: new Float32Array(B * d),
+      interests: new Float32Array(B * C),
+      attention: new Float32Array(B * Lb),
+    };
     let group: Segment[] = [];
     let rows = 0;
     for (let bi = 0; bi < B; bi++) {

@@ -39,7 +39,8 @@ export async function verifyBlob(env: BlobEnv, entry: FileEntry): Promise<void> 
  * held twice, checksum verified.
  */
 export async function readBlobInto(env: BlobEnv, entry: FileEntry, target: Uint8Array): Promise<void> {
-  if (entry.bytes !== target.byteLength) throw new Error(`blob ${entry.path}: ${entry.bytes} bytes in the manifest, ${target.byteLength} expected`);
+  if (entry.bytes !== target.byteLength)
+    throw new Error(`blob ${entry.path}: ${entry.bytes} bytes in the manifest, ${target.byteLength} expected`);
   await fetchBlob(env, entry, async (body) => (await readInto(body, target), target));
 }
 

@@ -38,7 +38,8 @@ async function recordDecision(env: Env, decision: Decision): Promise<void> {
 async function smokeTest(model: LoadedModel): Promise<void> {
   const history = model.catalog.popular.popular.slice(0, 3).map((p) => ({ itemId: model.catalog.idOf(p.row), event: 'view' as const }));
   const out = await recommend(model, { history, k: 10, excludeSeen: true, diversity: 0, explain: false, nowSeconds: 0 });
-  if (out.items.length === 0 || out.items.some((i) => !Number.isFinite(i.score))) throw new Error('smoke recommendation returned no or non-finite scores');
+  if (out.items.length === 0 || out.items.some((i) => !Number.isFinite(i.score)))
+    throw new Error('smoke recommendation returned no or non-finite scores');
 }
 
 /**
@@ -92,7 +93,8 @@ export async function armFor(env: Env, serving: LoadedModel, userId: string | un
   const experiment = userId ? await readExperiment(env) : null;
   if (!experiment || !userId) return { model: serving };
   const variant = assignVariant(experiment, userId);
-  const version = variant === 'treatment' ? experiment.treatment : (experiment.control ?? (await readActiveVersion(env)) ?? serving.version);
+  const version =
+    variant === 'treatment' ? experiment.treatment : (experiment.control ?? (await readActiveVersion(env)) ?? serving.version);
   let model = serving;
   let served: Variant = variant;
   if (version !== serving.version) {

@@ -7,7 +7,14 @@
 import { Catalog } from '../core/catalog';
 import { errorMessage } from '../core/error-message';
 import { nonNegativeSetting } from '../core/setting';
-import { parseManifest, popularFileSchema, userEncoderDynamicLength, type FileEntry, type ItemsFile, type Manifest } from '../core/manifest';
+import {
+  parseManifest,
+  popularFileSchema,
+  userEncoderDynamicLength,
+  type FileEntry,
+  type ItemsFile,
+  type Manifest,
+} from '../core/manifest';
 import type { EncodeFn, EncodeTextFn, ScoringModel } from '../core/recommend';
 import type { Env } from '../env';
 import { createInt8Scanner } from '../kernel/int8-scan';
@@ -103,7 +110,12 @@ function lazily<A, R>(start: () => Promise<(a: A) => Promise<R>>): (a: A) => Pro
  * A tower kernel built from its file (`user_tower.bin`, `text_tower.bin`), or undefined when the
  * artifact has none, USER_TOWER=onnx asks for ORT, or the file is unusable (logged).
  */
-async function towerKernel<T>(env: Env, entry: FileEntry | undefined, create: (bytes: Uint8Array) => T, what: string): Promise<T | undefined> {
+async function towerKernel<T>(
+  env: Env,
+  entry: FileEntry | undefined,
+  create: (bytes: Uint8Array) => T,
+  what: string,
+): Promise<T | undefined> {
   if (!entry || env.USER_TOWER === 'onnx') return undefined;
   try {
     return create(await readBlob(env, entry));
@@ -134,8 +146,20 @@ function withFallback<A, R>(kernel: (a: A) => R, onnx: (a: A) => Promise<R>, wha
  * ONNX runtime Worker (src/onnx/towers.ts), which also stands behind the kernel: an encode the kernel
  * throws on is served by ORT.
  */
-async function userTower(env: Env, kernel: UserTowerKernel | undefined, graph: FileEntry): Promise<{ encode: EncodeFn; runtime: LoadedModel['userTower'] }> {
-  if (kernel) return { encode: withFallback(kernel.encode, lazily(() => onnxUserEncoder(env, graph)), 'user tower'), runtime: 'wasm-kernel' };
+async function userTower(
+  env: Env,
+  kernel: UserTowerKernel | undefined,
+  graph: FileEntry,
+): Promise<{ encode: EncodeFn; runtime: LoadedModel['userTower'] }> {
+  if (kernel)
+    return {
+      encode: withFallback(
+        kernel.encode,
+        lazily(() => onnxUserEncoder(env, graph)),
+        'user tower',
+      ),
+      runtime: 'wasm-kernel',
+    };
   // Started at load, so a broken encoder fails the load (and the popularity fallback serves).
   return { encode: await onnxUserEncoder(env, graph), runtime: 'onnxruntime-web' };
 }
@@ -210,7 +234,10 @@ export async function loadModel(env: Env, version: string): Promise<LoadedModel>
   let text: LoadedModel['text'];
   if (withText) {
     const vocab = (parts[3] as PromiseFulfilledResult<unknown>).value;
-    text = { vocab: new Vocab(vocab as ConstructorParameters<typeof Vocab>[0]), encode: textTower(env, await textKernel, withText.encoder) };
+    text = {
+      vocab: new Vocab(vocab as ConstructorParameters<typeof Vocab>[0]),
+      encode: textTower(env, await textKernel, withText.encoder),
+    };
   }
   return {
     text,
@@ -340,7 +367,14 @@ export async function getModelState(env: Env, waitUntil?: (p: Promise<unknown>) 
   // A cold isolate whose active version cannot load serves the previously active version (the
   // pointer's `previous`, written by admin activate, the publisher and the gate) rather than nothing.
   const previous = state.pointer?.previous;
-  if (!state.serving && activeVersion && previous && previous !== activeVersion && state.failures.has(activeVersion) && !recentlyFailed(env, previous)) {
+  if (
+    !state.serving &&
+    activeVersion &&
+    previous &&
+    previous !== activeVersion &&
+    state.failures.has(activeVersion) &&
+    !recentlyFailed(env, previous)
+  ) {
     const fallBack = ensureLoaded(env, previous).then(
       (model) => {
         state.serving ??= model.version;

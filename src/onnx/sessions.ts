@@ -77,7 +77,9 @@ export class OnnxSessions implements OnnxTowers {
     const failure = this.failed.get(key);
     const retryMs = (this.options.retrySeconds ?? DEFAULT_RETRY_SECONDS) * 1000;
     if (failure && Date.now() - failure.at < retryMs) return Promise.reject(failure.error);
-    const started: Promise<Started> = readBlob(this.env, graph).then((bytes): Promise<Started> => (tower === 'user' ? loadUserEncoder(bytes) : loadTextEncoder(bytes)));
+    const started: Promise<Started> = readBlob(this.env, graph).then((bytes): Promise<Started> =>
+      tower === 'user' ? loadUserEncoder(bytes) : loadTextEncoder(bytes),
+    );
     this.sessions.set(key, started);
     started.then(
       () => {

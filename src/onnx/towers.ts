@@ -14,7 +14,9 @@ export interface OnnxEnv {
 
 function towers(env: OnnxEnv): OnnxTowers {
   if (!env.ONNX) {
-    throw new Error('this artifact needs its ONNX graphs run and the ONNX service binding is not bound: deploy the edgerec-onnx Worker (wrangler.onnx.toml) and bind it as ONNX');
+    throw new Error(
+      'this artifact needs its ONNX graphs run and the ONNX service binding is not bound: deploy the edgerec-onnx Worker (wrangler.onnx.toml) and bind it as ONNX',
+    );
   }
   return env.ONNX;
 }

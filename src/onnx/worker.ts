@@ -28,7 +28,9 @@ let sessions: OnnxSessions | undefined;
 export default class OnnxRuntimeWorker extends WorkerEntrypoint<OnnxWorkerEnv> implements OnnxTowers {
   /** One set of sessions per isolate. */
   private get sessions(): OnnxSessions {
-    return (sessions ??= new OnnxSessions(this.env, { retrySeconds: nonNegativeSetting(this.env.ONNX_RETRY_SECONDS, DEFAULT_RETRY_SECONDS) }));
+    return (sessions ??= new OnnxSessions(this.env, {
+      retrySeconds: nonNegativeSetting(this.env.ONNX_RETRY_SECONDS, DEFAULT_RETRY_SECONDS),
+    }));
   }
 
   /** A session's start outlives the call that began it: other calls may be waiting on it. */

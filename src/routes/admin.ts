@@ -80,7 +80,8 @@ route(
   },
   async (c) => {
     const { version } = c.req.valid('param');
-    if (!(await c.env.EDGEREC_R2.head(manifestKey(version)))) throw new ApiError(404, 'version_not_found', `Version ${version} is not published.`, { field: 'version' });
+    if (!(await c.env.EDGEREC_R2.head(manifestKey(version))))
+      throw new ApiError(404, 'version_not_found', `Version ${version} is not published.`, { field: 'version' });
     try {
       await readManifest(c.env, version);
     } catch (err) {

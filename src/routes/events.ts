@@ -7,11 +7,9 @@ import { userSession, type StoredEvent } from '../model/session-store';
 export const eventRoutes = routeGroup();
 
 /** Printable ASCII, no spaces: it travels in a header too. */
-const idempotencyKeySchema = z.string().check(
-  z.minLength(1),
-  z.maxLength(128),
-  z.regex(/^[\x21-\x7e]+$/, 'must be 1-128 printable ASCII characters without spaces'),
-);
+const idempotencyKeySchema = z
+  .string()
+  .check(z.minLength(1), z.maxLength(128), z.regex(/^[\x21-\x7e]+$/, 'must be 1-128 printable ASCII characters without spaces'));
 
 /** 1-100 events: a batch of /v1/events, or of the pages' beacon. */
 export const eventBatchSchema = z.array(eventSchema).check(z.minLength(1), z.maxLength(100));

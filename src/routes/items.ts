@@ -14,7 +14,11 @@ export const itemRoutes = routeGroup();
 
 const itemsResponse = named(
   'ItemsResponse',
-  z.object({ model: z.optional(z.object({ version: z.string() })), items: z.array(itemSchema), fallback: z.optional(z.enum(['popular', 'lexical'])) }),
+  z.object({
+    model: z.optional(z.object({ version: z.string() })),
+    items: z.array(itemSchema),
+    fallback: z.optional(z.enum(['popular', 'lexical'])),
+  }),
 );
 
 /** `k` in a query string: decimal digits only (no "0x10", "1e1" or " 5"); an empty `k=` means the default. */
@@ -96,7 +100,9 @@ route(
     }
     const model = s.model;
     const queryVec = model.text
-      ? await model.text.encode(model.text.vocab.encode(body.query)).catch((err: unknown) => (console.error('edgerec: text tower failed; lexical search only', err), undefined))
+      ? await model.text
+          .encode(model.text.vocab.encode(body.query))
+          .catch((err: unknown) => (console.error('edgerec: text tower failed; lexical search only', err), undefined))
       : undefined;
     const history = resolveHistory(model.catalog, await historyFor(c.env, body.userId, body.history));
     // Personalisation only re-orders matches: if the user tower fails, search answers unpersonalised.

@@ -19,7 +19,9 @@ const ASSET_CACHE = 'public, max-age=3600';
 export const shop = new Hono<{ Bindings: Env; Variables: { shop?: ShopContext } }>();
 
 shop.get('/assets/shop.css', (c) => c.body(SHOP_CSS, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': ASSET_CACHE }));
-shop.get('/assets/shop.js', (c) => c.body(SHOP_JS, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': ASSET_CACHE }));
+shop.get('/assets/shop.js', (c) =>
+  c.body(SHOP_JS, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': ASSET_CACHE }),
+);
 
 /** The catalog of the serving model (or, while no model can load, the active version's catalog). */
 shop.use('*', async (c, next) => {

@@ -23,7 +23,7 @@ function indexOf(catalog: Catalog): Index {
   const seen = new Set<number>();
   const byPopularity: number[] = [];
   for (const { row } of catalog.popular.popular) {
-    if (row < catalog.rows && !seen.has(row)) seen.add(row), byPopularity.push(row);
+    if (row < catalog.rows && !seen.has(row)) (seen.add(row), byPopularity.push(row));
   }
   for (let r = 0; r < catalog.rows; r++) if (!seen.has(r)) byPopularity.push(r);
 
@@ -52,7 +52,9 @@ export function item(catalog: Catalog, row: number): SlotItem & { brand?: string
 /** Most popular first, optionally without some rows. */
 export function popularRows(catalog: Catalog, n: number, exclude: readonly number[] = []): number[] {
   const skip = new Set(exclude);
-  return indexOf(catalog).byPopularity.filter((r) => !skip.has(r)).slice(0, n);
+  return indexOf(catalog)
+    .byPopularity.filter((r) => !skip.has(r))
+    .slice(0, n);
 }
 
 export function departments(catalog: Catalog): { name: string; rows: number[] }[] {

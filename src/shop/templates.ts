@@ -21,7 +21,10 @@ export interface ShopContext {
 }
 
 function cards(catalog: Catalog, rows: number[]): Html {
-  return itemCards(rows.map((r) => item(catalog, r)), ITEM_HREF);
+  return itemCards(
+    rows.map((r) => item(catalog, r)),
+    ITEM_HREF,
+  );
 }
 
 function layout(title: string, body: Html, opts: { ctx?: ShopContext; head?: Html }): string {
@@ -50,7 +53,9 @@ export function homePage(ctx: ShopContext): string {
 <section class="rail"><div class="rail-head"><h2>Recommended for you<span class="badge">for you</span></h2><span class="hint">Follows what you browse</span></div>
 <div class="grid" id="for-you" data-edgerec="recommend" data-k="8" data-href="${ITEM_HREF}">${cards(catalog, popularRows(catalog, 8))}</div></section>
 ${depts.map(
-  (d) => html`<section class="rail department" data-department="${d.name}"><div class="rail-head"><h2>${d.name}</h2><a href="${categoryUrl(d.name)}">See all ${d.rows.length} →</a></div>
+  (
+    d,
+  ) => html`<section class="rail department" data-department="${d.name}"><div class="rail-head"><h2>${d.name}</h2><a href="${categoryUrl(d.name)}">See all ${d.rows.length} →</a></div>
 <div class="grid">${cards(catalog, d.rows.slice(0, 4))}</div></section>`,
 )}`,
     { ctx },
@@ -63,7 +68,11 @@ export function itemPage(ctx: ShopContext, row: number): string {
   const path = it.categories ?? [];
   const leaf = path.at(-1);
   const title = it.title ?? it.itemId;
-  const sameCategory = leaf ? rowsInCategory(catalog, leaf).filter((r) => r !== row).slice(0, 4) : [];
+  const sameCategory = leaf
+    ? rowsInCategory(catalog, leaf)
+        .filter((r) => r !== row)
+        .slice(0, 4)
+    : [];
   return layout(
     title,
     html`<nav class="crumbs"><a href="/">Home</a>${path.map((c) => html` / <a href="${categoryUrl(c)}">${c}</a>`)}</nav>
@@ -116,7 +125,9 @@ export function searchPage(ctx: ShopContext, query: string): string {
 }
 
 export function notFoundPage(ctx: ShopContext | undefined, what: string): string {
-  return layout('Not found', html`<h1 class="page-title">Not found</h1><p class="sub">${what}</p><p><a href="/">Back to the shop</a></p>`, { ctx });
+  return layout('Not found', html`<h1 class="page-title">Not found</h1><p class="sub">${what}</p><p><a href="/">Back to the shop</a></p>`, {
+    ctx,
+  });
 }
 
 /** The shop without a catalog (no model published yet): the slot keeps its text. */

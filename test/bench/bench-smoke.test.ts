@@ -20,7 +20,15 @@ describe('retrieval benchmark (smoke run, tiny N, no FAISS)', () => {
     const res = JSON.parse(readFileSync(join(out, 'retrieval-latest.json'), 'utf8'));
     for (const mode of ['plain', 'filtered']) {
       const byMethod = res.results['3001'][mode];
-      expect(Object.keys(byMethod).sort()).toEqual(['js', 'kernel', 'kernel-workerd', 'ort-node-fp32', 'ort-node-int8', 'ort-web-fp32', 'ort-web-int8']);
+      expect(Object.keys(byMethod).sort()).toEqual([
+        'js',
+        'kernel',
+        'kernel-workerd',
+        'ort-node-fp32',
+        'ort-node-int8',
+        'ort-web-fp32',
+        'ort-web-int8',
+      ]);
       expect(byMethod.kernel.identical).toBe(true);
       // The same kernel inside workerd answers the same rows and float64 scores.
       expect(byMethod['kernel-workerd'].identical).toBe(true);

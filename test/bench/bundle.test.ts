@@ -18,7 +18,11 @@ describe('deploy bundles', () => {
   it('the edgerec Worker ships only the kernels, under 3 MiB gzip; the ONNX runtime Worker ships ORT-web', async () => {
     const main = await buildBundle(join(out, 'main'));
     const onnx = await buildBundle(join(out, 'onnx'), { config: 'wrangler.onnx.toml' });
-    const wasm = (dir: string) => readdirSync(join(out, dir)).filter((f) => f.endsWith('.wasm')).map((f) => f.replace(/^[0-9a-f]+-/, '')).sort();
+    const wasm = (dir: string) =>
+      readdirSync(join(out, dir))
+        .filter((f) => f.endsWith('.wasm'))
+        .map((f) => f.replace(/^[0-9a-f]+-/, ''))
+        .sort();
     expect(wasm('main')).toEqual(['int8_scan.wasm', 'tower.wasm']);
     expect(wasm('onnx')).toEqual(['ort-wasm-simd-threaded.wasm']);
     expect(main.gzipKiB).toBeLessThan(3 * 1024);
@@ -41,7 +45,13 @@ describe('deploy bundles', () => {
       { label: 'main', bundleDir: join(out, 'main') },
       { label: 'with-ort', bundleDir: join(out, 'with-ort'), main: 'with-ort-entry.js' },
       // The ORT path as deployed: the ONNX runtime Worker as a second service, bound as ONNX.
-      { label: 'onnx-rpc', bundleDir: join(out, 'main'), onnxBundleDir: join(out, 'onnx'), vars: { USER_TOWER: 'onnx' }, userTower: 'onnxruntime-web' },
+      {
+        label: 'onnx-rpc',
+        bundleDir: join(out, 'main'),
+        onnxBundleDir: join(out, 'onnx'),
+        vars: { USER_TOWER: 'onnx' },
+        userTower: 'onnxruntime-web',
+      },
     ];
     // isolateColdStarts throws unless the first answer is a model answer (200, items, no fallback),
     // and, where `userTower` is given, unless /v1/model then says that runtime ran the tower.

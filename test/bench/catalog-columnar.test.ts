@@ -31,7 +31,8 @@ function expectSameCatalog(a: Catalog, b: Catalog, file: ItemsFile) {
     expect(b.rowOf(file.ids[r]!)).toBe(r);
   }
   const categories = new Set((file.categories ?? []).flat());
-  for (const c of [...categories].slice(0, 30)) expect(b.allowMask({ categories: [c.toUpperCase()] })).toEqual(a.allowMask({ categories: [c] }));
+  for (const c of [...categories].slice(0, 30))
+    expect(b.allowMask({ categories: [c.toUpperCase()] })).toEqual(a.allowMask({ categories: [c] }));
   expect(b.allowMask({ priceMin: 10, priceMax: 30 })).toEqual(a.allowMask({ priceMin: 10, priceMax: 30 }));
   expect(b.rowOf('no-such-item')).toBeUndefined();
 }
@@ -59,7 +60,9 @@ describe('items.bin', () => {
     const file: ItemsFile = { ids: ['b', 'a', 'c', 'a', 'ab', ''] };
     const bin = Catalog.fromColumnar(new Uint8Array(columnarItems(file)), popular);
     expect(['b', 'a', 'c', 'ab', ''].map((id) => bin.rowOf(id))).toEqual([0, 3, 2, 4, 5]);
-    expect(['a', 'b', 'c', 'ab', ''].map((id) => bin.rowOf(id))).toEqual(['a', 'b', 'c', 'ab', ''].map((id) => new Catalog(file, popular).rowOf(id)));
+    expect(['a', 'b', 'c', 'ab', ''].map((id) => bin.rowOf(id))).toEqual(
+      ['a', 'b', 'c', 'ab', ''].map((id) => new Catalog(file, popular).rowOf(id)),
+    );
     for (const missing of ['aa', 'bb', 'd', ' ', 'A']) expect(bin.rowOf(missing)).toBeUndefined();
   });
 

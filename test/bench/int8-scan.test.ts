@@ -33,7 +33,8 @@ function expectSame(table: ItemTable, u: Float32Array, k: number, filter: ScanFi
   expect(got).toEqual(want);
   for (let i = 0; i < want.length; i++) {
     // toEqual already demands equality; this states the brief's tolerance explicitly.
-    if (Number.isFinite(want[i]!.score)) expect(Math.abs(got[i]!.score - want[i]!.score)).toBeLessThanOrEqual(1e-5 * Math.abs(want[i]!.score));
+    if (Number.isFinite(want[i]!.score))
+      expect(Math.abs(got[i]!.score - want[i]!.score)).toBeLessThanOrEqual(1e-5 * Math.abs(want[i]!.score));
   }
   return { scanner, got };
 }

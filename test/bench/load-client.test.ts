@@ -29,7 +29,12 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((ok) => server.close(() => ok())));
 
-const requests = [0, 1, 2].map((i) => ({ method: 'POST', path: `/v1/recommend?i=${i}`, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ history: [{ itemId: `sku "${i}"` }], k: 10 + i }) }));
+const requests = [0, 1, 2].map((i) => ({
+  method: 'POST',
+  path: `/v1/recommend?i=${i}`,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ history: [{ itemId: `sku "${i}"` }], k: 10 + i }),
+}));
 
 describe.each(['autocannon', 'wrk'])('loadRun with %s', (client) => {
   it('sends every body in turn and counts answers as the server saw them', async () => {

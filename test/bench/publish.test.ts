@@ -14,7 +14,12 @@ const work = mkdtempSync(join(tmpdir(), 'edgerec-publish-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const publish = (...args: string[]) =>
-  execFileSync(process.execPath, [join(root, 'scripts/publish.mjs'), ...args, '--local', '--persist-to', join(work, 'state')], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
+  execFileSync(process.execPath, [join(root, 'scripts/publish.mjs'), ...args, '--local', '--persist-to', join(work, 'state')], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+  });
 
 describe('publish.mjs push --if-absent', () => {
   it('seeds, replaces its own older seed, and leaves a version activated by hand', () => {
@@ -26,7 +31,9 @@ describe('publish.mjs push --if-absent', () => {
     writeFileSync(join(older, 'manifest.json'), JSON.stringify({ ...manifest, version: 'older-default' }));
 
     expect(publish('push', older, '--if-absent')).toContain('active version: older-default');
-    expect(publish('push', join(root, 'models/default'), '--if-absent')).toContain(`replacing the seeded default older-default with ${current}`);
+    expect(publish('push', join(root, 'models/default'), '--if-absent')).toContain(
+      `replacing the seeded default older-default with ${current}`,
+    );
     expect(publish('push', join(root, 'models/default'), '--if-absent')).toContain('already this default');
     publish('activate', 'older-default');
     expect(publish('push', join(root, 'models/default'), '--if-absent')).toContain('activated by hand');

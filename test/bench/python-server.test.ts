@@ -8,7 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const root = resolve(import.meta.dirname, '../..');
 // scripts/py.sh builds the trainer's environment on first use (minutes, torch included); this test
 // only runs where it is built already, so `npm run test:bench` never installs it as a side effect.
-const key = createHash('sha256').update(readFileSync(join(root, 'scripts/requirements.txt'))).digest('hex').slice(0, 12);
+const key = createHash('sha256')
+  .update(readFileSync(join(root, 'scripts/requirements.txt')))
+  .digest('hex')
+  .slice(0, 12);
 const pythonReady = existsSync(join(process.env.EDGEREC_CACHE ?? join(homedir(), '.cache/edgerec'), `venv-${key}`, '.complete'));
 
 interface Reference {
@@ -21,7 +24,11 @@ let url = '';
 
 beforeAll(async () => {
   if (!pythonReady) return;
-  server = spawn('bash', [join(root, 'scripts/py.sh'), join(root, 'scripts/bench/python_server.py'), '--model', join(root, 'models/default'), '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  server = spawn(
+    'bash',
+    [join(root, 'scripts/py.sh'), join(root, 'scripts/bench/python_server.py'), '--model', join(root, 'models/default'), '--port', '0'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   url = await new Promise<string>((ok, fail) => {
     let out = '';
     const timer = setTimeout(() => fail(new Error(`python_server.py did not start: ${out}`)), 60_000);
@@ -47,7 +54,11 @@ describe.skipIf(!pythonReady)('the Python baseline server (scripts/bench/python_
   it('answers the parity fixture like the Worker: same top 10, same scores', async () => {
     const reference: Reference = JSON.parse(readFileSync(join(root, 'test/fixtures/reference.json'), 'utf8'));
     for (const c of reference.cases) {
-      const res = await fetch(`${url}/v1/recommend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ history: c.history, k: c.k }) });
+      const res = await fetch(`${url}/v1/recommend`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ history: c.history, k: c.k }),
+      });
       expect(res.status).toBe(200);
       const body = (await res.json()) as { model: { version: string }; items: { itemId: string; score: number }[] };
       expect(body.model.version).toBe(reference.version);
@@ -57,8 +68,11 @@ describe.skipIf(!pythonReady)('the Python baseline server (scripts/bench/python_
   });
 
   it('applies a category filter, answers /health, and refuses what it does not implement in the error shape', async () => {
-    const post = (body: unknown) => fetch(`${url}/v1/recommend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    const filtered = (await (await post({ history: [{ itemId: 'sku-00001' }], k: 5, filters: { categories: ['nails'] } })).json()) as { items: { categories: string[] }[] };
+    const post = (body: unknown) =>
+      fetch(`${url}/v1/recommend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const filtered = (await (await post({ history: [{ itemId: 'sku-00001' }], k: 5, filters: { categories: ['nails'] } })).json()) as {
+      items: { categories: string[] }[];
+    };
     expect(filtered.items).toHaveLength(5);
     for (const item of filtered.items) expect(item.categories.map((c) => c.toLowerCase())).toContain('nails');
     expect((await fetch(`${url}/health`)).status).toBe(200);

@@ -19,7 +19,16 @@ const kernel = new ModuleFromBytes(readFileSync(`${root}src/kernel/tower.wasm`))
 type Tensors = Record<string, { dtype: 'int8' | 'float32'; shape: number[]; data: Int8Array | Float32Array }>;
 
 /** A random model of the given shape, and its user_tower.bin. */
-function randomTower(d: number, heads: number, layers: number, ffn: number, L: number, C: number, seed: number, flags = { events: true, recency: true }) {
+function randomTower(
+  d: number,
+  heads: number,
+  layers: number,
+  ffn: number,
+  L: number,
+  C: number,
+  seed: number,
+  flags = { events: true, recency: true },
+) {
   const r = rng(seed);
   const t: Tensors = {};
   const f = (name: string, shape: number[], scale = 0.3) => {
@@ -49,13 +58,36 @@ function randomTower(d: number, heads: number, layers: number, ffn: number, L: n
   f('lnf.b', [d], 0.05);
   f('interest.w', [d, C]);
   f('interest.b', [C], 0.1);
-  const header = { format: 'edgerec-tower/1', dim: d, heads, layers, ffn, maxLen: L, categories: C, eps: 1e-5, lnfEps: 1e-5, ...flags, gelu: 'erf' };
-  const bytes = new Uint8Array(binaryFile(header, Object.fromEntries(Object.entries(t).map(([name, x]) => [name, [x.dtype, x.shape, x.data]]))));
+  const header = {
+    format: 'edgerec-tower/1',
+    dim: d,
+    heads,
+    layers,
+    ffn,
+    maxLen: L,
+    categories: C,
+    eps: 1e-5,
+    lnfEps: 1e-5,
+    ...flags,
+    gelu: 'erf',
+  };
+  const bytes = new Uint8Array(
+    binaryFile(header, Object.fromEntries(Object.entries(t).map(([name, x]) => [name, [x.dtype, x.shape, x.data]]))),
+  );
   return { bytes, t };
 }
 
 /** The model in float64, one history at a time (real slots only, as the ONNX graph's last slot sees them). */
-function reference(t: Tensors, d: number, heads: number, layers: number, C: number, b: EncoderBatch, bi: number, flags = { events: true, recency: true }) {
+function reference(
+  t: Tensors,
+  d: number,
+  heads: number,
+  layers: number,
+  C: number,
+  b: EncoderBatch,
+  bi: number,
+  flags = { events: true, recency: true },
+) {
   const L = b.maxLen;
   const get = (n: string) => t[n]!.data;
   const W = (n: string) => {
@@ -64,7 +96,8 @@ function reference(t: Tensors, d: number, heads: number, layers: number, C: numb
     const m = t[`${n}.s`]!.shape[0]!;
     return { w: Array.from(w, (v, i) => Math.fround(v * s[i % m]!)), b: get(`${n}.b`), k: t[`${n}.w`]!.shape[0]!, m };
   };
-  const lin = (x: number[][], l: ReturnType<typeof W>) => x.map((row) => Array.from({ length: l.m }, (_, j) => row.reduce((a, v, k) => a + v * l.w[k * l.m + j]!, l.b[j]!)));
+  const lin = (x: number[][], l: ReturnType<typeof W>) =>
+    x.map((row) => Array.from({ length: l.m }, (_, j) => row.reduce((a, v, k) => a + v * l.w[k * l.m + j]!, l.b[j]!)));
   const ln = (x: number[][], w: ArrayLike<number>, bb: ArrayLike<number>) =>
     x.map((row) => {
       const mu = row.reduce((a, v) => a + v, 0) / row.length;
@@ -74,13 +107,18 @@ function reference(t: Tensors, d: number, heads: number, layers: number, C: numb
   const real: number[] = [];
   for (let s = 0; s < L; s++) if (b.histEvent[bi * L + s]! > 0n) real.push(s);
   const n = real.length;
-  let x = n === 0 ? [new Array(d).fill(0)] : real.map((slot, i) => Array.from({ length: d }, (_, j) => {
-    const ev = Number(b.histEvent[bi * L + slot]!);
-    const age = b.histAge[bi * L + slot]!;
-    const event = flags.events ? get('event_emb')[ev * d + j]! : 0;
-    const recency = flags.recency ? age * get('age_w')[j]! + get('age_b')[j]! : 0;
-    return b.histEmb[(bi * L + slot) * d + j]! + event + recency + get('pos_emb')[(n - 1 - i) * d + j]!;
-  }));
+  let x =
+    n === 0
+      ? [new Array(d).fill(0)]
+      : real.map((slot, i) =>
+          Array.from({ length: d }, (_, j) => {
+            const ev = Number(b.histEvent[bi * L + slot]!);
+            const age = b.histAge[bi * L + slot]!;
+            const event = flags.events ? get('event_emb')[ev * d + j]! : 0;
+            const recency = flags.recency ? age * get('age_w')[j]! + get('age_b')[j]! : 0;
+            return b.histEmb[(bi * L + slot) * d + j]! + event + recency + get('pos_emb')[(n - 1 - i) * d + j]!;
+          }),
+        );
   const dh = d / heads;
   let attLast: number[] = [];
   for (let l = 0; l < layers; l++) {
@@ -105,7 +143,9 @@ function reference(t: Tensors, d: number, heads: number, layers: number, C: numb
       }
     }
     x = x.map((row, i) => row.map((v, j) => v + lin([y[i]!], W(`b${l}.out`))[0]![j]!));
-    const f1 = lin(ln(x, get(`b${l}.ln2.w`), get(`b${l}.ln2.b`)), W(`b${l}.ffn1`)).map((row) => row.map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2))));
+    const f1 = lin(ln(x, get(`b${l}.ln2.w`), get(`b${l}.ln2.b`)), W(`b${l}.ffn1`)).map((row) =>
+      row.map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2))),
+    );
     const f2 = lin(f1, W(`b${l}.ffn2`));
     x = x.map((row, i) => row.map((v, j) => v + f2[i]![j]!));
   }
@@ -123,7 +163,14 @@ function reference(t: Tensors, d: number, heads: number, layers: number, C: numb
 function batch(d: number, L: number, lengths: number[], seed: number): EncoderBatch {
   const r = rng(seed);
   const B = lengths.length;
-  const b: EncoderBatch = { batch: B, maxLen: L, dim: d, histEmb: new Float32Array(B * L * d), histEvent: new BigInt64Array(B * L), histAge: new Float32Array(B * L) };
+  const b: EncoderBatch = {
+    batch: B,
+    maxLen: L,
+    dim: d,
+    histEmb: new Float32Array(B * L * d),
+    histEvent: new BigInt64Array(B * L),
+    histAge: new Float32Array(B * L),
+  };
   lengths.forEach((n, bi) => {
     for (let s = L - n; s < L; s++) {
       for (let j = 0; j < d; j++) b.histEmb[(bi * L + s) * d + j] = (r() - 0.5) * 0.8;

@@ -50,7 +50,11 @@ async function native(b: EncoderBatch) {
     hist_age: new ortNode.Tensor('float32', b.histAge, [b.batch, b.maxLen]),
   };
   const out = await session.run(Object.fromEntries(session.inputNames.map((n) => [n, feeds[n]!])));
-  return { userEmb: out.user_emb!.data as Float32Array, interests: out.interests!.data as Float32Array, attention: out.attention!.data as Float32Array };
+  return {
+    userEmb: out.user_emb!.data as Float32Array,
+    interests: out.interests!.data as Float32Array,
+    attention: out.attention!.data as Float32Array,
+  };
 }
 
 const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
@@ -98,7 +102,9 @@ describe('user_tower.bin parsing', () => {
       'wrong shape',
       (b) => {
         const len = new DataView(b.buffer, b.byteOffset).getUint32(4, true);
-        const text = new TextDecoder().decode(b.subarray(8, 8 + len)).replace('"b0.qkv.w":{"dtype":"int8","shape":[64,192]', '"b0.qkv.w":{"dtype":"int8","shape":[64,191]');
+        const text = new TextDecoder()
+          .decode(b.subarray(8, 8 + len))
+          .replace('"b0.qkv.w":{"dtype":"int8","shape":[64,192]', '"b0.qkv.w":{"dtype":"int8","shape":[64,191]');
         const out = b.slice();
         out.set(new TextEncoder().encode(text), 8);
         return out;
@@ -112,7 +118,14 @@ describe('user_tower.bin parsing', () => {
 
   it('erf is accurate to float32', () => {
     // Reference values of erf (Abramowitz & Stegun table 7.1).
-    const table: [number, number][] = [[0, 0], [0.1, 0.1124629160], [0.5, 0.5204998778], [1, 0.8427007929], [2, 0.9953222650], [3, 0.9999779095]];
+    const table: [number, number][] = [
+      [0, 0],
+      [0.1, 0.112462916],
+      [0.5, 0.5204998778],
+      [1, 0.8427007929],
+      [2, 0.995322265],
+      [3, 0.9999779095],
+    ];
     for (const [x, want] of table) {
       expect(Math.abs(erf(x) - want)).toBeLessThan(2e-7);
       expect(Math.abs(erf(-x) + want)).toBeLessThan(2e-7);
@@ -151,7 +164,8 @@ describe('text tower kernel vs onnxruntime-node', () => {
     const T = text.header.maxTokens;
     const r = rng(5);
     const rows: number[][] = [[], [1], [5, 5, 5], Array.from({ length: T }, () => 1 + Math.floor(r() * (text.header.vocab - 1)))];
-    for (let i = 0; i < 20; i++) rows.push(Array.from({ length: 1 + Math.floor(r() * 8) }, () => 1 + Math.floor(r() * (text.header.vocab - 1))));
+    for (let i = 0; i < 20; i++)
+      rows.push(Array.from({ length: 1 + Math.floor(r() * 8) }, () => 1 + Math.floor(r() * (text.header.vocab - 1))));
     for (const row of rows) {
       const tokens = new BigInt64Array(T);
       row.forEach((t, i) => (tokens[i] = BigInt(t)));

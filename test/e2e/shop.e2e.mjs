@@ -43,13 +43,16 @@ const MODEL_KNOWS_DEPARTMENTS = (() => {
     const norm = Math.hypot(...v) || 1;
     return v.map((x) => x / norm);
   });
-  let within = 0, withinN = 0, across = 0, acrossN = 0;
+  let within = 0,
+    withinN = 0,
+    across = 0,
+    acrossN = 0;
   for (let a = 0; a < n; a++) {
     for (let b = a + 1; b < n; b++) {
       let dot = 0;
       for (let i = 0; i < dim; i++) dot += vecs[a][i] * vecs[b][i];
-      if (departmentOf(catalog.ids[a]) === departmentOf(catalog.ids[b])) (within += dot), withinN++;
-      else (across += dot), acrossN++;
+      if (departmentOf(catalog.ids[a]) === departmentOf(catalog.ids[b])) ((within += dot), withinN++);
+      else ((across += dot), acrossN++);
     }
   }
   return withinN > 0 && acrossN > 0 && within / withinN > across / acrossN + 0.05;
@@ -80,7 +83,15 @@ before(async () => {
     headless: true,
     // Playwright gives every launch a fresh, empty profile (--user-data-dir); the rest keep Chromium
     // off the network this machine does not have.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 
@@ -136,12 +147,15 @@ test('recommendations follow the clicks: three items of one department lead the 
   try {
     await page.goto(`${BASE}/`);
     const cold = await slotItems(page, '#for-you');
-    assert.ok(cold.length > 0, 'the home page shows recommendations (or the shop\'s bestsellers) before any click');
+    assert.ok(cold.length > 0, "the home page shows recommendations (or the shop's bestsellers) before any click");
     const coldDepartment = departmentOf(cold[0].id);
 
     // A department on the home page, other than the one that leads for a new visitor.
     const departments = await page.$$eval('section.department', (els) =>
-      els.map((el) => ({ name: el.getAttribute('data-department'), ids: [...el.querySelectorAll('[data-item-id]')].map((a) => a.getAttribute('data-item-id')) })),
+      els.map((el) => ({
+        name: el.getAttribute('data-department'),
+        ids: [...el.querySelectorAll('[data-item-id]')].map((a) => a.getAttribute('data-item-id')),
+      })),
     );
     const chosen = departments.find((d) => d.name !== coldDepartment && d.ids.length >= 3);
     assert.ok(chosen, `a department other than ${coldDepartment} with three items on the home page`);
@@ -163,7 +177,10 @@ test('recommendations follow the clicks: three items of one department lead the 
     console.log(`clicked ${chosen.ids.slice(0, 3).join(', ')} in ${chosen.name}; slot now (${status}): ${departmentsAfter.join(', ')}`);
     assert.equal(status, 'personalised');
     if (MODEL_KNOWS_DEPARTMENTS) assert.equal(departmentOf(after[0].id), chosen.name, `the slot is led by ${chosen.name}`);
-    else console.log(`model ${manifest.version}: its item embeddings do not separate departments, so the department of the lead is not checked`);
+    else
+      console.log(
+        `model ${manifest.version}: its item embeddings do not separate departments, so the department of the lead is not checked`,
+      );
     for (const id of chosen.ids.slice(0, 3)) assert.ok(!after.some((i) => i.id === id), 'clicked items are not recommended again');
     for (const item of after) assert.equal(item.title, titleOf(item.id));
 
@@ -208,7 +225,10 @@ test('search fills the results slot and a click on a result is reported with its
   const { context, page, seen } = await visitor();
   try {
     await page.goto(`${BASE}/`);
-    const word = titleOf(catalog.ids[0]).replace(/[^\p{L}\p{N}\s]/gu, ' ').trim().split(/\s+/)[0];
+    const word = titleOf(catalog.ids[0])
+      .replace(/[^\p{L}\p{N}\s]/gu, ' ')
+      .trim()
+      .split(/\s+/)[0];
     await page.fill('input[name="q"]', word);
     await page.press('input[name="q"]', 'Enter');
     await page.waitForURL('**/search?q=**');
@@ -219,7 +239,11 @@ test('search fills the results slot and a click on a result is reported with its
     const first = results[0].id;
     await page.click(`#results [data-item-id="${first}"]`);
     await page.waitForURL(`**/items/${encodeURIComponent(first)}`);
-    await waitForEvents(context, (events) => events.some((e) => e.itemId === first && e.event === 'search' && e.query === word), `the search event for ${first}`);
+    await waitForEvents(
+      context,
+      (events) => events.some((e) => e.itemId === first && e.event === 'search' && e.query === word),
+      `the search event for ${first}`,
+    );
     assert.deepEqual(seen.problems, []);
   } finally {
     await context.close();

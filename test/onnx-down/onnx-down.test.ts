@@ -25,7 +25,15 @@ const json = async (req: Request | string) => {
 describe('the ONNX runtime Worker down', () => {
   it('recommends and searches with both towers in the kernels', async () => {
     resetModel();
-    const { res, body } = await json(postJson('/v1/recommend', { history: [{ itemId: items.ids[0], event: 'view' }, { itemId: items.ids[1], event: 'cart' }], k: 5 }));
+    const { res, body } = await json(
+      postJson('/v1/recommend', {
+        history: [
+          { itemId: items.ids[0], event: 'view' },
+          { itemId: items.ids[1], event: 'cart' },
+        ],
+        k: 5,
+      }),
+    );
     expect(res.status).toBe(200);
     expect(body.fallback).toBeUndefined();
     expect(body.model.version).toBe(manifest.version);

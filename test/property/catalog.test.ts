@@ -80,7 +80,15 @@ describe('Catalog', () => {
     const encoder = new TextEncoder();
     fc.assert(
       fc.property(
-        fc.array(fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 20 }), fc.string({ unit: 'binary', maxLength: 20 }), fc.string({ minLength: 120, maxLength: 140 })), { maxLength: 30 }),
+        fc.array(
+          fc.oneof(
+            fc.string({ maxLength: 40 }),
+            fc.string({ unit: 'grapheme', maxLength: 20 }),
+            fc.string({ unit: 'binary', maxLength: 20 }),
+            fc.string({ minLength: 120, maxLength: 140 }),
+          ),
+          { maxLength: 30 },
+        ),
         (values) => {
           const packed = PackedStrings.from(values, values.length, 'ids');
           for (let pass = 0; pass < 2; pass++) {

@@ -15,28 +15,26 @@ const sha = fc.stringMatching(/^[0-9a-f]{64}$/);
 const entry = (bytes: fc.Arbitrary<number>) => fc.record({ path: fc.string({ minLength: 1, maxLength: 20 }), sha256: sha, bytes });
 
 /** Valid manifests of docs/ARTIFACTS.md: blob sizes consistent with items x dim. */
-const manifestArb = fc
-  .record({ items: fc.integer({ min: 1, max: 5000 }), dim: fc.integer({ min: 1, max: 256 }) })
-  .chain(({ items, dim }) =>
-    fc.record({
-      format: fc.constant('edgerec-artifact/1'),
-      version: fc.stringMatching(/^[A-Za-z0-9._-]{1,80}$/),
-      createdAt: fc.constant('2026-11-29T00:00:00Z'),
-      dim: fc.constant(dim),
-      maxLen: fc.integer({ min: 1, max: 200 }),
-      items: fc.constant(items),
-      eventTypes: fc.constant(['pad', 'view', 'click', 'cart', 'purchase', 'search']),
-      categories: fc.array(fc.string({ maxLength: 12 }), { maxLength: 6 }),
-      files: fc.record({
-        userEncoder: entry(fc.nat()),
-        itemEmbeddings: entry(fc.constant(items * dim)),
-        itemScales: entry(fc.constant(items * 4)),
-        items: entry(fc.nat()),
-        popular: entry(fc.nat()),
-      }),
-      metrics: fc.record({ int8: fc.dictionary(fc.string({ maxLength: 8 }), fc.double({ noNaN: true, noDefaultInfinity: true })) }),
+const manifestArb = fc.record({ items: fc.integer({ min: 1, max: 5000 }), dim: fc.integer({ min: 1, max: 256 }) }).chain(({ items, dim }) =>
+  fc.record({
+    format: fc.constant('edgerec-artifact/1'),
+    version: fc.stringMatching(/^[A-Za-z0-9._-]{1,80}$/),
+    createdAt: fc.constant('2026-11-29T00:00:00Z'),
+    dim: fc.constant(dim),
+    maxLen: fc.integer({ min: 1, max: 200 }),
+    items: fc.constant(items),
+    eventTypes: fc.constant(['pad', 'view', 'click', 'cart', 'purchase', 'search']),
+    categories: fc.array(fc.string({ maxLength: 12 }), { maxLength: 6 }),
+    files: fc.record({
+      userEncoder: entry(fc.nat()),
+      itemEmbeddings: entry(fc.constant(items * dim)),
+      itemScales: entry(fc.constant(items * 4)),
+      items: entry(fc.nat()),
+      popular: entry(fc.nat()),
     }),
-  );
+    metrics: fc.record({ int8: fc.dictionary(fc.string({ maxLength: 8 }), fc.double({ noNaN: true, noDefaultInfinity: true })) }),
+  }),
+);
 
 /** parseManifest either returns a manifest or throws its own readable Error; nothing else escapes. */
 function parsesOrRefuses(input: unknown): void {
@@ -84,13 +82,34 @@ describe('parseManifest', () => {
   });
 
   it('never throws anything but its own Error on random input', () => {
-    fc.assert(fc.property(fc.anything({ maxDepth: 4, withNullPrototype: true, withBigInt: true, withDate: true, withMap: true, withTypedArray: true, withSparseArray: true }), parsesOrRefuses), { numRuns: 500 });
+    fc.assert(
+      fc.property(
+        fc.anything({
+          maxDepth: 4,
+          withNullPrototype: true,
+          withBigInt: true,
+          withDate: true,
+          withMap: true,
+          withTypedArray: true,
+          withSparseArray: true,
+        }),
+        parsesOrRefuses,
+      ),
+      { numRuns: 500 },
+    );
   });
 
   it('never throws anything but its own Error on a valid manifest with one field removed or replaced', () => {
     fc.assert(
       fc.property(
-        manifestArb.chain((m) => fc.record({ m: fc.constant(m), path: fc.constantFrom(...paths(m)), replacement: fc.anything({ maxDepth: 2 }), remove: fc.boolean() })),
+        manifestArb.chain((m) =>
+          fc.record({
+            m: fc.constant(m),
+            path: fc.constantFrom(...paths(m)),
+            replacement: fc.anything({ maxDepth: 2 }),
+            remove: fc.boolean(),
+          }),
+        ),
         ({ m, path, replacement, remove }) => parsesOrRefuses(mutate(m, path, replacement, remove)),
       ),
       { numRuns: 500 },
@@ -103,7 +122,7 @@ describe('parseManifest', () => {
       '{"constructor": {"prototype": {"polluted": true}}}',
       '{"format": "edgerec-artifact/1", "version": "../../etc/passwd"}',
       '{"format": "edgerec-artifact/1", "items": 1e308, "dim": 1e308}',
-      '[' .repeat(2000) + ']'.repeat(2000),
+      '['.repeat(2000) + ']'.repeat(2000),
       '{"a":'.repeat(500) + '1' + '}'.repeat(500),
     ];
     for (const text of hostile) parsesOrRefuses(JSON.parse(text));
@@ -141,24 +160,35 @@ describe('popular.json', () => {
     const result = popularFileSchema.safeParse({ popular });
     expect(result.success).toBe(false);
     expect(result.error!.issues[0]!.path).toEqual(['popular', 2]);
-    expect(popularFileSchema.safeParse({ popular: [{ row: 0, count: 1 }], trending: [bad] }).error!.issues[0]!.path).toEqual(['trending', 0]);
+    expect(popularFileSchema.safeParse({ popular: [{ row: 0, count: 1 }], trending: [bad] }).error!.issues[0]!.path).toEqual([
+      'trending',
+      0,
+    ]);
   });
 
   it('refuses a file without a popular list, or with one that is not a list', () => {
-    for (const file of [{}, { popular: 'no' }, { popular: { row: 1, count: 1 } }, null]) expect(popularFileSchema.safeParse(file).success).toBe(false);
+    for (const file of [{}, { popular: 'no' }, { popular: { row: 1, count: 1 } }, null])
+      expect(popularFileSchema.safeParse(file).success).toBe(false);
   });
 });
 
 describe('tokenizer (shared with the trainer)', () => {
   it('tokens are non-empty lower-case runs of letters and digits', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 60 }), fc.string({ unit: 'grapheme', maxLength: 30 }), fc.string({ unit: 'binary', maxLength: 30 })), (text) => {
-        for (const t of tokenize(text)) {
-          expect(t).toMatch(/^[\p{L}\p{N}]+$/u);
-          expect(t).toBe(t.toLowerCase());
-        }
-        expect(tokenize(text.toLowerCase())).toEqual(tokenize(text));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 60 }),
+          fc.string({ unit: 'grapheme', maxLength: 30 }),
+          fc.string({ unit: 'binary', maxLength: 30 }),
+        ),
+        (text) => {
+          for (const t of tokenize(text)) {
+            expect(t).toMatch(/^[\p{L}\p{N}]+$/u);
+            expect(t).toBe(t.toLowerCase());
+          }
+          expect(tokenize(text.toLowerCase())).toEqual(tokenize(text));
+        },
+      ),
       RUNS,
     );
   });
@@ -207,15 +237,22 @@ describe('tokenizer (shared with the trainer)', () => {
 describe('A/B assignment', () => {
   it('buckets are in [0, 1) and stable; ratio 0 is all control, 1 all treatment, and raising the ratio only moves users into treatment', () => {
     fc.assert(
-      fc.property(fc.string({ minLength: 1, maxLength: 20 }), fc.string({ maxLength: 40 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), (id, userId, r1, r2) => {
-        const b = bucket(id, userId);
-        expect(b >= 0 && b < 1).toBe(true);
-        expect(bucket(id, userId)).toBe(b);
-        expect(assignVariant({ id, treatment: 'v2', ratio: 0 }, userId)).toBe('control');
-        expect(assignVariant({ id, treatment: 'v2', ratio: 1 }, userId)).toBe('treatment');
-        const [lo, hi] = r1 <= r2 ? [r1, r2] : [r2, r1];
-        if (assignVariant({ id, treatment: 'v2', ratio: lo }, userId) === 'treatment') expect(assignVariant({ id, treatment: 'v2', ratio: hi }, userId)).toBe('treatment');
-      }),
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 20 }),
+        fc.string({ maxLength: 40 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (id, userId, r1, r2) => {
+          const b = bucket(id, userId);
+          expect(b >= 0 && b < 1).toBe(true);
+          expect(bucket(id, userId)).toBe(b);
+          expect(assignVariant({ id, treatment: 'v2', ratio: 0 }, userId)).toBe('control');
+          expect(assignVariant({ id, treatment: 'v2', ratio: 1 }, userId)).toBe('treatment');
+          const [lo, hi] = r1 <= r2 ? [r1, r2] : [r2, r1];
+          if (assignVariant({ id, treatment: 'v2', ratio: lo }, userId) === 'treatment')
+            expect(assignVariant({ id, treatment: 'v2', ratio: hi }, userId)).toBe('treatment');
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -16,7 +16,11 @@ import { searchRequestSchema } from '../../src/routes/items';
 const RUNS = { numRuns: 2000 };
 
 const lengths = (n: number[]) => fc.constantFrom(...n.map((k) => 'x'.repeat(k)));
-const strings = fc.oneof(fc.string({ maxLength: 12 }), lengths([0, 1, 127, 128, 129, 255, 256, 257, 511, 512, 513]), fc.constantFrom(' ', '  shoes  ', '\t', 'sku-1'));
+const strings = fc.oneof(
+  fc.string({ maxLength: 12 }),
+  lengths([0, 1, 127, 128, 129, 255, 256, 257, 511, 512, 513]),
+  fc.constantFrom(' ', '  shoes  ', '\t', 'sku-1'),
+);
 const numbers = fc.oneof(
   fc.integer({ min: -3, max: 130 }),
   fc.double({ noNaN: true, noDefaultInfinity: true }),
@@ -28,7 +32,11 @@ const mostly = <T>(good: fc.Arbitrary<T>) => fc.oneof({ weight: 4, arbitrary: go
 /** An object of `fields`, each key present or not, sometimes with keys the schema does not know. */
 const objectOf = (fields: Record<string, fc.Arbitrary<unknown>>) =>
   fc
-    .tuple(fc.record(fields, { requiredKeys: [] }), fc.dictionary(fc.constantFrom('extra', 'Event', 'itemid', '__proto__', 'constructor'), junk, { maxKeys: 2 }), fc.boolean())
+    .tuple(
+      fc.record(fields, { requiredKeys: [] }),
+      fc.dictionary(fc.constantFrom('extra', 'Event', 'itemid', '__proto__', 'constructor'), junk, { maxKeys: 2 }),
+      fc.boolean(),
+    )
     .map(([known, extra, withExtra]) => (withExtra ? { ...extra, ...known } : known));
 
 const event = objectOf({
@@ -38,11 +46,15 @@ const event = objectOf({
   query: mostly(strings),
 });
 const many = (n: number) => fc.constant(Array.from({ length: n }, (_, i) => ({ itemId: `sku-${i}` })));
-const history = mostly(fc.oneof({ weight: 6, arbitrary: fc.array(event, { maxLength: 6 }) }, { weight: 1, arbitrary: fc.oneof(many(200), many(201)) }));
+const history = mostly(
+  fc.oneof({ weight: 6, arbitrary: fc.array(event, { maxLength: 6 }) }, { weight: 1, arbitrary: fc.oneof(many(200), many(201)) }),
+);
 const filters = mostly(
   objectOf({
     categories: mostly(fc.oneof(fc.array(strings, { maxLength: 4 }), fc.constant(Array(51).fill('a')), fc.constant(Array(50).fill('a')))),
-    excludeItemIds: mostly(fc.oneof(fc.array(strings, { maxLength: 4 }), fc.constant(Array(500).fill('a')), fc.constant(Array(501).fill('a')))),
+    excludeItemIds: mostly(
+      fc.oneof(fc.array(strings, { maxLength: 4 }), fc.constant(Array(500).fill('a')), fc.constant(Array(501).fill('a'))),
+    ),
     priceMin: mostly(numbers),
     priceMax: mostly(numbers),
   }),
@@ -52,7 +64,12 @@ const common = { userId: mostly(strings), history, k: mostly(numbers), filters }
 /** Well-formed bodies, boundaries included (so the accepting side is exercised as much as the refusing one). */
 const id = fc.oneof(fc.string({ minLength: 1, maxLength: 12 }), lengths([1, 512]));
 const validEvent = fc.record(
-  { itemId: id, event: fc.constantFrom(...EVENT_NAMES), ts: fc.oneof(fc.integer({ min: 0, max: 2_000_000_000 }), fc.constantFrom(0, 1e11)), query: fc.oneof(fc.string({ maxLength: 12 }), lengths([0, 256])) },
+  {
+    itemId: id,
+    event: fc.constantFrom(...EVENT_NAMES),
+    ts: fc.oneof(fc.integer({ min: 0, max: 2_000_000_000 }), fc.constantFrom(0, 1e11)),
+    query: fc.oneof(fc.string({ maxLength: 12 }), lengths([0, 256])),
+  },
   { requiredKeys: ['itemId'] },
 );
 const validCommon = {
@@ -61,7 +78,12 @@ const validCommon = {
   k: fc.integer({ min: 1, max: 100 }),
   filters: fc
     .record(
-      { categories: fc.array(fc.oneof(fc.string({ minLength: 1, maxLength: 8 }), lengths([1, 128])), { maxLength: 50 }), excludeItemIds: fc.array(id, { maxLength: 5 }), priceMin: fc.double({ min: 0, max: 500, noNaN: true }), priceMax: fc.double({ min: 0, max: 1000, noNaN: true }) },
+      {
+        categories: fc.array(fc.oneof(fc.string({ minLength: 1, maxLength: 8 }), lengths([1, 128])), { maxLength: 50 }),
+        excludeItemIds: fc.array(id, { maxLength: 5 }),
+        priceMin: fc.double({ min: 0, max: 500, noNaN: true }),
+        priceMax: fc.double({ min: 0, max: 1000, noNaN: true }),
+      },
       { requiredKeys: [] },
     )
     .filter((f) => f.priceMin === undefined || f.priceMax === undefined || f.priceMin <= f.priceMax),
@@ -69,13 +91,42 @@ const validCommon = {
 const recommendBody = fc.oneof(
   {
     weight: 6,
-    arbitrary: fc.record({ ...validCommon, excludeSeen: fc.boolean(), diversity: fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom(0, 1)), explain: fc.boolean() }, { requiredKeys: [] }),
+    arbitrary: fc.record(
+      {
+        ...validCommon,
+        excludeSeen: fc.boolean(),
+        diversity: fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom(0, 1)),
+        explain: fc.boolean(),
+      },
+      { requiredKeys: [] },
+    ),
   },
-  { weight: 6, arbitrary: objectOf({ ...common, excludeSeen: mostly(fc.boolean()), diversity: mostly(fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), numbers)), explain: mostly(fc.boolean()) }) },
+  {
+    weight: 6,
+    arbitrary: objectOf({
+      ...common,
+      excludeSeen: mostly(fc.boolean()),
+      diversity: mostly(fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), numbers)),
+      explain: mostly(fc.boolean()),
+    }),
+  },
   { weight: 1, arbitrary: junk },
 );
 const searchBody = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ ...validCommon, query: fc.oneof(fc.string({ minLength: 1, maxLength: 12 }), lengths([1, 256, 257]), fc.constantFrom('  shoes ', ' '.repeat(3) + 'x'.repeat(256) + ' ')) }, { requiredKeys: ['query'] }) },
+  {
+    weight: 6,
+    arbitrary: fc.record(
+      {
+        ...validCommon,
+        query: fc.oneof(
+          fc.string({ minLength: 1, maxLength: 12 }),
+          lengths([1, 256, 257]),
+          fc.constantFrom('  shoes ', ' '.repeat(3) + 'x'.repeat(256) + ' '),
+        ),
+      },
+      { requiredKeys: ['query'] },
+    ),
+  },
   { weight: 6, arbitrary: objectOf({ ...common, query: mostly(strings) }) },
   { weight: 1, arbitrary: junk },
 );

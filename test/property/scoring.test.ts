@@ -22,8 +22,14 @@ const tableArb = fc
       rows: fc.constant(rows),
       dim: fc.constant(dim),
       q: fc.array(fc.integer({ min: wide ? -127 : -2, max: wide ? 127 : 2 }), { minLength: rows * dim, maxLength: rows * dim }),
-      scales: fc.array(fc.oneof(fc.constant(0), fc.constant(1), fc.float({ min: 0, max: 2, noNaN: true })), { minLength: rows, maxLength: rows }),
-      u: fc.array(fc.oneof(fc.integer({ min: -3, max: 3 }), fc.float({ min: -10, max: 10, noNaN: true })), { minLength: dim, maxLength: dim }),
+      scales: fc.array(fc.oneof(fc.constant(0), fc.constant(1), fc.float({ min: 0, max: 2, noNaN: true })), {
+        minLength: rows,
+        maxLength: rows,
+      }),
+      u: fc.array(fc.oneof(fc.integer({ min: -3, max: 3 }), fc.float({ min: -10, max: 10, noNaN: true })), {
+        minLength: dim,
+        maxLength: dim,
+      }),
     }),
   )
   .map(({ rows, dim, q, scales, u }) => ({
@@ -34,8 +40,14 @@ const tableArb = fc
 /** A scan filter over `rows` rows: an optional allow-mask and an optional excluded set. */
 const filterArb = (rows: number) =>
   fc.record({
-    allowed: fc.option(fc.array(fc.integer({ min: 0, max: 1 }), { minLength: rows, maxLength: rows }).map((a) => Uint8Array.from(a)), { nil: undefined }),
-    excluded: fc.option(fc.uniqueArray(fc.integer({ min: 0, max: Math.max(0, rows + 2) })).map((a) => new Set(a)), { nil: undefined }),
+    allowed: fc.option(
+      fc.array(fc.integer({ min: 0, max: 1 }), { minLength: rows, maxLength: rows }).map((a) => Uint8Array.from(a)),
+      { nil: undefined },
+    ),
+    excluded: fc.option(
+      fc.uniqueArray(fc.integer({ min: 0, max: Math.max(0, rows + 2) })).map((a) => new Set(a)),
+      { nil: undefined },
+    ),
   });
 
 /** The reference: score every passing row, sort by score descending then row ascending, take k. */
@@ -54,7 +66,9 @@ describe('int8 retrieval scan', () => {
   it('scanTopK equals a sort-based reference, filters always hold, and k results come back whenever k rows pass', () => {
     fc.assert(
       fc.property(
-        tableArb.chain(({ table, u }) => fc.record({ table: fc.constant(table), u: fc.constant(u), k: fc.integer({ min: 0, max: 70 }), filter: filterArb(table.rows) })),
+        tableArb.chain(({ table, u }) =>
+          fc.record({ table: fc.constant(table), u: fc.constant(u), k: fc.integer({ min: 0, max: 70 }), filter: filterArb(table.rows) }),
+        ),
         ({ table, u, k, filter }) => {
           const got = scanTopK(table, u, k, filter);
           const want = reference(table.rows, k, filter, (r) => scoreRow(table, r, u));
@@ -77,7 +91,10 @@ describe('int8 retrieval scan', () => {
           fc.record({
             rows: fc.constant(rows),
             k: fc.integer({ min: 1, max: 60 }),
-            scores: fc.array(fc.oneof(fc.integer({ min: -2, max: 2 }), fc.double({ noNaN: true, noDefaultInfinity: true })), { minLength: rows, maxLength: rows }),
+            scores: fc.array(fc.oneof(fc.integer({ min: -2, max: 2 }), fc.double({ noNaN: true, noDefaultInfinity: true })), {
+              minLength: rows,
+              maxLength: rows,
+            }),
             filter: filterArb(rows),
           }),
         ),
@@ -91,14 +108,21 @@ describe('int8 retrieval scan', () => {
 
   it('TopK keeps the k best of any stream, best first, lower rows winning ties', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 20 }), fc.array(fc.tuple(fc.nat(1000), fc.integer({ min: -3, max: 3 })), { maxLength: 80 }), (k, pushes) => {
-        const heap = new TopK(k);
-        const seen = new Map<number, number>();
-        for (const [row, score] of pushes) if (!seen.has(row)) seen.set(row, score), heap.push(row, score);
-        const want = [...seen].map(([row, score]) => ({ row, score })).sort((a, b) => b.score - a.score || a.row - b.row).slice(0, k);
-        expect(heap.sorted()).toEqual(want);
-        expect(heap.threshold).toBe(seen.size < k ? -Infinity : want.at(-1)!.score);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 20 }),
+        fc.array(fc.tuple(fc.nat(1000), fc.integer({ min: -3, max: 3 })), { maxLength: 80 }),
+        (k, pushes) => {
+          const heap = new TopK(k);
+          const seen = new Map<number, number>();
+          for (const [row, score] of pushes) if (!seen.has(row)) (seen.set(row, score), heap.push(row, score));
+          const want = [...seen]
+            .map(([row, score]) => ({ row, score }))
+            .sort((a, b) => b.score - a.score || a.row - b.row)
+            .slice(0, k);
+          expect(heap.sorted()).toEqual(want);
+          expect(heap.threshold).toBe(seen.size < k ? -Infinity : want.at(-1)!.score);
+        },
+      ),
       RUNS,
     );
   });
@@ -121,7 +145,12 @@ describe('int8 quantization', () => {
   it('dequantized rows are within scale/2 of the float embeddings', () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 16 }).chain((dim) => fc.array(fc.array(fc.float({ min: -50, max: 50, noNaN: true }), { minLength: dim, maxLength: dim }), { minLength: 1, maxLength: 20 })),
+        fc.integer({ min: 1, max: 16 }).chain((dim) =>
+          fc.array(fc.array(fc.float({ min: -50, max: 50, noNaN: true }), { minLength: dim, maxLength: dim }), {
+            minLength: 1,
+            maxLength: 20,
+          }),
+        ),
         (rows) => {
           const dim = rows[0]!.length;
           const { emb, scales, scale } = quantize(rows);
@@ -141,12 +170,18 @@ describe('int8 quantization', () => {
 
   it('blobs whose sizes disagree with the manifest are refused with an Error', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 50 }), fc.integer({ min: 1, max: 16 }), fc.integer({ min: -3, max: 3 }), fc.integer({ min: -3, max: 3 }), (rows, dim, de, ds) => {
-        fc.pre(de !== 0 || ds !== 0);
-        const emb = new ArrayBuffer(Math.max(0, rows * dim + de));
-        const scales = new ArrayBuffer(Math.max(0, rows * 4 + ds * 4));
-        expect(() => itemTableFromBytes(emb, scales, rows, dim)).toThrow(Error);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 50 }),
+        fc.integer({ min: 1, max: 16 }),
+        fc.integer({ min: -3, max: 3 }),
+        fc.integer({ min: -3, max: 3 }),
+        (rows, dim, de, ds) => {
+          fc.pre(de !== 0 || ds !== 0);
+          const emb = new ArrayBuffer(Math.max(0, rows * dim + de));
+          const scales = new ArrayBuffer(Math.max(0, rows * 4 + ds * 4));
+          expect(() => itemTableFromBytes(emb, scales, rows, dim)).toThrow(Error);
+        },
+      ),
       RUNS,
     );
   });
@@ -158,8 +193,13 @@ const POOL = ['Makeup', 'makeup', 'Skin Care', 'LIPSTICK', 'Lipstick', 'Hair', '
 const catalogArb = fc.integer({ min: 1, max: 40 }).chain((rows) =>
   fc.record({
     rows: fc.constant(rows),
-    categories: fc.option(fc.array(fc.array(fc.constantFrom(...POOL), { maxLength: 3 }), { minLength: rows, maxLength: rows }), { nil: undefined }),
-    prices: fc.option(fc.array(fc.option(fc.double({ min: 0, max: 100, noNaN: true }), { nil: null }), { minLength: rows, maxLength: rows }), { nil: undefined }),
+    categories: fc.option(fc.array(fc.array(fc.constantFrom(...POOL), { maxLength: 3 }), { minLength: rows, maxLength: rows }), {
+      nil: undefined,
+    }),
+    prices: fc.option(
+      fc.array(fc.option(fc.double({ min: 0, max: 100, noNaN: true }), { nil: null }), { minLength: rows, maxLength: rows }),
+      { nil: undefined },
+    ),
     popular: fc.array(fc.record({ row: fc.nat(rows + 3), count: fc.nat(1000) }), { maxLength: rows + 5 }),
   }),
 );
@@ -184,7 +224,13 @@ const filtersArb = fc.record(
     categories: fc.array(fc.oneof(fc.constantFrom(...POOL.map((p) => p.toUpperCase()), ...POOL), fc.constant('')), { maxLength: 3 }),
     priceMin: fc.double({ min: 0, max: 100, noNaN: true }),
     priceMax: fc.double({ min: 0, max: 100, noNaN: true }),
-    excludeItemIds: fc.array(fc.oneof(fc.nat(45).map((r) => `item-${r}`), fc.constant('unknown')), { maxLength: 10 }),
+    excludeItemIds: fc.array(
+      fc.oneof(
+        fc.nat(45).map((r) => `item-${r}`),
+        fc.constant('unknown'),
+      ),
+      { maxLength: 10 },
+    ),
   },
   { requiredKeys: [] },
 );
@@ -215,11 +261,23 @@ describe('catalog filters', () => {
 
   it('rowsOf returns the rows of known ids only', () => {
     fc.assert(
-      fc.property(catalogArb, fc.array(fc.oneof(fc.nat(60).map((r) => `item-${r}`), fc.string()), { maxLength: 20 }), (c, wanted) => {
-        const catalog = buildCatalog(c);
-        const rows = catalog.rowsOf(wanted);
-        expect(rows).toEqual(wanted.filter((id) => /^item-\d+$/.test(id) && Number(id.slice(5)) < c.rows).map((id) => Number(id.slice(5))));
-      }),
+      fc.property(
+        catalogArb,
+        fc.array(
+          fc.oneof(
+            fc.nat(60).map((r) => `item-${r}`),
+            fc.string(),
+          ),
+          { maxLength: 20 },
+        ),
+        (c, wanted) => {
+          const catalog = buildCatalog(c);
+          const rows = catalog.rowsOf(wanted);
+          expect(rows).toEqual(
+            wanted.filter((id) => /^item-\d+$/.test(id) && Number(id.slice(5)) < c.rows).map((id) => Number(id.slice(5))),
+          );
+        },
+      ),
       RUNS,
     );
   });
@@ -249,7 +307,17 @@ describe('diversity and encoder inputs', () => {
   it('mmr picks min(k, n) distinct candidates; diversity 0 keeps the relevance order', () => {
     fc.assert(
       fc.property(
-        tableArb.filter(({ table }) => table.rows > 0).chain(({ table, u }) => fc.record({ table: fc.constant(table), u: fc.constant(u), k: fc.integer({ min: 1, max: 30 }), pool: fc.integer({ min: 1, max: 60 }), diversity: fc.double({ min: 0, max: 1, noNaN: true }) })),
+        tableArb
+          .filter(({ table }) => table.rows > 0)
+          .chain(({ table, u }) =>
+            fc.record({
+              table: fc.constant(table),
+              u: fc.constant(u),
+              k: fc.integer({ min: 1, max: 30 }),
+              pool: fc.integer({ min: 1, max: 60 }),
+              diversity: fc.double({ min: 0, max: 1, noNaN: true }),
+            }),
+          ),
         ({ table, u, k, pool, diversity }) => {
           const candidates = scanTopK(table, u, pool);
           const picked = mmr(table, candidates, k, diversity);
@@ -267,11 +335,21 @@ describe('diversity and encoder inputs', () => {
     fc.assert(
       fc.property(
         tableArb.filter(({ table }) => table.rows > 0),
-        fc.array(fc.record({ row: fc.integer({ min: -1, max: 70 }), event: fc.constantFrom(...EVENT_NAMES), ts: fc.option(fc.integer({ min: 0, max: 2e9 }), { nil: undefined }) }), { maxLength: 30 }),
+        fc.array(
+          fc.record({
+            row: fc.integer({ min: -1, max: 70 }),
+            event: fc.constantFrom(...EVENT_NAMES),
+            ts: fc.option(fc.integer({ min: 0, max: 2e9 }), { nil: undefined }),
+          }),
+          { maxLength: 30 },
+        ),
         fc.integer({ min: 1, max: 12 }),
         ({ table }, events, maxLen) => {
           const catalog = new Catalog({ ids: Array.from({ length: table.rows }, (_, r) => `item-${r}`) }, { popular: [], trending: [] });
-          const history = resolveHistory(catalog, events.map((e) => ({ itemId: `item-${e.row}`, event: e.event, ts: e.ts })));
+          const history = resolveHistory(
+            catalog,
+            events.map((e) => ({ itemId: `item-${e.row}`, event: e.event, ts: e.ts })),
+          );
           const allTimed = events.length > 1 && events.every((e) => e.ts !== undefined);
           // Array.prototype.sort is stable: equal times keep their order.
           const ordered = allTimed ? [...events].sort((a, b) => a.ts! - b.ts!) : events;
@@ -300,7 +378,9 @@ describe('diversity and encoder inputs', () => {
             expect(free.histEvent.subarray(b * L, (b + 1) * L)).toEqual(fixed.histEvent.subarray((b + 1) * maxLen - L, (b + 1) * maxLen));
             expect(free.histAge.subarray(b * L, (b + 1) * L)).toEqual(fixed.histAge.subarray((b + 1) * maxLen - L, (b + 1) * maxLen));
             const D = table.dim;
-            expect(free.histEmb.subarray(b * L * D, (b + 1) * L * D)).toEqual(fixed.histEmb.subarray(((b + 1) * maxLen - L) * D, (b + 1) * maxLen * D));
+            expect(free.histEmb.subarray(b * L * D, (b + 1) * L * D)).toEqual(
+              fixed.histEmb.subarray(((b + 1) * maxLen - L) * D, (b + 1) * maxLen * D),
+            );
           }
         },
       ),

@@ -73,7 +73,7 @@ def test_items_bin_holds_items_json(tiny):
     header, t = read_tower(tiny["dir"] / m["files"]["itemsColumnar"]["path"], ITEMS_FORMAT)
     assert header["rows"] == len(items["ids"]) == m["items"]
     raw, off = t["ids.bytes"].tobytes(), t["ids.offsets"]
-    assert [raw[off[r]:off[r + 1]].decode() for r in range(header["rows"])] == items["ids"]
+    assert [raw[off[r] : off[r + 1]].decode() for r in range(header["rows"])] == items["ids"]
     assert [items["ids"][r] for r in t["ids.order"]] == sorted(items["ids"])  # the Worker's binary search
     paths = [list(header["paths"][c - 1]) if c else [] for c in t["paths.codes"]]
     assert paths == [list(c) for c in items["categories"]]
@@ -135,7 +135,9 @@ def test_user_encoder_takes_any_history_length(tiny_fixed, tiny):
     a, b = int8.run(["user_emb"], feeds((emb, ev, age)))[0], int8.run(["user_emb"], feeds(padded))[0]
     np.testing.assert_allclose(a, b, atol=1e-5)  # weight-only int8: padding cannot move the answer
     ids = json.loads((tiny["dir"] / "items.json").read_text())["ids"]
-    got = reference.recommend(reference.load_artifact(tiny["dir"]), [{"itemId": ids[0], "event": "view"}, {"itemId": ids[1]}], k=3)
+    got = reference.recommend(
+        reference.load_artifact(tiny["dir"]), [{"itemId": ids[0], "event": "view"}, {"itemId": ids[1]}], k=3
+    )
     assert len(got["attention"]) == 2 and len(got["items"]) == 3  # two slots, not maxLen
 
 
@@ -177,7 +179,11 @@ def run_cli(argv):
 
 def test_reference_command_is_the_int8_served_path(tiny):
     d = tiny["dir"]
-    history = [{"itemId": "sku-001", "event": "view"}, {"itemId": "unknown"}, {"itemId": "sku-005", "event": "cart", "ageHours": 2}]
+    history = [
+        {"itemId": "sku-001", "event": "view"},
+        {"itemId": "unknown"},
+        {"itemId": "sku-005", "event": "cart", "ageHours": 2},
+    ]
     code, out, _ = run_cli(["reference", "--artifact", str(d), "--history", json.dumps(history), "--k", "5"])
     assert code == 0
     got = json.loads(out)
@@ -196,7 +202,9 @@ def test_reference_command_is_the_int8_served_path(tiny):
         emb[0, slot] = q[r] * scale[r]
         ev[0, slot] = m["eventTypes"].index(e)
         age[0, slot] = a
-    u = ort.InferenceSession(str(d / "user_encoder.int8.onnx")).run(["user_emb"], {"hist_emb": emb, "hist_event": ev, "hist_age": age})[0]
+    u = ort.InferenceSession(str(d / "user_encoder.int8.onnx")).run(
+        ["user_emb"], {"hist_emb": emb, "hist_event": ev, "hist_age": age}
+    )[0]
     scores = int8_scores(u, q, scale)[0]
     scores[[ids.index("sku-001"), ids.index("sku-005")]] = -np.inf
     best = np.argsort(-scores, kind="stable")[:5]
@@ -209,8 +217,18 @@ def test_reference_command_is_the_int8_served_path(tiny):
 
 def test_train_command_fails_loudly_when_parity_fails(tiny, tmp_path):
     data = tiny["data"]
-    argv = ["train", "--events", str(data / "events.csv"), "--items", str(data / "items.csv"), "--out", str(tmp_path / "a"),
-            "--quiet", "--epochs", "1"] + [a for o in OVERRIDES[1:] for a in ("--set", o)]
+    argv = [
+        "train",
+        "--events",
+        str(data / "events.csv"),
+        "--items",
+        str(data / "items.csv"),
+        "--out",
+        str(tmp_path / "a"),
+        "--quiet",
+        "--epochs",
+        "1",
+    ] + [a for o in OVERRIDES[1:] for a in ("--set", o)]
     code, out, err = run_cli(argv + ["--set", "parity.min_top10_agreement=1.01"])
     assert code == 1
     assert "PARITY CHECK FAILED" in err and "top-10 agreement" in err
@@ -231,8 +249,18 @@ def test_baselines_table(tiny, capsys):
 def test_train_from_checkpoint_rebuilds_the_same_artifact(tiny, tmp_path):
     """`train --from-checkpoint`: no training, the same model exported, evaluated and checked again."""
     out = tmp_path / "again"
-    args = ["train", "--events", str(tiny["data"] / "events.csv"), "--items", str(tiny["data"] / "items.csv"),
-            "--out", str(out), "--quiet", "--from-checkpoint", str(tiny["dir"] / "report" / "checkpoint.pt")]
+    args = [
+        "train",
+        "--events",
+        str(tiny["data"] / "events.csv"),
+        "--items",
+        str(tiny["data"] / "items.csv"),
+        "--out",
+        str(out),
+        "--quiet",
+        "--from-checkpoint",
+        str(tiny["dir"] / "report" / "checkpoint.pt"),
+    ]
     with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
         assert cli.main(args) == 0
     a = json.loads((tiny["dir"] / "manifest.json").read_text())
@@ -253,7 +281,9 @@ def test_kernel_files_follow_the_model_options(tiny, tmp_path):
     computes what the int8 ONNX computes (the parity step checks it on test users)."""
     from edgerec.tower import read_tower
 
-    cfg = load_config(None, OVERRIDES + ["model.dim=18", "model.heads=2", "model.use_events=false", "model.use_recency=false"])
+    cfg = load_config(
+        None, OVERRIDES + ["model.dim=18", "model.heads=2", "model.use_events=false", "model.use_recency=false"]
+    )
     res = pipeline.run(cfg, tiny["ds"], tmp_path / "a", quiet=True)
     header, _ = read_tower(tmp_path / "a" / "user_tower.bin")
     assert (header["dim"], header["heads"], header["events"], header["recency"]) == (18, 2, False, False)

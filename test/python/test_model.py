@@ -14,7 +14,16 @@ from tiny_data import write_tiny_shop
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     events, items = write_tiny_shop(tmp_path_factory.mktemp("shop"))
-    cfg = load_config(None, ["model.dim=16", "data.max_len=8", "data.min_token_count=1", "train.sampled_softmax=8", "train.full_softmax_max_logits=0"])
+    cfg = load_config(
+        None,
+        [
+            "model.dim=16",
+            "data.max_len=8",
+            "data.min_token_count=1",
+            "train.sampled_softmax=8",
+            "train.full_softmax_max_logits=0",
+        ],
+    )
     ds = load_dataset(cfg.data, events=events, items=items)
     torch.manual_seed(0)
     model = build_model(cfg, dims_of(ds), ds.item_tokens, ds.item_category, ds.train_counts)
@@ -28,8 +37,11 @@ def test_left_padding_does_not_change_the_user_embedding(tiny):
     with torch.no_grad():
         table = model.item_table()
         rows = slice(0, 5)
-        full = model.user(table[torch.from_numpy(test.hist_items[rows])], torch.from_numpy(test.hist_events[rows]),
-                          torch.from_numpy(test.hist_age[rows]))
+        full = model.user(
+            table[torch.from_numpy(test.hist_items[rows])],
+            torch.from_numpy(test.hist_events[rows]),
+            torch.from_numpy(test.hist_age[rows]),
+        )
         # the same histories in 3 more slots of padding (positions count from the end)
         pad = lambda a: np.concatenate([np.zeros((5, 3), a.dtype), a[rows]], axis=1)
         longer = model.user.__class__(cfg.model, cfg.data.max_len + 3, len(ds.categories))
@@ -37,8 +49,11 @@ def test_left_padding_does_not_change_the_user_embedding(tiny):
         state["pos_emb.weight"] = torch.cat([state["pos_emb.weight"], torch.zeros(3, cfg.model.dim)])
         longer.load_state_dict(state)
         longer.eval()
-        padded = longer(table[torch.from_numpy(pad(test.hist_items))], torch.from_numpy(pad(test.hist_events)),
-                        torch.from_numpy(pad(test.hist_age)))
+        padded = longer(
+            table[torch.from_numpy(pad(test.hist_items))],
+            torch.from_numpy(pad(test.hist_events)),
+            torch.from_numpy(pad(test.hist_age)),
+        )
     torch.testing.assert_close(full[0], padded[0], atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(full[1], padded[1], atol=1e-5, rtol=1e-5)
     attention = full[2].numpy()
@@ -52,7 +67,9 @@ def test_text_pooling_matrix_equals_the_exported_encoder(tiny):
     text = model.items.text.eval()
     with torch.no_grad():
         pooled = mean_pool_matrix(tokens, text.tok.num_embeddings) @ text.tok.weight
-        torch.testing.assert_close(text.head(pooled, (tokens > 0).any(1, keepdim=True)), text(tokens), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(
+            text.head(pooled, (tokens > 0).any(1, keepdim=True)), text(tokens), atol=1e-5, rtol=1e-5
+        )
         assert text(torch.zeros(2, tokens.shape[1], dtype=torch.long)).abs().max() == 0
 
 
@@ -60,7 +77,10 @@ def test_sampled_softmax_step_trains(tiny):
     cfg, ds, model = tiny
     model.train()
     tr = split(ds, "train", cfg.data.max_len)
-    batch = {k: torch.from_numpy(getattr(tr, k)[:16]) for k in ("hist_items", "hist_events", "hist_age", "targets", "target_events")}
+    batch = {
+        k: torch.from_numpy(getattr(tr, k)[:16])
+        for k in ("hist_items", "hist_events", "hist_age", "targets", "target_events")
+    }
     assert model.sampled
     loss, parts = model(batch)
     assert set(parts) == {"retrieval", "user", "item", "rank", "text"} and torch.isfinite(loss)

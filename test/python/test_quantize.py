@@ -24,5 +24,10 @@ def test_dequantized_rows_are_close_and_scores_use_the_scale():
     assert np.abs(q * scale[:, None] - e).max() <= scale.max() / 2 + 1e-6
     u = rng.normal(size=(3, 16)).astype(np.float32)
     s = int8_scores(u, q, scale)
-    expected = np.array([[float(scale[r]) * sum(float(q[r, d]) * float(u[b, d]) for d in range(16)) for r in range(50)] for b in range(3)])
+    expected = np.array(
+        [
+            [float(scale[r]) * sum(float(q[r, d]) * float(u[b, d]) for d in range(16)) for r in range(50)]
+            for b in range(3)
+        ]
+    )
     np.testing.assert_allclose(s, expected, rtol=1e-12)

@@ -29,7 +29,9 @@ def run_cli(argv):
 
 
 def train_argv(tmp_path, *data):
-    return ["train", *data, "--out", str(tmp_path / "out"), "--quiet", "--epochs", "1"] + [a for o in TINY for a in ("--set", o)]
+    return ["train", *data, "--out", str(tmp_path / "out"), "--quiet", "--epochs", "1"] + [
+        a for o in TINY for a in ("--set", o)
+    ]
 
 
 def write(path, text, encoding="utf-8"):
@@ -41,8 +43,16 @@ def write(path, text, encoding="utf-8"):
     "name, content, message",
     [
         ("header_only.csv", "user_id,item_id,timestamp\n", "no usable events: the file has no data rows"),
-        ("bad_ts.csv", "user_id,item_id,timestamp\n" + "u,i,yesterday\n" * 12, "no usable events: 0 of 12 rows had a parseable timestamp"),
-        ("like.csv", "user_id,item_id,timestamp,event\n" + "u,i,1,like\nu,j,2,like\nu,k,3,like\n", "0 of 3 events have a known event type"),
+        (
+            "bad_ts.csv",
+            "user_id,item_id,timestamp\n" + "u,i,yesterday\n" * 12,
+            "no usable events: 0 of 12 rows had a parseable timestamp",
+        ),
+        (
+            "like.csv",
+            "user_id,item_id,timestamp,event\n" + "u,i,1,like\nu,j,2,like\nu,k,3,like\n",
+            "0 of 3 events have a known event type",
+        ),
         ("no_user.csv", "item_id,timestamp\ni,1\n", "no 'user_id' column"),
         ("empty.csv", "", "the file is empty"),
         ("events.txt", "user_id,item_id\n", "unsupported file type '.txt'"),
@@ -61,7 +71,10 @@ def test_train_refuses_unusable_events_with_one_line_and_exit_2(tmp_path, name, 
 
 def test_train_refuses_missing_and_invalid_research_inputs(tmp_path):
     code, _, err = run_cli(train_argv(tmp_path, "--events", str(tmp_path / "nope.csv")))
-    assert code == 2 and err.strip() == f"edgerec train: error: events file {tmp_path / 'nope.csv'}: no such file or directory"
+    assert (
+        code == 2
+        and err.strip() == f"edgerec train: error: events file {tmp_path / 'nope.csv'}: no such file or directory"
+    )
     write(tmp_path / "y.inter", "item_id:token\ttimestamp:float\na\t1\n")
     code, _, err = run_cli(train_argv(tmp_path, "--recbole", str(tmp_path / "y")))
     assert code == 2 and "RecBole file" in err and "no 'user_id' column" in err and "Traceback" not in err

@@ -35,8 +35,7 @@ def _files(directory: Path) -> dict[str, bytes]:
 
 def test_the_same_seed_writes_byte_identical_files_in_every_format(tmp_path: Path) -> None:
     for run in ("a", "b"):
-        synth.main(["--seed", "3", "--out", str(tmp_path / run), "--items", "300", "--users", "150",
-                    "--format", "all"])
+        synth.main(["--seed", "3", "--out", str(tmp_path / run), "--items", "300", "--users", "150", "--format", "all"])
     first, second = _files(tmp_path / "a"), _files(tmp_path / "b")
     assert sorted(first) == sorted(f"{t}.{x}" for t in ("events", "items") for x in synth.FORMATS)
     assert first == second
@@ -93,9 +92,7 @@ def test_timestamps_are_epoch_seconds_in_time_order_within_the_window(shop: synt
     ts = shop.events["timestamp"]
     assert ts.min() >= synth.start_ts(SynthConfig()) and ts.max() <= synth.END_TS + 3600
     assert (ts.diff().drop_nulls() >= 0).all()  # a log: written in time order
-    per_user = shop.events.group_by("user_id").agg(
-        n=pl.len(), distinct=pl.col("timestamp").n_unique()
-    )
+    per_user = shop.events.group_by("user_id").agg(n=pl.len(), distinct=pl.col("timestamp").n_unique())
     assert (per_user["n"] == per_user["distinct"]).all()  # no ties within a user
     assert per_user["n"].min() >= 3  # leave-one-out needs train + validation + test
 
@@ -200,10 +197,14 @@ def test_consumables_are_bought_again(shop: synth.Shop) -> None:
 
 def test_trending_items_rise_in_the_last_week(shop: synth.Shop) -> None:
     week = 7 * 86_400
-    share = shop.events.with_columns(
-        recent=pl.col("timestamp") >= synth.END_TS - week,
-        trending=pl.col("item_id").is_in(list(shop.trending)),
-    ).group_by("recent").agg(pl.col("trending").mean())
+    share = (
+        shop.events.with_columns(
+            recent=pl.col("timestamp") >= synth.END_TS - week,
+            trending=pl.col("item_id").is_in(list(shop.trending)),
+        )
+        .group_by("recent")
+        .agg(pl.col("trending").mean())
+    )
     by_period = dict(share.iter_rows())
     assert len(shop.trending) > 0
     assert by_period[True] > 3 * by_period[False]

@@ -10,7 +10,12 @@ import random
 from pathlib import Path
 
 GROUPS = ("Makeup", "Skin Care", "Hair Care", "Fragrance")
-WORDS = {"Makeup": "lipstick mascara", "Skin Care": "serum cream", "Hair Care": "shampoo conditioner", "Fragrance": "perfume cologne"}
+WORDS = {
+    "Makeup": "lipstick mascara",
+    "Skin Care": "serum cream",
+    "Hair Care": "shampoo conditioner",
+    "Fragrance": "perfume cologne",
+}
 EVENTS = ("view", "view", "click", "cart", "purchase")
 
 

@@ -32,7 +32,9 @@ describe('POST /v1/events and the next recommendation', () => {
     const before: any = await json(call(postJson('/v1/recommend', { userId, k: 10 })));
     const beforeCats = before.items.map((i: any) => i.categories.at(-1));
     const target = categories.find((c) => !beforeCats.includes(c)) ?? categories[0]!;
-    const events = rowsIn(target).slice(0, 5).map((r) => ({ itemId: items.ids[r], event: 'view' }));
+    const events = rowsIn(target)
+      .slice(0, 5)
+      .map((r) => ({ itemId: items.ids[r], event: 'view' }));
     const res = await call(postJson('/v1/events', { userId, events }));
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ accepted: 5 });
@@ -108,7 +110,9 @@ describe('POST /v1/search', () => {
 
   it("the user's history re-orders the matches", async () => {
     const plain: any = await json(call(postJson('/v1/search', { query: 'beauty', k: 20 })));
-    const history = rowsIn(leaf(0)).slice(0, 5).map((r) => ({ itemId: items.ids[r], event: 'purchase' }));
+    const history = rowsIn(leaf(0))
+      .slice(0, 5)
+      .map((r) => ({ itemId: items.ids[r], event: 'purchase' }));
     const personal: any = await json(call(postJson('/v1/search', { query: 'beauty', k: 20, history })));
     expect(personal.items.map((i: any) => i.itemId)).not.toEqual(plain.items.map((i: any) => i.itemId));
   });
@@ -124,7 +128,12 @@ describe('GET /v1/users/{id}/profile', () => {
   it('gives interests from the user tower and the recent events, newest first', async () => {
     const userId = newUser();
     const rows = rowsIn(leaf(3)).slice(0, 3);
-    await call(postJson('/v1/events', { userId, events: rows.map((r, i) => ({ itemId: items.ids[r], event: 'view', ts: Math.floor(Date.now() / 1000) - 100 + i })) }));
+    await call(
+      postJson('/v1/events', {
+        userId,
+        events: rows.map((r, i) => ({ itemId: items.ids[r], event: 'view', ts: Math.floor(Date.now() / 1000) - 100 + i })),
+      }),
+    );
     const profile: any = await json(call(`/v1/users/${userId}/profile`));
     expect(profile.recent.map((e: any) => e.itemId)).toEqual(rows.map((r) => items.ids[r]).reverse());
     expect(profile.interests.length).toBeGreaterThan(0);
@@ -142,7 +151,17 @@ describe('GET /openapi.json and /docs', () => {
   it('documents every endpoint of API.md as OpenAPI 3.1', async () => {
     const doc: any = await json(call('/openapi.json'));
     expect(doc.openapi).toBe('3.1.0');
-    for (const path of ['/health', '/v1/model', '/v1/recommend', '/v1/items/{itemId}/similar', '/v1/search', '/v1/events', '/v1/users/{userId}/profile', '/admin/models', '/admin/models/{version}/activate']) {
+    for (const path of [
+      '/health',
+      '/v1/model',
+      '/v1/recommend',
+      '/v1/items/{itemId}/similar',
+      '/v1/search',
+      '/v1/events',
+      '/v1/users/{userId}/profile',
+      '/admin/models',
+      '/admin/models/{version}/activate',
+    ]) {
       expect(Object.keys(doc.paths)).toContain(path);
     }
     expect(doc.components.schemas.RecommendRequest.properties.k.maximum).toBe(100);

@@ -108,12 +108,16 @@ describe('a missing or corrupt blob', () => {
     expect(similarBody.items.map((i: any) => i.itemId)).not.toContain(popular[0]);
     expect((await send('/v1/items/no-such-item/similar')).res.status).toBe(404);
     // Search by words over the catalog: only items that match, the fallback named.
-    const word = (popularBody.items[0].title as string).split(/\s+/).find((w: string) => w.length > 3)!.toLowerCase();
+    const word = (popularBody.items[0].title as string)
+      .split(/\s+/)
+      .find((w: string) => w.length > 3)!
+      .toLowerCase();
     const { res: searched, body: searchBody } = await send(postJson('/v1/search', { query: word, k: 5 }));
     expect(searched.status).toBe(200);
     expect(searchBody.fallback).toBe('lexical');
     expect(searchBody.items.length).toBeGreaterThan(0);
-    for (const item of searchBody.items) expect(`${item.title} ${(item.categories ?? []).join(' ')}`.toLowerCase()).toContain(word.replace(/[^\p{L}\p{N}]/gu, ''));
+    for (const item of searchBody.items)
+      expect(`${item.title} ${(item.categories ?? []).join(' ')}`.toLowerCase()).toContain(word.replace(/[^\p{L}\p{N}]/gu, ''));
     expect((await send(postJson('/v1/search', { query: 'zzqqxxjj', k: 5 }))).body.items).toEqual([]);
     await testEnv.EDGEREC_R2.put(key, await fixtureBytes(`${MODEL}/${base.files.userEncoder.path}`));
     await expectHealthy();
@@ -168,7 +172,11 @@ describe('a missing or corrupt blob', () => {
     const sha = await sha256Hex(bad);
     await testEnv.EDGEREC_R2.put(blobKey(sha), bad);
     // Both copies of the catalog: items.bin (unusable: the Worker then reads items.json) and items.json.
-    const files = { ...base.files, items: { ...base.files.items, sha256: sha }, itemsColumnar: { ...base.files.itemsColumnar, sha256: sha, bytes: bad.byteLength } };
+    const files = {
+      ...base.files,
+      items: { ...base.files.items, sha256: sha },
+      itemsColumnar: { ...base.files.itemsColumnar, sha256: sha, bytes: bad.byteLength },
+    };
     await publishArtifact(MODEL, { overrides: { version: 'v-bad-catalog', files } });
     for (let i = 0; i < 3; i++) {
       const { body } = await recommend();
@@ -347,7 +355,11 @@ describe('a failing Durable Object (the per-user event store)', () => {
   }
 
   const events = (userId: string, n: number, idempotencyKey?: string) =>
-    postJson('/v1/events', { userId, events: ids.slice(0, n).map((itemId) => ({ itemId, event: 'view' })), ...(idempotencyKey ? { idempotencyKey } : {}) });
+    postJson('/v1/events', {
+      userId,
+      events: ids.slice(0, n).map((itemId) => ({ itemId, event: 'view' })),
+      ...(idempotencyKey ? { idempotencyKey } : {}),
+    });
 
   it('/v1/events answers 503 in the error shape with retry-after, never a 202', async () => {
     const userId = `do-fault-${Date.now()}`;
@@ -409,7 +421,14 @@ describe('manifest faults', () => {
 
 describe('events under concurrency', () => {
   const batch = (userId: string, row: number, idempotencyKey?: string) =>
-    postJson('/v1/events', { userId, events: [{ itemId: ids[row], event: 'view' }, { itemId: ids[row + 1], event: 'cart' }], ...(idempotencyKey ? { idempotencyKey } : {}) });
+    postJson('/v1/events', {
+      userId,
+      events: [
+        { itemId: ids[row], event: 'view' },
+        { itemId: ids[row + 1], event: 'cart' },
+      ],
+      ...(idempotencyKey ? { idempotencyKey } : {}),
+    });
 
   it('20 concurrent copies of one batch with the same idempotency key are stored once', async () => {
     const userId = `concurrent-dup-${Date.now()}`;

@@ -14,7 +14,10 @@ let firstItem: string;
 function publishVersion(version: string, ndcgScale: number, opts: { activate?: boolean; files?: any } = {}) {
   const metrics = structuredClone(base.metrics);
   metrics.int8['ndcg@10'] = base.metrics.int8['ndcg@10'] * ndcgScale;
-  return publishArtifact(MODEL, { activate: opts.activate ?? false, overrides: { version, metrics, ...(opts.files ? { files: opts.files } : {}) } });
+  return publishArtifact(MODEL, {
+    activate: opts.activate ?? false,
+    overrides: { version, metrics, ...(opts.files ? { files: opts.files } : {}) },
+  });
 }
 
 async function servedVersion(): Promise<string | null> {

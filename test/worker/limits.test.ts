@@ -54,17 +54,37 @@ describe('every input is bounded and refused with the field named', () => {
     ['events: userId too long', '/v1/events', { userId: long(513), events: [{ itemId: 'a' }] }, 'userId'],
     ['events: userId empty', '/v1/events', { userId: '', events: [{ itemId: 'a' }] }, 'userId'],
     ['events: itemId too long', '/v1/events', { userId: 'u', events: [{ itemId: long(513) }] }, 'events.0.itemId'],
-    ['events: query too long', '/v1/events', { userId: 'u', events: [{ itemId: 'a', event: 'search', query: long(257) }] }, 'events.0.query'],
+    [
+      'events: query too long',
+      '/v1/events',
+      { userId: 'u', events: [{ itemId: 'a', event: 'search', query: long(257) }] },
+      'events.0.query',
+    ],
     ['events: ts in the far future', '/v1/events', { userId: 'u', events: [{ itemId: 'a', ts: 1e12 }] }, 'events.0.ts'],
-    ['events: idempotencyKey too long', '/v1/events', { userId: 'u', events: [{ itemId: 'a' }], idempotencyKey: long(129) }, 'idempotencyKey'],
+    [
+      'events: idempotencyKey too long',
+      '/v1/events',
+      { userId: 'u', events: [{ itemId: 'a' }], idempotencyKey: long(129) },
+      'idempotencyKey',
+    ],
     ['events: events not a list', '/v1/events', { userId: 'u', events: { itemId: 'a' } }, 'events'],
     ['search: query too long', '/v1/search', { query: long(257) }, 'query'],
     ['search: query missing', '/v1/search', {}, 'query'],
     ['search: k above 100', '/v1/search', { query: 'lipstick', k: 101 }, 'k'],
     ['search: history too long', '/v1/search', { query: 'a', history: Array.from({ length: 201 }, () => ({ itemId: 'a' })) }, 'history'],
     ['search: userId too long', '/v1/search', { query: 'a', userId: long(513) }, 'userId'],
-    ['recommend: too many excluded ids', '/v1/recommend', { filters: { excludeItemIds: Array.from({ length: 501 }, (_, i) => `i${i}`) } }, 'filters.excludeItemIds'],
-    ['recommend: too many categories', '/v1/recommend', { filters: { categories: Array.from({ length: 51 }, (_, i) => `c${i}`) } }, 'filters.categories'],
+    [
+      'recommend: too many excluded ids',
+      '/v1/recommend',
+      { filters: { excludeItemIds: Array.from({ length: 501 }, (_, i) => `i${i}`) } },
+      'filters.excludeItemIds',
+    ],
+    [
+      'recommend: too many categories',
+      '/v1/recommend',
+      { filters: { categories: Array.from({ length: 51 }, (_, i) => `c${i}`) } },
+      'filters.categories',
+    ],
     ['recommend: a category too long', '/v1/recommend', { filters: { categories: [long(129)] } }, 'filters.categories.0'],
     ['recommend: a body that is a JSON array', '/v1/recommend', [1, 2, 3], 'json'],
     ['recommend: a body that is a JSON string', '/v1/recommend', '"hello"', 'json'],
@@ -81,10 +101,15 @@ describe('every input is bounded and refused with the field named', () => {
     expectRefusal(await send(`/v1/items/${'x'.repeat(513)}/similar`), 400, 'itemId');
     expectRefusal(await send(`/v1/items/${ids[0]}/similar?k=abc`), 400, 'k');
     expectRefusal(await send(`/v1/items/${ids[0]}/similar?k=1e9`), 400, 'k');
-    for (const k of ['0x10', '1e1', '0', '101', '-1', '2.5', '%205']) expectRefusal(await send(`/v1/items/${ids[0]}/similar?k=${k}`), 400, 'k');
+    for (const k of ['0x10', '1e1', '0', '101', '-1', '2.5', '%205'])
+      expectRefusal(await send(`/v1/items/${ids[0]}/similar?k=${k}`), 400, 'k');
     expectRefusal(await send(`/v1/users/${'u'.repeat(513)}/profile`), 400, 'userId');
     const admin = { authorization: `Bearer ${(env as any).ADMIN_TOKEN}` };
-    expectRefusal(await send(new Request('http://edgerec.test/admin/models/bad%20version/activate', { method: 'POST', headers: admin })), 400, 'version');
+    expectRefusal(
+      await send(new Request('http://edgerec.test/admin/models/bad%20version/activate', { method: 'POST', headers: admin })),
+      400,
+      'version',
+    );
   });
 
   it('a method a path does not have is a 405 (an unknown path a 404) before any body check', async () => {
@@ -140,7 +165,12 @@ describe('every input is bounded and refused with the field named', () => {
         else controller.enqueue(chunk);
       },
     });
-    const req = new Request('http://edgerec.test/v1/recommend', { method: 'POST', headers: { 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit);
+    const req = new Request('http://edgerec.test/v1/recommend', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
     expect(req.headers.get('content-length')).toBeNull();
     const r = await send(req);
     expectRefusal(r, 413);
@@ -151,8 +181,20 @@ describe('every input is bounded and refused with the field named', () => {
 
 describe('random and hostile requests never get a 5xx', () => {
   const anyValue = fc.anything({ maxDepth: 3, maxKeys: 6 }).map((v) => JSON.parse(JSON.stringify(v ?? null) ?? 'null'));
-  const idLike = fc.oneof(fc.constantFrom('sku-00001', 'u1', ''), fc.string({ maxLength: 140 }), fc.string({ unit: 'binary', maxLength: 20 }));
-  const event = fc.record({ itemId: fc.oneof(idLike, anyValue), event: fc.oneof(fc.constantFrom('view', 'cart', 'search', 'like'), anyValue), ts: fc.oneof(fc.integer(), fc.double(), anyValue), query: fc.oneof(fc.string({ maxLength: 300 }), anyValue) }, { requiredKeys: [] });
+  const idLike = fc.oneof(
+    fc.constantFrom('sku-00001', 'u1', ''),
+    fc.string({ maxLength: 140 }),
+    fc.string({ unit: 'binary', maxLength: 20 }),
+  );
+  const event = fc.record(
+    {
+      itemId: fc.oneof(idLike, anyValue),
+      event: fc.oneof(fc.constantFrom('view', 'cart', 'search', 'like'), anyValue),
+      ts: fc.oneof(fc.integer(), fc.double(), anyValue),
+      query: fc.oneof(fc.string({ maxLength: 300 }), anyValue),
+    },
+    { requiredKeys: [] },
+  );
   const nearlyValid = fc.record(
     {
       userId: fc.oneof(idLike, anyValue),
@@ -160,7 +202,18 @@ describe('random and hostile requests never get a 5xx', () => {
       events: fc.oneof(fc.array(event, { maxLength: 5 }), anyValue),
       k: fc.oneof(fc.integer({ min: -5, max: 200 }), fc.double(), anyValue),
       query: fc.oneof(fc.string({ maxLength: 300 }), anyValue),
-      filters: fc.oneof(fc.record({ categories: fc.oneof(fc.array(fc.string({ maxLength: 20 }), { maxLength: 4 }), anyValue), excludeItemIds: fc.oneof(fc.array(idLike, { maxLength: 4 }), anyValue), priceMin: fc.oneof(fc.double(), anyValue), priceMax: fc.oneof(fc.double(), anyValue) }, { requiredKeys: [] }), anyValue),
+      filters: fc.oneof(
+        fc.record(
+          {
+            categories: fc.oneof(fc.array(fc.string({ maxLength: 20 }), { maxLength: 4 }), anyValue),
+            excludeItemIds: fc.oneof(fc.array(idLike, { maxLength: 4 }), anyValue),
+            priceMin: fc.oneof(fc.double(), anyValue),
+            priceMax: fc.oneof(fc.double(), anyValue),
+          },
+          { requiredKeys: [] },
+        ),
+        anyValue,
+      ),
       excludeSeen: fc.oneof(fc.boolean(), anyValue),
       diversity: fc.oneof(fc.double({ min: -1, max: 2 }), anyValue),
       explain: fc.oneof(fc.boolean(), anyValue),
@@ -176,20 +229,35 @@ describe('random and hostile requests never get a 5xx', () => {
 
   it('random JSON bodies on every POST endpoint: a 2xx or a 4xx in the error shape', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('/v1/recommend', '/v1/search', '/v1/events'), fc.oneof(nearlyValid, anyValue), async (path, body) => {
-        expectNot5xx(await send(postJson(path, JSON.stringify(body))));
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('/v1/recommend', '/v1/search', '/v1/events'),
+        fc.oneof(nearlyValid, anyValue),
+        async (path, body) => {
+          expectNot5xx(await send(postJson(path, JSON.stringify(body))));
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it('random path parameters and query strings: a 2xx or a 4xx in the error shape', async () => {
-    const segment = fc.oneof(fc.string({ maxLength: 150 }), fc.string({ unit: 'binary', maxLength: 30 }), fc.constantFrom(...['sku-00001', '%', '%ZZ', '..', '%2F', '%00'])).map((s) => (/^%/.test(s) ? s : encodeURIComponent(s)));
+    const segment = fc
+      .oneof(
+        fc.string({ maxLength: 150 }),
+        fc.string({ unit: 'binary', maxLength: 30 }),
+        fc.constantFrom(...['sku-00001', '%', '%ZZ', '..', '%2F', '%00']),
+      )
+      .map((s) => (/^%/.test(s) ? s : encodeURIComponent(s)));
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('/v1/items/{}/similar?k=', '/v1/users/{}/profile?', '/v1/{}'), segment, segment, async (template, a, b) => {
-        const r = await send(`${template.replace('{}', a)}${b}`);
-        expectNot5xx(r);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('/v1/items/{}/similar?k=', '/v1/users/{}/profile?', '/v1/{}'),
+        segment,
+        segment,
+        async (template, a, b) => {
+          const r = await send(`${template.replace('{}', a)}${b}`);
+          expectNot5xx(r);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -199,7 +267,11 @@ describe('CORS from the CORS_ORIGINS allow-list', () => {
   const vars = { CORS_ORIGINS: 'https://shop.example, https://www.shop.example/' };
 
   it('parses the list: commas or spaces, case and trailing slashes ignored, * for any', () => {
-    expect([...parseAllowList(' https://A.example/ ,https://b.example  https://c.example').origins]).toEqual(['https://a.example', 'https://b.example', 'https://c.example']);
+    expect([...parseAllowList(' https://A.example/ ,https://b.example  https://c.example').origins]).toEqual([
+      'https://a.example',
+      'https://b.example',
+      'https://c.example',
+    ]);
     expect(parseAllowList('*').any).toBe(true);
     expect(parseAllowList(undefined).origins.size).toBe(0);
   });
@@ -214,7 +286,9 @@ describe('CORS from the CORS_ORIGINS allow-list', () => {
   it('another origin gets no Access-Control-Allow-Origin, and neither does anyone when the list is empty', async () => {
     const other = await send(new Request('http://edgerec.test/health', { headers: { origin: 'https://evil.example' } }), vars);
     expect(other.res.headers.get('access-control-allow-origin')).toBeNull();
-    const none = await send(new Request('http://edgerec.test/health', { headers: { origin: 'https://shop.example' } }), { CORS_ORIGINS: '' });
+    const none = await send(new Request('http://edgerec.test/health', { headers: { origin: 'https://shop.example' } }), {
+      CORS_ORIGINS: '',
+    });
     expect(none.res.headers.get('access-control-allow-origin')).toBeNull();
   });
 
@@ -222,7 +296,11 @@ describe('CORS from the CORS_ORIGINS allow-list', () => {
     const { res } = await send(
       new Request('http://edgerec.test/v1/events', {
         method: 'OPTIONS',
-        headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, idempotency-key' },
+        headers: {
+          origin: 'https://shop.example',
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type, idempotency-key',
+        },
       }),
       vars,
     );
@@ -237,9 +315,17 @@ describe('CORS from the CORS_ORIGINS allow-list', () => {
   it('error answers carry the CORS headers and the request id too (a page can read why it was refused)', async () => {
     const headers = { origin: 'https://shop.example', 'x-request-id': 'req-cors-1' };
     const cases = [
-      new Request('http://edgerec.test/v1/recommend', { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: '{"k": 0}' }), // 400
+      new Request('http://edgerec.test/v1/recommend', {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: '{"k": 0}',
+      }), // 400
       new Request('http://edgerec.test/v1/recommend', { method: 'POST', headers: { ...headers, 'content-type': 'text/plain' }, body: 'x' }), // 415
-      new Request('http://edgerec.test/v1/recommend', { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: '{' }), // 400 invalid_json
+      new Request('http://edgerec.test/v1/recommend', {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: '{',
+      }), // 400 invalid_json
       new Request('http://edgerec.test/v1/recommend', { method: 'DELETE', headers }), // 405
       new Request('http://edgerec.test/v1/nope', { headers }), // 404
     ];
@@ -256,7 +342,9 @@ describe('CORS from the CORS_ORIGINS allow-list', () => {
   });
 
   it('admin routes are never opened to other origins', async () => {
-    const { res } = await send(new Request('http://edgerec.test/admin/models', { headers: { origin: 'https://shop.example' } }), { CORS_ORIGINS: '*' });
+    const { res } = await send(new Request('http://edgerec.test/admin/models', { headers: { origin: 'https://shop.example' } }), {
+      CORS_ORIGINS: '*',
+    });
     expect(res.status).toBe(401);
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
   });
@@ -348,7 +436,9 @@ describe('user ids and retention', () => {
     const r = await send(postJson('/v1/events', { userId, events: [{ itemId: ids[0], event: 'view' }], idempotencyKey: 'k1' }));
     expect(r.res.status).toBe(202);
     const stub = await userSession(env as any, userId);
-    const stored = await runInDurableObject(stub as any, async (_i: unknown, state: DurableObjectState) => JSON.stringify([...(await state.storage.list()).entries()]));
+    const stored = await runInDurableObject(stub as any, async (_i: unknown, state: DurableObjectState) =>
+      JSON.stringify([...(await state.storage.list()).entries()]),
+    );
     expect(stored).toContain(ids[0]);
     expect(stored).not.toContain(userId);
     expect(stored).not.toContain('bob-');
@@ -359,7 +449,15 @@ describe('user ids and retention', () => {
     const now = Math.floor(Date.now() / 1000);
     const days = Number((env as any).SESSION_RETENTION_DAYS ?? 30);
     const old = now - (days + 1) * 86_400;
-    await send(postJson('/v1/events', { userId, events: [{ itemId: ids[1], event: 'view', ts: old }, { itemId: ids[2], event: 'cart' }] }));
+    await send(
+      postJson('/v1/events', {
+        userId,
+        events: [
+          { itemId: ids[1], event: 'view', ts: old },
+          { itemId: ids[2], event: 'cart' },
+        ],
+      }),
+    );
     const profile = (await send(`/v1/users/${encodeURIComponent(userId)}/profile`)).body;
     expect(profile.recent.map((e: any) => e.itemId)).toEqual([ids[2]]);
     const stub = await userSession(env as any, userId);

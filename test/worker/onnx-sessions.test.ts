@@ -32,7 +32,14 @@ describe('ONNX sessions', () => {
     await Promise.all([sessions.open('user', graph), sessions.open('user', graph), sessions.open('user', graph)]);
     expect(reads).toEqual([blobKey(graph.sha256)]);
     const { maxLen, dim } = manifest;
-    const out = await sessions.encodeUser(graph, { batch: 1, maxLen, dim, histEmb: new Float32Array(maxLen * dim).fill(0.1), histEvent: new BigInt64Array(maxLen), histAge: new Float32Array(maxLen) });
+    const out = await sessions.encodeUser(graph, {
+      batch: 1,
+      maxLen,
+      dim,
+      histEmb: new Float32Array(maxLen * dim).fill(0.1),
+      histEvent: new BigInt64Array(maxLen),
+      histAge: new Float32Array(maxLen),
+    });
     expect(out.userEmb).toHaveLength(dim);
     expect(reads).toHaveLength(1);
   });
@@ -55,7 +62,14 @@ describe('ONNX sessions', () => {
     const manifest: any = await fixtureJson('models/default/manifest.json');
     const encoder = await loadUserEncoder(new Uint8Array(await fixtureBytes(`models/default/${manifest.files.userEncoder.path}`)));
     const { maxLen, dim } = manifest;
-    const batch = () => ({ batch: 1, maxLen, dim, histEmb: new Float32Array(maxLen * dim).fill(0.2), histEvent: new BigInt64Array(maxLen), histAge: new Float32Array(maxLen) });
+    const batch = () => ({
+      batch: 1,
+      maxLen,
+      dim,
+      histEmb: new Float32Array(maxLen * dim).fill(0.2),
+      histEvent: new BigInt64Array(maxLen),
+      histAge: new Float32Array(maxLen),
+    });
     const queued = [encoder.run(batch()), encoder.run(batch())];
     const released = encoder.release();
     const outs = await Promise.all(queued);

@@ -68,11 +68,15 @@ describe('the ONNX runtime Worker over its service binding', () => {
     const junk = new TextEncoder().encode('not the graph the manifest names');
     const sha = 'e'.repeat(64);
     await testEnv.EDGEREC_R2.put(blobKey(sha), junk);
-    expect((await failure(onnx.open('user', { path: 'user_encoder.onnx', sha256: sha, bytes: junk.byteLength }))).message).toMatch(/failed its checksum/);
+    expect((await failure(onnx.open('user', { path: 'user_encoder.onnx', sha256: sha, bytes: junk.byteLength }))).message).toMatch(
+      /failed its checksum/,
+    );
     const real = await sha256Hex(junk);
     await testEnv.EDGEREC_R2.put(blobKey(real), junk, { sha256: real });
     // Intact bytes that are no ONNX graph: ORT's own error comes back.
-    expect((await failure(onnx.open('user', { path: 'user_encoder.onnx', sha256: real, bytes: junk.byteLength }))).message).toMatch(/protobuf|session/i);
+    expect((await failure(onnx.open('user', { path: 'user_encoder.onnx', sha256: real, bytes: junk.byteLength }))).message).toMatch(
+      /protobuf|session/i,
+    );
     expect((await failure(onnx.open('bogus' as never, manifest.files.userEncoder))).message).toMatch(/unknown tower bogus/);
   });
 

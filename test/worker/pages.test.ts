@@ -137,7 +137,7 @@ describe('shop pages through the edge', () => {
     expect(first.split(';')[0]).not.toBe(second.split(';')[0]); // a new random id for each new visitor
   });
 
-  it('leaves Secure off on localhost (plain http in development) and keeps a returning visitor\'s cookie', async () => {
+  it("leaves Secure off on localhost (plain http in development) and keeps a returning visitor's cookie", async () => {
     const local = await call(get('/', { base: 'http://localhost:8787' }));
     const cookie = local.headers.get('set-cookie')!;
     expect(cookie).toContain('HttpOnly');
@@ -159,7 +159,10 @@ describe('shop pages through the edge', () => {
   it('personalises the next page view with the events the beacon reported under the cookie', async () => {
     const visit = await call(get('/'));
     const cookie = cookieOf(visit);
-    const clicked = items.ids.slice(0, 12).filter((_, i) => i % 4 === 0).slice(0, 3);
+    const clicked = items.ids
+      .slice(0, 12)
+      .filter((_, i) => i % 4 === 0)
+      .slice(0, 3);
     const beacon = await call(postJson('/v1/events/beacon', { events: clicked.map((itemId) => ({ itemId, event: 'click' })) }, { cookie }));
     expect(beacon.status).toBe(202);
     expect(await beacon.json()).toEqual({ accepted: 3 });
@@ -179,7 +182,9 @@ describe('shop pages through the edge', () => {
     const bad = await call(postJson('/v1/events/beacon', { events: [{ itemId: items.ids[0], event: 'like' }] }));
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as any).error.details.field).toBe('events.0.event');
-    const notJson = await call(new Request(`${BASE}/v1/events/beacon`, { method: 'POST', body: '{}', headers: { 'content-type': 'text/plain' } }));
+    const notJson = await call(
+      new Request(`${BASE}/v1/events/beacon`, { method: 'POST', body: '{}', headers: { 'content-type': 'text/plain' } }),
+    );
     expect(notJson.status).toBe(415);
     const classic = await call(postJson('/v1/events', { events: [{ itemId: items.ids[0] }] }));
     expect(classic.status).toBe(400); // /v1/events still requires its userId
@@ -276,14 +281,22 @@ describe('escaping', () => {
     expect(item.res.status).toBe(200);
     expect(item.html).not.toContain('<script>alert');
     expect(item.html).not.toContain('<svg');
-    expect(item.html).toContain('<h1>&lt;script&gt;alert(&quot;edgerec&quot;)&lt;/script&gt; Rouge &amp; &quot;Co&quot; &lt;b&gt;matte&lt;/b&gt;</h1>');
+    expect(item.html).toContain(
+      '<h1>&lt;script&gt;alert(&quot;edgerec&quot;)&lt;/script&gt; Rouge &amp; &quot;Co&quot; &lt;b&gt;matte&lt;/b&gt;</h1>',
+    );
   });
 
   it('a filled slot escapes what the recommender returns, whatever the origin page is', async () => {
-    const fill: SlotFiller = async () => ({ items: [{ itemId: MARKUP_ID, title: MARKUP_TITLE, categories: ['A"<i>', 'B'] }], personalised: true });
-    const origin = new Response('<html><head></head><body><div id="s" data-edgerec="recommend" data-href="/p/{id}">origin</div></body></html>', {
-      headers: { 'content-type': 'text/html' },
+    const fill: SlotFiller = async () => ({
+      items: [{ itemId: MARKUP_ID, title: MARKUP_TITLE, categories: ['A"<i>', 'B'] }],
+      personalised: true,
     });
+    const origin = new Response(
+      '<html><head></head><body><div id="s" data-edgerec="recommend" data-href="/p/{id}">origin</div></body></html>',
+      {
+        headers: { 'content-type': 'text/html' },
+      },
+    );
     const out = await personaliseHtml(origin, { fill, budgetMs: 1000 }).text();
     expect(out).not.toContain('<script>alert');
     expect(out).not.toContain('<svg');
@@ -316,7 +329,9 @@ describe('the shared origin cache', () => {
   it('stores the origin page as the origin sent it, never personalised, and serves it to the next visitor', async () => {
     const visit = await call(get('/'));
     const cookie = cookieOf(visit);
-    await call(postJson('/v1/events/beacon', { events: items.ids.slice(20, 23).map((itemId) => ({ itemId, event: 'click' })) }, { cookie }));
+    await call(
+      postJson('/v1/events/beacon', { events: items.ids.slice(20, 23).map((itemId) => ({ itemId, event: 'click' })) }, { cookie }),
+    );
     const path = `/?shared=${crypto.randomUUID()}`;
 
     const first = await callAndSettle(get(path, { cookie }));
@@ -392,7 +407,8 @@ describe('the shared origin cache', () => {
     const origin: Origin = {
       id: 'stub',
       base: new URL('https://origin.test/'),
-      fetch: async () => new Response('<p>from the origin</p>', { headers: { 'content-type': 'text/html', 'cache-control': 'public, max-age=600' } }),
+      fetch: async () =>
+        new Response('<p>from the origin</p>', { headers: { 'content-type': 'text/html', 'cache-control': 'public, max-age=600' } }),
     };
     const { response, cacheStatus } = await fetchThroughCache(new Request(`${BASE}/broken-cache`), origin, { cache: broken });
     expect(cacheStatus).toBe('MISS');
@@ -403,7 +419,11 @@ describe('the shared origin cache', () => {
     const origin = originFor({ ...env, ORIGIN_URL: 'https://shop.example/base/' } as any);
     expect(origin.id).toBe('shop.example');
     const incoming = new Request(`${BASE}/items/a%2Fb?x=1&y=%3C`, {
-      headers: { cookie: 'theme=dark; edgerec_uid=abcdefghijklmnopqrstuv; cart=3', 'accept-language': 'fr', authorization: 'Bearer secret' },
+      headers: {
+        cookie: 'theme=dark; edgerec_uid=abcdefghijklmnopqrstuv; cart=3',
+        'accept-language': 'fr',
+        authorization: 'Bearer secret',
+      },
     });
     const req = originRequest(incoming, origin);
     expect(req.url).toBe('https://shop.example/items/a%2Fb?x=1&y=%3C');
@@ -412,7 +432,9 @@ describe('the shared origin cache', () => {
     expect(req.headers.get('accept-language')).toBe('fr');
     expect(req.headers.get('authorization')).toBeNull();
     expect(req.headers.get('x-forwarded-host')).toBe('edgerec.test');
-    expect(originRequest(new Request(BASE, { headers: { cookie: 'edgerec_uid=abcdefghijklmnopqrstuv' } }), origin).headers.has('cookie')).toBe(false);
+    expect(
+      originRequest(new Request(BASE, { headers: { cookie: 'edgerec_uid=abcdefghijklmnopqrstuv' } }), origin).headers.has('cookie'),
+    ).toBe(false);
     expect(originFor({ ...env, ORIGIN_URL: 'self' } as any).id).toBe('self');
     expect(originFor({ ...env, ORIGIN_URL: undefined } as any).id).toBe('self');
   });
@@ -471,9 +493,12 @@ describe('fallbacks: the page always renders', () => {
 
   it('a slot whose filler throws or overruns the time budget keeps the origin content', async () => {
     const origin = () =>
-      new Response('<html><head></head><body><div id="a" data-edgerec="recommend">ORIGIN A</div><div id="b" data-edgerec="search" data-query="x">ORIGIN B</div></body></html>', {
-        headers: { 'content-type': 'text/html' },
-      });
+      new Response(
+        '<html><head></head><body><div id="a" data-edgerec="recommend">ORIGIN A</div><div id="b" data-edgerec="search" data-query="x">ORIGIN B</div></body></html>',
+        {
+          headers: { 'content-type': 'text/html' },
+        },
+      );
     const throwing: SlotFiller = async () => {
       throw new Error('scoring exploded');
     };

@@ -35,7 +35,8 @@ const firstDifference = (a: Uint8Array, b: Uint8Array) => {
 };
 
 /** A target inside a WebAssembly memory, as the kernel's table is (its buffer cannot be detached). */
-const wasmTarget = (n: number, offset = 64) => new Uint8Array(new WebAssembly.Memory({ initial: Math.ceil((n + offset) / 65536) }).buffer, offset, n);
+const wasmTarget = (n: number, offset = 64) =>
+  new Uint8Array(new WebAssembly.Memory({ initial: Math.ceil((n + offset) / 65536) }).buffer, offset, n);
 
 describe('readInto', () => {
   const sizes = [0, 1, 4095, 4097, READ_CHUNK - 1, READ_CHUNK, READ_CHUNK + 1, 3 * READ_CHUNK + 12345];
@@ -68,7 +69,9 @@ describe('readInto', () => {
     ['a plain stream', (d: Uint8Array) => plainStream(d)],
   ])('refuses %s shorter or longer than its target, without writing past it', async (_, stream) => {
     const data = bytes(READ_CHUNK + 100, 3);
-    await expect(readInto(stream(data.subarray(0, READ_CHUNK + 99)), new Uint8Array(READ_CHUNK + 100))).rejects.toThrow(`stream has ${READ_CHUNK + 99} bytes, expected ${READ_CHUNK + 100}`);
+    await expect(readInto(stream(data.subarray(0, READ_CHUNK + 99)), new Uint8Array(READ_CHUNK + 100))).rejects.toThrow(
+      `stream has ${READ_CHUNK + 99} bytes, expected ${READ_CHUNK + 100}`,
+    );
     const memory = new WebAssembly.Memory({ initial: 20 });
     const target = new Uint8Array(memory.buffer, 0, READ_CHUNK + 99);
     const after = new Uint8Array(memory.buffer, READ_CHUNK + 99, 16);
@@ -100,7 +103,9 @@ describe('readBytes', () => {
     ['a plain stream', (d: Uint8Array) => plainStream(d)],
   ])('refuses %s shorter or longer than the length asked for', async (_, stream) => {
     const data = bytes(READ_CHUNK + 100, 4);
-    await expect(readBytes(stream(data.subarray(0, READ_CHUNK + 99)), READ_CHUNK + 100)).rejects.toThrow(`stream has ${READ_CHUNK + 99} bytes, expected ${READ_CHUNK + 100}`);
+    await expect(readBytes(stream(data.subarray(0, READ_CHUNK + 99)), READ_CHUNK + 100)).rejects.toThrow(
+      `stream has ${READ_CHUNK + 99} bytes, expected ${READ_CHUNK + 100}`,
+    );
     await expect(readBytes(stream(data), READ_CHUNK + 99)).rejects.toThrow(`stream longer than ${READ_CHUNK + 99} bytes`);
     await expect(readBytes(stream(bytes(1)), 0)).rejects.toThrow('stream longer than 0 bytes');
   });

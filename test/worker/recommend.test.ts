@@ -54,7 +54,7 @@ describe('POST /v1/recommend with the default model', () => {
       expect(excluded).not.toContain(item.itemId);
     }
     const cheap = await recommend({ history: [{ itemId: items.ids[5] }], k: 10, filters: { priceMin: 10, priceMax: 20 } });
-    for (const item of cheap.body.items) expect(item.price).toBeGreaterThanOrEqual(10), expect(item.price).toBeLessThanOrEqual(20);
+    for (const item of cheap.body.items) (expect(item.price).toBeGreaterThanOrEqual(10), expect(item.price).toBeLessThanOrEqual(20));
   });
 
   it('answers a user without known events from the popular list', async () => {
@@ -151,7 +151,9 @@ describe('POST /v1/recommend rejects bad input with the error shape', () => {
   });
 
   it('415 for a body that is not JSON', async () => {
-    const res = await call(new Request('http://edgerec.test/v1/recommend', { method: 'POST', body: 'k=1', headers: { 'content-type': 'text/plain' } }));
+    const res = await call(
+      new Request('http://edgerec.test/v1/recommend', { method: 'POST', body: 'k=1', headers: { 'content-type': 'text/plain' } }),
+    );
     expect(res.status).toBe(415);
     expect(((await res.json()) as any).error.code).toBe('unsupported_media_type');
   });
