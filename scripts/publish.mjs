@@ -28,6 +28,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { DEFAULT_GATE, qualityGate } from '../src/core/gate.ts';
+import './ts-hooks.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 // getPlatformProxy warns that the Worker's own Durable Object is not served here; we only use KV and R2.
@@ -139,8 +140,14 @@ async function readVersions(store) {
 export async function pushArtifact(store, dir) {
   const manifestBytes = readFileSync(join(dir, 'manifest.json'));
   const manifest = JSON.parse(manifestBytes.toString('utf8'));
-  const entries = Object.entries(manifest.files ?? {});
-  if (!manifest.version || entries.length === 0) throw new Error(`${dir}/manifest.json is not an edgerec manifest`);
+  // The Worker's own check (src/core/manifest.ts): a manifest it would refuse is never published.
+  const { parseManifest } = await import('../src/core/manifest.ts');
+  try {
+    parseManifest(manifest);
+  } catch (err) {
+    throw new Error(`${dir}/manifest.json: ${err.message}`);
+  }
+  const entries = Object.entries(manifest.files);
   const blobs = entries.map(([name, f]) => {
     const bytes = readFileSync(join(dir, f.path));
     if (sha256(bytes) !== f.sha256) throw new Error(`${f.path}: sha256 does not match the manifest (${name})`);

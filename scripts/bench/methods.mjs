@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import './ts-hooks.mjs';
+import '../ts-hooks.mjs';
 import { retrievalModel } from './onnx-models.mjs';
 
 const require = createRequire(import.meta.url);

@@ -3,7 +3,7 @@
  * workerd: the default export is a compiled `WebAssembly.Module`. With ts-hooks.mjs this runs
  * src/model/store.ts, src/onnx/encoder.ts and src/onnx/ort.ts unchanged in Node. Import first.
  */
-import './ts-hooks.mjs';
+import '../ts-hooks.mjs';
 import { registerHooks } from 'node:module';
 
 registerHooks({

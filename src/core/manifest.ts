@@ -16,12 +16,15 @@ const fileEntry = z.object({
 });
 export type FileEntry = z.infer<typeof fileEntry>;
 
+/** A version name: also a path segment of its manifest's key. */
+const versionName = z.string().check(z.regex(/^[A-Za-z0-9._-]{1,80}$/));
+
 const metricSet = z.record(z.string(), z.number());
 
 export const manifestSchema = z
   .looseObject({
     format: z.literal('edgerec-artifact/1'),
-    version: z.string().check(z.regex(/^[A-Za-z0-9._-]{1,80}$/)),
+    version: versionName,
     createdAt: z.string(),
     dim: positive(4096),
     maxLen: positive(4096),
@@ -73,6 +76,24 @@ export function parseManifest(json: unknown): Manifest {
     throw new Error(`invalid manifest: ${first?.path.join('.') || '(root)'}: ${first?.message}`);
   }
   return result.data;
+}
+
+/**
+ * The part of a manifest the popularity fallback needs (the catalog and its popular lists), read from
+ * a manifest that `parseManifest` refuses for any other reason (a tensor file of the wrong size, a
+ * missing tower): such a version cannot score, but its catalog can still serve `"fallback": "popular"`.
+ */
+const catalogManifestSchema = z.looseObject({
+  version: versionName,
+  items: positive(),
+  files: z.looseObject({ items: fileEntry, popular: fileEntry, itemsColumnar: z.optional(fileEntry) }),
+});
+export type CatalogManifest = z.infer<typeof catalogManifestSchema>;
+
+/** The catalog part of a manifest, or undefined when even that is unusable. */
+export function parseCatalogManifest(json: unknown): CatalogManifest | undefined {
+  const result = catalogManifestSchema.safeParse(json);
+  return result.success ? result.data : undefined;
 }
 
 /**

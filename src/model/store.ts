@@ -8,8 +8,10 @@ import { Catalog } from '../core/catalog';
 import { errorMessage } from '../core/error-message';
 import { nonNegativeSetting } from '../core/setting';
 import {
+  parseCatalogManifest,
   parseManifest,
   popularFileSchema,
+  type CatalogManifest,
   userEncoderDynamicLength,
   type FileEntry,
   type ItemsFile,
@@ -173,13 +175,22 @@ function textTower(env: Env, kernel: TextTowerKernel | undefined, graph: FileEnt
 type UserTowerKernel = ReturnType<typeof createUserTower>;
 type TextTowerKernel = ReturnType<typeof createTextTower>;
 
-/** Reads and validates one version's manifest. */
-export async function readManifest(env: Env, version: string): Promise<Manifest> {
+/** One version's manifest as stored (JSON, not yet validated). */
+async function readManifestJson(env: Env, version: string): Promise<unknown> {
   const obj = await env.EDGEREC_R2.get(manifestKey(version));
   if (!obj) throw new Error(`manifest of version ${version} is missing from R2`);
-  const manifest = parseManifest(await obj.json());
+  return obj.json();
+}
+
+function checkedManifest(json: unknown, version: string): Manifest {
+  const manifest = parseManifest(json);
   if (manifest.version !== version) throw new Error(`manifest ${version} names itself ${manifest.version}`);
   return manifest;
+}
+
+/** Reads and validates one version's manifest. */
+export async function readManifest(env: Env, version: string): Promise<Manifest> {
+  return checkedManifest(await readManifestJson(env, version), version);
 }
 
 /**
@@ -187,7 +198,7 @@ export async function readManifest(env: Env, version: string): Promise<Manifest>
  * has it, else, or when it is unusable, from items.json (validated while it is packed; a zod parse
  * would copy a 1M-item file first).
  */
-async function loadCatalog(env: Env, manifest: Manifest): Promise<Catalog> {
+async function loadCatalog(env: Env, manifest: CatalogManifest): Promise<Catalog> {
   const popular = popularFileSchema.parse(await readJsonBlob(env, manifest.files.popular));
   const columnar = manifest.files.itemsColumnar;
   let catalog: Catalog | undefined;
@@ -203,9 +214,30 @@ async function loadCatalog(env: Env, manifest: Manifest): Promise<Catalog> {
   return catalog;
 }
 
+/**
+ * A version whose manifest is refused cannot score, but its catalog may still be whole: kept for the
+ * popularity fallback, so a broken artifact degrades to `"fallback": "popular"` rather than a 503.
+ */
+async function keepFallbackCatalog(env: Env, version: string, json: unknown): Promise<void> {
+  const part = parseCatalogManifest(json);
+  if (!part || part.version !== version) return;
+  try {
+    state.fallbackCatalog = { version, catalog: await loadCatalog(env, part) };
+  } catch (err) {
+    console.error(`edgerec: the catalog of ${version} is not usable for the popularity fallback either: ${errorMessage(err)}`);
+  }
+}
+
 /** Loads every part of one version; throws if any part is missing, corrupt or fails to initialise. */
 export async function loadModel(env: Env, version: string): Promise<LoadedModel> {
-  const manifest = await readManifest(env, version);
+  const json = await readManifestJson(env, version);
+  let manifest: Manifest;
+  try {
+    manifest = checkedManifest(json, version);
+  } catch (err) {
+    await keepFallbackCatalog(env, version, json);
+    throw err;
+  }
   const { files } = manifest;
   // The item table lives in the retrieval kernel's WASM memory, filled straight from R2.
   const scanner = createInt8Scanner(int8ScanWasm, manifest.items, manifest.dim);

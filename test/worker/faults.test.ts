@@ -123,6 +123,41 @@ describe('a missing or corrupt blob', () => {
     await expectHealthy();
   });
 
+  it('a manifest refused for its tensors (a half-size item table, its hash updated): the popularity fallback from its catalog', async () => {
+    const good = new Uint8Array(await fixtureBytes(`${MODEL}/${base.files.itemEmbeddings.path}`));
+    const half = good.subarray(0, good.length / 2);
+    const sha = await sha256Hex(half);
+    const itemEmbeddings = { ...base.files.itemEmbeddings, sha256: sha, bytes: half.byteLength };
+    await publishArtifact(MODEL, { overrides: { version: 'v-half-table', files: { ...base.files, itemEmbeddings } } });
+    await testEnv.EDGEREC_R2.put(blobKey(sha), half, { sha256: sha });
+    // A cold isolate with no version it could serve: the refused version's own catalog answers.
+    resetModel();
+    const { res, body } = await recommend({
+      history: [
+        { itemId: ids[0], event: 'view' },
+        { itemId: 'no-such-item', event: 'view' },
+      ],
+      k: 5,
+    });
+    expect(res.status).toBe(200);
+    expect(body).toMatchObject({ fallback: 'popular', model: { version: 'v-half-table' }, ignored: 1 });
+    expect(body.items).toHaveLength(5);
+    expect(body.items.map((i: any) => i.itemId)).not.toContain(ids[0]);
+    const h = await health();
+    expect(h).toMatchObject({ status: 'degraded', error: { version: 'v-half-table' } });
+    expect(h.error.message).toMatch(/invalid manifest: files\.itemEmbeddings\.bytes/);
+    // A manifest without even a usable catalog part: nothing to fall back to, a 503 in the error shape.
+    const { popular: _p, ...withoutPopular } = base.files;
+    await publishArtifact(MODEL, { overrides: { version: 'v-no-catalog', files: { ...withoutPopular, itemEmbeddings } } });
+    resetModel();
+    const none = await recommend();
+    expect(none.res.status).toBe(503);
+    expectErrorShape(none.body, 'model_unavailable');
+    await publishArtifact(MODEL);
+    resetModel();
+    await expectHealthy();
+  });
+
   it('a corrupt embeddings blob fails its checksum: fallback, degraded, heals when repaired', async () => {
     const key = blobKey(base.files.itemEmbeddings.sha256);
     await testEnv.EDGEREC_R2.put(key, new Uint8Array(base.files.itemEmbeddings.bytes));
