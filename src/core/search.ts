@@ -4,7 +4,7 @@
 import type { Catalog, ItemFilters } from './catalog';
 import { dequantizeRow, rowNorms, scanTopKBy, scoreRow, type ItemTable } from './item-table';
 import { round, scanFilter, type ScoredItem } from './recommend';
-import { tokenize } from './tokenizer';
+import { tokenize, type Vocab } from './tokenizer';
 
 /** Items most similar to one item: cosine over item embeddings, the item itself excluded. */
 export function similarItems(table: ItemTable, catalog: Catalog, row: number, k: number, filters?: ItemFilters): ScoredItem[] {
@@ -15,19 +15,37 @@ export function similarItems(table: ItemTable, catalog: Catalog, row: number, k:
   return top.map(({ row: r, score }) => ({ ...catalog.view(r), score: round(score) }));
 }
 
-const lexicons = new WeakMap<Catalog, Map<string, number[]>>();
+/**
+ * A light English singular for matching words, applied to the catalog's words and the query's alike:
+ * "lipsticks" -> "lipstick", "brushes" -> "brush", "berries" -> "berry"; "glass", "gloss", "bonus"
+ * and short words stay. Both sides go through it, so a rare wrong cut still matches its own kind.
+ */
+export function singular(token: string): string {
+  if (token.length <= 3 || !/[a-z]s$/.test(token)) return token;
+  if (/(ss|us|is)$/.test(token)) return token;
+  if (token.endsWith('ies') && token.length > 4) return `${token.slice(0, -3)}y`;
+  if (/(ches|shes|xes|zes|sses)$/.test(token)) return token.slice(0, -2);
+  return token.slice(0, -1);
+}
 
-/** token -> rows whose title, categories or brand contain it; built once per catalog. */
-function lexicon(catalog: Catalog): Map<string, number[]> {
+interface Lexicon {
+  /** matching word -> rows whose title, categories or brand contain it */
+  rows: Map<string, number[]>;
+}
+
+const lexicons = new WeakMap<Catalog, Lexicon>();
+
+/** The catalog's words (title, categories, brand), built once per catalog. */
+function lexicon(catalog: Catalog): Lexicon {
   let index = lexicons.get(catalog);
   if (!index) {
-    index = new Map();
+    index = { rows: new Map() };
     for (let r = 0; r < catalog.rows; r++) {
       const v = catalog.view(r);
       const text = [v.title ?? '', ...(v.categories ?? []), catalog.brandOf(r) ?? ''].join(' ');
-      for (const t of new Set(tokenize(text))) {
-        let rows = index.get(t);
-        if (!rows) index.set(t, (rows = []));
+      for (const t of new Set(tokenize(text).map(singular))) {
+        let rows = index.rows.get(t);
+        if (!rows) index.rows.set(t, (rows = []));
         rows.push(r);
       }
     }
@@ -36,20 +54,44 @@ function lexicon(catalog: Catalog): Map<string, number[]> {
   return index;
 }
 
-/** Per row, the share of the query's distinct tokens found in its title, categories or brand. */
-function lexicalScores(catalog: Catalog, query: string): Float32Array {
-  const tokens = [...new Set(tokenize(query))];
-  const lexical = new Float32Array(catalog.rows);
-  const index = lexicon(catalog);
-  for (const t of tokens) for (const r of index.get(t) ?? []) lexical[r]! += 1 / tokens.length;
-  return lexical;
+/**
+ * Items that match a query, with how well. A row's score is the IDF-weighted share of the query's
+ * words found in its title, categories or brand (a word the catalog does not have weighs most, so
+ * "zzqx lipstick" still finds lipsticks but ranks them as a partial match). An item matches when it
+ * scores at least half the best item's: "moisturizer for dry skin" matches moisturizers and dry-skin
+ * products, not everything "for" someone; a query none of whose words the catalog has matches nothing.
+ */
+function lexicalMatches(catalog: Catalog, query: string): Map<number, number> {
+  const { rows } = lexicon(catalog);
+  const words = [...new Set(tokenize(query).map(singular))];
+  const weight = (t: string) => Math.log((catalog.rows + 1) / ((rows.get(t)?.length ?? 0) + 1)) + 1;
+  const total = words.reduce((s, t) => s + weight(t), 0);
+  const scores = new Map<number, number>();
+  for (const t of words) {
+    const w = weight(t) / total;
+    for (const r of rows.get(t) ?? []) scores.set(r, (scores.get(r) ?? 0) + w);
+  }
+  let best = 0;
+  for (const v of scores.values()) best = Math.max(best, v);
+  for (const [r, v] of scores) if (v < best / 2) scores.delete(r);
+  return scores;
+}
+
+/**
+ * The query as the text tower should read it: each word it does not know replaced by its singular
+ * when it knows that ("lipsticks" -> "lipstick"); undefined when it knows none of the words, whose
+ * hashed buckets would only place the query at random.
+ */
+export function towerQuery(vocab: Vocab, query: string): string | undefined {
+  const words = tokenize(query).map((t) => (vocab.has(t) || !vocab.has(singular(t)) ? t : singular(t)));
+  return words.some((t) => vocab.has(t)) ? words.join(' ') : undefined;
 }
 
 export interface SearchInput {
   query: string;
   k: number;
   filters?: ItemFilters;
-  /** The query encoded by the text tower, when the model has one. */
+  /** The query encoded by the text tower (`towerQuery`), when the model has one that knows its words. */
   queryVec?: Float32Array;
   /** The user's vector, when there is a history: it re-orders the matching items. */
   userVec?: Float32Array;
@@ -58,19 +100,23 @@ export interface SearchInput {
 }
 
 /**
- * Personalised search. Relevance = lexical match (share of query tokens found in the item's title,
- * categories or brand) + cosine between the text-tower query vector and the item. The top candidates
- * by relevance are then re-ordered with the user's affinity (z-scored within the candidates, squashed to +-0.2), so the
- * user changes the order of matching items, not what matches.
+ * Personalised search over the items that match the query (`lexicalMatches`). Relevance = the match
+ * score + cosine between the text-tower query vector and the item, so the tower orders the matches
+ * (a close "Eau de Parfum" before a partial one) but never brings in an item that does not match.
+ * The top candidates by relevance are then re-ordered with the user's affinity (z-scored within the
+ * candidates, squashed to +-0.2), so the user changes the order of matching items, not what matches.
+ * No item matches: an empty list.
  */
 export function searchItems(table: ItemTable, catalog: Catalog, input: SearchInput): ScoredItem[] {
-  const lexical = lexicalScores(catalog, input.query);
+  const matches = lexicalMatches(catalog, input.query);
+  if (!matches.size) return [];
   const norm = rowNorms(table);
   const qv = input.queryVec;
   const qn = qv ? Math.sqrt(qv.reduce((s, x) => s + x * x, 0)) || 1 : 1;
-  const relevance = (r: number) => lexical[r]! + (qv ? scoreRow(table, r, qv) / ((norm[r] || 1) * qn) : 0);
+  const relevance = (r: number) => matches.get(r)! + (qv ? scoreRow(table, r, qv) / ((norm[r] || 1) * qn) : 0);
   const pool = Math.max(input.k * 5, 100);
-  const candidates = scanTopKBy(table.rows, pool, scanFilter(catalog, input.filters, input.exclude ?? []), relevance);
+  const { excluded, allowed } = scanFilter(catalog, input.filters, input.exclude ?? []);
+  const candidates = scanTopKBy(table.rows, pool, { excluded, allowed: matchMask(catalog.rows, matches, allowed) }, relevance);
   let ranked = candidates;
   if (input.userVec && candidates.length > 1) {
     const affinity = candidates.map((c) => scoreRow(table, c.row, input.userVec!));
@@ -83,17 +129,22 @@ export function searchItems(table: ItemTable, catalog: Catalog, input: SearchInp
   return ranked.slice(0, input.k).map(({ row, score }) => ({ ...catalog.view(row), score: round(score) }));
 }
 
+/** 1 for the rows that match and pass the filters' mask (if any), 0 elsewhere. */
+function matchMask(rows: number, matches: Map<number, number>, allowed: Uint8Array | undefined): Uint8Array {
+  const mask = new Uint8Array(rows);
+  for (const r of matches.keys()) if (!allowed || allowed[r] === 1) mask[r] = 1;
+  return mask;
+}
+
 /**
- * Search with the catalog alone, for when no model is loaded: items matching the most query tokens
- * (title, categories, brand), the more popular first among equals. Items that match nothing are not
- * returned.
+ * Search with the catalog alone, for when no model is loaded: the items that match the query
+ * (`lexicalMatches`), the better match first, then the more popular among equals.
  */
 export function lexicalSearch(catalog: Catalog, input: Pick<SearchInput, 'query' | 'k' | 'filters'>): ScoredItem[] {
-  const lexical = lexicalScores(catalog, input.query);
+  const matches = lexicalMatches(catalog, input.query);
   const rank = new Map(catalog.popular.popular.map(({ row }, i) => [row, i]));
   const { excluded, allowed } = scanFilter(catalog, input.filters, []);
-  const rows: number[] = [];
-  for (let r = 0; r < catalog.rows; r++) if (lexical[r]! > 0 && !excluded.has(r) && (!allowed || allowed[r] === 1)) rows.push(r);
-  rows.sort((a, b) => lexical[b]! - lexical[a]! || (rank.get(a) ?? Infinity) - (rank.get(b) ?? Infinity) || a - b);
-  return rows.slice(0, input.k).map((r) => ({ ...catalog.view(r), score: round(lexical[r]!) }));
+  const rows = [...matches.keys()].filter((r) => !excluded.has(r) && (!allowed || allowed[r] === 1));
+  rows.sort((a, b) => matches.get(b)! - matches.get(a)! || (rank.get(a) ?? Infinity) - (rank.get(b) ?? Infinity) || a - b);
+  return rows.slice(0, input.k).map((r) => ({ ...catalog.view(r), score: round(matches.get(r)!) }));
 }

@@ -5,7 +5,7 @@
 import type { ItemFilters } from '../core/catalog';
 import { resolveHistory, type HistoryEvent } from '../core/history';
 import { encodeUser, popularItems, recommend } from '../core/recommend';
-import { searchItems, similarItems } from '../core/search';
+import { searchItems, similarItems, towerQuery } from '../core/search';
 import type { Env } from '../env';
 import { historyFor } from '../model/session-store';
 import { getModelState, type LoadedModel } from '../model/store';
@@ -65,7 +65,9 @@ export function recommenderFiller(env: Env, userId: string, waitUntil?: (p: Prom
       case 'search':
         return withModel(async (model) => {
           const query = slot.query!;
-          const queryVec = model.text ? await model.text.encode(model.text.vocab.encode(query)) : undefined;
+          const { text } = model;
+          const forTower = text && towerQuery(text.vocab, query);
+          const queryVec = text && forTower ? await text.encode(text.vocab.encode(forTower)) : undefined;
           const resolved = resolveHistory(model.catalog, await history);
           const userVec = resolved.rows.length ? (await encodeUser(model, resolved, nowSeconds)).userEmb : undefined;
           const items = searchItems(model.table, model.catalog, { query, k: slot.k, filters: filtersOf(slot), queryVec, userVec });

@@ -102,10 +102,24 @@ describe('POST /v1/search', () => {
     for (const item of cheap.items) expect(item.price).toBeLessThanOrEqual(15);
   });
 
-  it('a query of unknown words still answers', async () => {
+  it('answers only items that match: none for unknown words, the known word of a mixed query, plurals as singulars', async () => {
     const res = await call(postJson('/v1/search', { query: 'zzqx unheardof', k: 5 }));
     expect(res.status).toBe(200);
-    expect(((await res.json()) as any).items).toHaveLength(5);
+    expect(((await res.json()) as any).items).toEqual([]);
+    const text = (item: any) => `${item.title} ${item.categories.join(' ')}`.toLowerCase();
+    const mixed: any = await json(call(postJson('/v1/search', { query: 'zzqx lipstick', k: 10 })));
+    expect(mixed.items).toHaveLength(10);
+    for (const item of mixed.items) expect(text(item)).toContain('lipstick');
+    const plural: any = await json(call(postJson('/v1/search', { query: 'Lipsticks', k: 10 })));
+    expect(plural.items.map((i: any) => i.itemId)).toEqual(
+      ((await json(call(postJson('/v1/search', { query: 'lipstick', k: 10 })))) as any).items.map((i: any) => i.itemId),
+    );
+    // A common word ("for") does not make everything a match; the rare ones decide.
+    const phrase: any = await json(call(postJson('/v1/search', { query: 'moisturizer for dry skin', k: 100 })));
+    expect(phrase.items.length).toBeGreaterThan(0);
+    expect(phrase.items.length).toBeLessThan(items.ids.length / 4);
+    for (const item of phrase.items) expect(text(item)).toMatch(/moisturizer|dry/);
+    expect(text(phrase.items[0])).toMatch(/moisturizer.*dry skin/);
   });
 
   it("the user's history re-orders the matches", async () => {
