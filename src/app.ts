@@ -16,6 +16,7 @@ import { itemRoutes } from './routes/items';
 import { recommendRoutes } from './routes/recommend';
 import { userRoutes } from './routes/users';
 import { pageRoutes } from './routes/pages';
+import { SessionStoreUnavailable } from './model/session-store';
 
 export const app = new Hono<AppEnv>();
 
@@ -73,19 +74,9 @@ app.notFound((c) => {
   return errorResponse(c, new ApiError(404, 'not_found', `No route for ${c.req.method} ${c.req.path}.`));
 });
 
-/**
- * A failed Durable Object call: thrown inside the object (`remote`) or by its infrastructure
- * (`retryable`, `overloaded`). The user's event store is unavailable: a 503 the client retries, so a
- * batch of events is never answered 202 unless it was stored.
- */
-function sessionStoreFailure(err: unknown): boolean {
-  const e = err as { remote?: unknown; retryable?: unknown; overloaded?: unknown } | null;
-  return typeof e === 'object' && e !== null && (e.remote === true || e.retryable === true || e.overloaded === true);
-}
-
 app.onError((err, c) => {
-  if (sessionStoreFailure(err)) {
-    console.error('edgerec: session store unavailable', err);
+  if (err instanceof SessionStoreUnavailable) {
+    console.error('edgerec: session store unavailable', err.reason);
     c.header('retry-after', '1');
     return errorResponse(
       c,

@@ -3,6 +3,7 @@
  * the origin sent them (never personalised: slots are filled after the cache), under the origin's own
  * cache rules: only what a shared cache may keep is stored.
  */
+import { ApiError } from '../http/errors';
 import { IDENTITY_COOKIE, withoutCookie } from './identity';
 
 /** Fetches one request from an origin: `fetch` for a real one, the demo shop's app for the embedded one. */
@@ -69,7 +70,13 @@ export async function fetchThroughCache(
   // the page: the origin answers instead.
   const cached = await cache.match(key).catch((err: unknown) => void console.error('edgerec: origin cache match failed', err));
   if (cached) return { response: cached, cacheStatus: 'HIT' };
-  const response = await origin.fetch(originRequest(incoming, origin));
+  let response: Response;
+  try {
+    response = await origin.fetch(originRequest(incoming, origin));
+  } catch (err) {
+    console.error('edgerec: the origin could not be reached', err);
+    throw new ApiError(502, 'origin_unavailable', 'The origin server could not be reached; the page can be retried.');
+  }
   if (!sharedCacheable(response)) return { response, cacheStatus: 'BYPASS' };
   const stored = cache.put(key, response.clone()).catch((err: unknown) => console.error('edgerec: origin cache put failed', err));
   if (waitUntil) waitUntil(stored);

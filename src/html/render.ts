@@ -63,7 +63,9 @@ export function itemCard(item: SlotItem, hrefTemplate?: string | null): Html {
     : html`<div class="edgerec-item" data-item-id="${item.itemId}" data-category="${category}" data-price="${price}">${body}</div>`;
 }
 
-/** A slot's items, in order. */
-export function itemCards(items: readonly SlotItem[], hrefTemplate?: string | null): Html {
-  return html`${items.map((item) => itemCard(item, hrefTemplate))}`;
+/** A slot's items, in order; each in an `<li>` for a list slot (`<ul>`, `<ol>`), so the page stays valid HTML. */
+export function itemCards(items: readonly SlotItem[], hrefTemplate?: string | null, asListItems = false): Html {
+  return asListItems
+    ? html`${items.map((item) => html`<li>${itemCard(item, hrefTemplate)}</li>`)}`
+    : html`${items.map((item) => itemCard(item, hrefTemplate))}`;
 }

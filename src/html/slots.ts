@@ -9,6 +9,9 @@
 import { escapeHtml } from './escape';
 import { itemCards, type SlotItem } from './render';
 
+/** Slots whose children must be list items: each item card goes inside an `<li>`. */
+const listTags = new Set(['ul', 'ol']);
+
 export type SlotKind = 'recommend' | 'similar' | 'search';
 
 /** What one slot element asks for, read from its data attributes. */
@@ -108,7 +111,7 @@ export function personaliseHtml(response: Response, { fill, budgetMs, scriptSrc,
       if (outcome === TIMED_OUT) return keep(el, 'timeout');
       if ('keep' in outcome) return keep(el, outcome.keep);
       if (outcome.items.length === 0) return keep(el, 'empty');
-      el.setInnerContent(itemCards(outcome.items, el.getAttribute('data-href')).value, { html: true });
+      el.setInnerContent(itemCards(outcome.items, el.getAttribute('data-href'), listTags.has(el.tagName)).value, { html: true });
       el.setAttribute('data-edgerec-status', outcome.personalised ? 'personalised' : 'generic');
     },
   });

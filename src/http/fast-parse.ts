@@ -73,8 +73,12 @@ function fastStrings(v: unknown, max: number, min: number, maxLength: number): s
 }
 
 /** filtersSchema. */
+const FILTER_KEYS = new Set(['categories', 'excludeItemIds', 'priceMin', 'priceMax']);
+
 export function fastFilters(v: unknown): ParsedFilters | undefined {
   if (!isObject(v)) return undefined;
+  // filtersSchema is strict: any other key is left to zod, which names it.
+  for (const key in v) if (!FILTER_KEYS.has(key)) return undefined;
   const { categories, excludeItemIds, priceMin, priceMax } = v;
   const out: ParsedFilters = {};
   if (categories !== undefined) {

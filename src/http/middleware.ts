@@ -95,7 +95,20 @@ export function jsonBody({
         contentType: type || null,
       });
     }
-    const text = await bodyText(c, maxBytes);
+    // workerd hands the body over as sent: a compressed one would only fail as "not JSON".
+    const encoding = c.req.header('content-encoding')?.trim().toLowerCase();
+    if (encoding && encoding !== 'identity') {
+      throw new ApiError(415, 'unsupported_media_type', 'The body must be sent uncompressed (no content-encoding).', {
+        contentEncoding: encoding,
+      });
+    }
+    let text: string;
+    try {
+      text = await bodyText(c, maxBytes);
+    } catch (err) {
+      if (err instanceof ApiError) throw err;
+      throw new ApiError(400, 'body_unreadable', 'The request body could not be read to its end (the connection ended first).');
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);

@@ -19,22 +19,34 @@ export const integer = (min: number, max: number) => z.int().check(z.gte(min), z
  */
 export const idSchema = text(1, 512);
 
-export const eventSchema = named(
-  'Event',
-  z.object({
-    itemId: documented(idSchema, { example: 'sku-00042' }),
-    event: z._default(z.enum(EVENT_NAMES), 'view'),
-    ts: documented(z.optional(integer(0, 1e11)), { description: 'Epoch seconds.' }),
-    query: documented(z.optional(z.string().check(z.maxLength(256))), { description: 'The search text of a `search` event.' }),
+const eventFields = {
+  itemId: documented(idSchema, { example: 'sku-00042' }),
+  event: z._default(z.enum(EVENT_NAMES), 'view'),
+  ts: documented(z.optional(integer(0, 1e11)), { description: 'Epoch seconds.' }),
+  query: documented(z.optional(z.string().check(z.maxLength(256))), {
+    description: 'The search text of a `search` event.',
   }),
-);
+};
+
+/**
+ * A `search` event's query is optional: a client (and the trainer's own parity fixture) may report
+ * the item a search led to without the words, and refusing such an event would lose the event.
+ */
+export const eventSchema = named('Event', z.object(eventFields));
+
+/** An event as the session store answers it (the profile's `recent`): its time always set. */
+export const storedEventSchema = named('StoredEvent', z.object({ ...eventFields, ts: z.int() }));
 
 const priceSchema = z.number().check(z.gte(0));
 
+/**
+ * Strict: a filter the API does not have ("category", "price_max") is a 400 naming it, never silently
+ * dropped, since a dropped filter returns items the caller's business rule excludes.
+ */
 export const filtersSchema = named(
   'Filters',
   z
-    .object({
+    .strictObject({
       categories: z.optional(z.array(text(1, 128)).check(z.maxLength(50))),
       excludeItemIds: z.optional(z.array(idSchema).check(z.maxLength(500))),
       priceMin: z.optional(priceSchema),
@@ -100,7 +112,7 @@ export const recommendResponseSchema = named(
     model: z.object({ version: z.nullable(z.string()) }),
     items: z.array(itemSchema),
     profile: z.optional(z.object({ interests: z.array(interestSchema) })),
-    ignored: z.optional(z.int()),
+    ignored: documented(z.int(), { description: 'History events whose item id the catalog does not have (ignored, not an error).' }),
     fallback: z.optional(z.enum(['popular'])),
     experiment: z.optional(z.object({ id: z.string(), variant: z.enum(['control', 'treatment']) })),
   }),
@@ -117,7 +129,14 @@ export const healthSchema = named(
   'Health',
   z.object({
     status: z.enum(['ok', 'degraded']),
-    model: z.object({ version: z.nullable(z.string()), loaded: z.boolean(), activeVersion: z.optional(z.nullable(z.string())) }),
+    model: z.object({
+      version: z.nullable(z.string()),
+      loaded: z.boolean(),
+      activeVersion: z.optional(z.nullable(z.string())),
+      switching: documented(z.optional(z.boolean()), {
+        description: 'The active version is loading in the background while `version` keeps serving (status stays ok).',
+      }),
+    }),
     error: z.optional(z.object({ version: z.optional(z.string()), message: z.string(), at: z.string() })),
   }),
 );

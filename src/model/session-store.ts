@@ -6,6 +6,7 @@
  * writer for its history.
  */
 import { DurableObject } from 'cloudflare:workers';
+import { errorMessage } from '../core/error-message';
 import { hex } from '../core/hex';
 import type { HistoryEvent } from '../core/history';
 import type { Env } from '../env';
@@ -15,7 +16,10 @@ export interface StoredEvent extends HistoryEvent {
 }
 
 export interface AppendResult {
+  /** Events of the batch now stored. */
   accepted: number;
+  /** Events of the batch not stored: older than the retention time, or than the newest SESSION_MAX_EVENTS. */
+  dropped: number;
   duplicate: boolean;
 }
 
@@ -35,10 +39,12 @@ export class UserSession extends DurableObject<Env> {
     // One read, then one write with no await in between: concurrent batches cannot interleave.
     const stored = await this.ctx.storage.get<unknown>([KEYS_KEY, EVENTS_KEY]);
     const seen = (stored.get(KEYS_KEY) as string[] | undefined) ?? [];
-    if (idempotencyKey && seen.includes(idempotencyKey)) return { accepted: 0, duplicate: true };
+    if (idempotencyKey && seen.includes(idempotencyKey)) return { accepted: 0, dropped: 0, duplicate: true };
     const now = Date.now();
     const kept = this.fresh((stored.get(EVENTS_KEY) as StoredEvent[] | undefined) ?? [], now);
-    const merged = [...kept, ...events].sort((a, b) => a.ts - b.ts).slice(-maxEvents);
+    const batch = new Set(this.fresh(events, now));
+    const merged = [...kept, ...batch].sort((a, b) => a.ts - b.ts).slice(-maxEvents);
+    const accepted = merged.reduce((n, e) => n + (batch.has(e) ? 1 : 0), 0);
     // The events and the idempotency key in one atomic write: a batch whose write fails is not
     // remembered as seen, so its retry is stored instead of being answered "duplicate".
     const writes: Record<string, unknown> = { [EVENTS_KEY]: merged };
@@ -46,7 +52,7 @@ export class UserSession extends DurableObject<Env> {
     await this.ctx.storage.put(writes);
     // Everything about the user is deleted once the retention time passes without new events.
     await this.ctx.storage.setAlarm(now + retentionMs);
-    return { accepted: events.length, duplicate: false };
+    return { accepted, dropped: events.length - accepted, duplicate: false };
   }
 
   /** The user's events within the retention time, oldest first. */
@@ -76,6 +82,26 @@ export async function userSession(env: Env, userId: string): Promise<DurableObje
   return env.USER_SESSIONS.get(env.USER_SESSIONS.idFromName(name));
 }
 
+/** The user's event store failed: its Durable Object threw, or could not be reached. */
+export class SessionStoreUnavailable extends Error {
+  constructor(readonly reason: unknown) {
+    super(`the session store failed: ${errorMessage(reason)}`);
+  }
+}
+
+/**
+ * A call to the user's Durable Object. Any failure of it is a SessionStoreUnavailable (a 503 the
+ * client retries: src/app.ts), so a batch of events is never answered 202 unless it was stored, and
+ * no other failure (an origin, a client that went away) is mistaken for one.
+ */
+export async function withSession<T>(env: Env, userId: string, call: (stub: DurableObjectStub<UserSession>) => Promise<T>): Promise<T> {
+  try {
+    return await call(await userSession(env, userId));
+  } catch (err) {
+    throw new SessionStoreUnavailable(err);
+  }
+}
+
 /**
  * The user's stored events followed by the request's own (which are the most recent). Reading is
  * best effort: when the session store fails, answers go on with the inline history rather than fail
@@ -84,7 +110,7 @@ export async function userSession(env: Env, userId: string): Promise<DurableObje
 export async function historyFor(env: Env, userId: string | undefined, inline: HistoryEvent[]): Promise<HistoryEvent[]> {
   if (!userId) return inline;
   try {
-    const stored = await (await userSession(env, userId)).recent();
+    const stored = await withSession(env, userId, (session) => session.recent());
     return [...stored, ...inline];
   } catch (err) {
     console.error('edgerec: session store read failed; answering from the inline history', err);

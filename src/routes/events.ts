@@ -2,7 +2,7 @@ import * as z from '../core/zod';
 import { routeGroup } from '../http/factory';
 import { documented, named, route } from '../http/openapi';
 import { errorResponses, eventSchema, idSchema } from '../http/schemas';
-import { userSession, type StoredEvent } from '../model/session-store';
+import { withSession, type StoredEvent } from '../model/session-store';
 
 export const eventRoutes = routeGroup();
 
@@ -34,7 +34,17 @@ route(
     body: eventsRequestSchema,
     headers: z.object({ 'idempotency-key': z.optional(idempotencyKeySchema) }),
     responses: {
-      202: { description: 'Stored', schema: z.object({ accepted: z.int(), duplicate: z.optional(z.boolean()) }) },
+      202: {
+        description: 'Stored',
+        schema: z.object({
+          accepted: documented(z.int(), { description: 'Events of the batch stored (0 for a duplicate batch).' }),
+          dropped: documented(z.optional(z.int()), {
+            description:
+              "Events of the batch not stored, when there are any: older than the store's retention time (SESSION_RETENTION_DAYS, default 30 days) or than the user's newest SESSION_MAX_EVENTS (default 200) events.",
+          }),
+          duplicate: z.optional(z.boolean()),
+        }),
+      },
       ...errorResponses,
     },
   },
@@ -44,7 +54,8 @@ route(
     // Timestamps from clients are trusted up to the present; missing ones are "now".
     const events: StoredEvent[] = body.events.map((e) => ({ ...e, ts: Math.min(e.ts ?? now, now) }));
     const key = body.idempotencyKey ?? c.req.valid('header')['idempotency-key'];
-    const result = await (await userSession(c.env, body.userId)).append(events, key);
-    return c.json(result.duplicate ? { accepted: 0, duplicate: true } : { accepted: result.accepted }, 202);
+    const result = await withSession(c.env, body.userId, (session) => session.append(events, key));
+    if (result.duplicate) return c.json({ accepted: 0, duplicate: true }, 202);
+    return c.json(result.dropped ? { accepted: result.accepted, dropped: result.dropped } : { accepted: result.accepted }, 202);
   },
 );

@@ -17,11 +17,14 @@ route(
   async (c) => {
     const s = await getModelState(c.env, waitUntilOf(c));
     const loaded = Boolean(s.model);
-    const degraded = !loaded || Boolean(s.error) || (s.activeVersion !== undefined && s.activeVersion !== s.model?.version);
+    // A newly activated version loading in the background while the previous one serves is a normal
+    // switch (`switching`), not a fault: only a version that failed (s.error) or no model degrades.
+    const degraded = !loaded || Boolean(s.error);
+    const switching = loaded && !s.error && s.activeVersion !== undefined && s.activeVersion !== s.model?.version;
     return c.json(
       {
         status: degraded ? ('degraded' as const) : ('ok' as const),
-        model: { version: s.model?.version ?? null, loaded, activeVersion: s.activeVersion ?? null },
+        model: { version: s.model?.version ?? null, loaded, activeVersion: s.activeVersion ?? null, ...(switching ? { switching } : {}) },
         ...(s.error ? { error: s.error } : {}),
       },
       200,

@@ -11,7 +11,7 @@ import { routeGroup, waitUntilOf } from '../http/factory';
 import { named, route } from '../http/openapi';
 import { errorResponses } from '../http/schemas';
 import { eventBatchSchema } from './events';
-import { userSession, type StoredEvent } from '../model/session-store';
+import { withSession, type StoredEvent } from '../model/session-store';
 import { BEACON_EVENTS_PATH, BEACON_SCRIPT, BEACON_SCRIPT_PATH } from '../html/beacon';
 import { recommenderFiller } from '../html/fill';
 import { IDENTITY_COOKIE, identify, identityCookie } from '../html/identity';
@@ -79,7 +79,7 @@ route(
     const now = Math.floor(Date.now() / 1000);
     // As /v1/events: timestamps from clients are trusted up to the present; missing ones are "now".
     const stored: StoredEvent[] = events.map((e) => ({ ...e, ts: Math.min(e.ts ?? now, now) }));
-    const result = await (await userSession(c.env, identity.userId)).append(stored);
+    const result = await withSession(c.env, identity.userId, (session) => session.append(stored));
     // A beacon without a cookie (first request of a visit) starts the session it reports to.
     if (identity.isNew) c.header('set-cookie', identityCookie(identity, c.req.url));
     c.header('cache-control', 'no-store');

@@ -32,7 +32,8 @@ route(
     };
     const fallback = (catalog: NonNullable<typeof s.fallbackCatalog>['catalog'], version: string) => {
       const { items, ignored } = popularAnswer(catalog, req);
-      return c.json({ model: { version }, items, ...(ignored ? { ignored } : {}), fallback: 'popular' as const }, 200);
+      c.header('x-model-version', version);
+      return c.json({ model: { version }, items, ignored, fallback: 'popular' as const }, 200);
     };
 
     if (!s.model) {
@@ -50,7 +51,7 @@ route(
           ...(arm.experiment ? { experiment: arm.experiment } : {}),
           items: result.items,
           ...(result.interests ? { profile: { interests: result.interests } } : {}),
-          ...(result.ignored ? { ignored: result.ignored } : {}),
+          ignored: result.ignored,
         },
         200,
       );

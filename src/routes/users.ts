@@ -2,17 +2,14 @@ import { resolveHistory } from '../core/history';
 import { encodeUser, topInterests } from '../core/recommend';
 import { routeGroup, waitUntilOf } from '../http/factory';
 import { named, route } from '../http/openapi';
-import { errorResponses, eventSchema, idSchema, interestSchema } from '../http/schemas';
+import { errorResponses, idSchema, interestSchema, storedEventSchema } from '../http/schemas';
 import * as z from '../core/zod';
-import { userSession } from '../model/session-store';
+import { withSession } from '../model/session-store';
 import { getModelState } from '../model/store';
 
 export const userRoutes = routeGroup();
 
-const profileSchema = named(
-  'Profile',
-  z.object({ interests: z.array(interestSchema), recent: z.array(z.extend(eventSchema, { ts: z.int() })) }),
-);
+const profileSchema = named('Profile', z.object({ interests: z.array(interestSchema), recent: z.array(storedEventSchema) }));
 
 route(
   userRoutes,
@@ -25,7 +22,7 @@ route(
   },
   async (c) => {
     const { userId } = c.req.valid('param');
-    const recent = await (await userSession(c.env, userId)).recent();
+    const recent = await withSession(c.env, userId, (session) => session.recent());
     const { model } = await getModelState(c.env, waitUntilOf(c));
     let interests: { category: string; weight: number }[] = [];
     if (model && recent.length) {

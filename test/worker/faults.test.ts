@@ -141,6 +141,7 @@ describe('a missing or corrupt blob', () => {
     });
     expect(res.status).toBe(200);
     expect(body).toMatchObject({ fallback: 'popular', model: { version: 'v-half-table' }, ignored: 1 });
+    expect(res.headers.get('x-model-version')).toBe('v-half-table'); // the version whose catalog answered
     expect(body.items).toHaveLength(5);
     expect(body.items.map((i: any) => i.itemId)).not.toContain(ids[0]);
     const h = await health();

@@ -54,7 +54,12 @@ describe('hot swap and rollback', () => {
     const res = await call(new Request('http://edgerec.test/admin/models/v2/activate', { method: 'POST', headers: admin }));
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ active: 'v2', previous: 'v1' });
+    // While v2 loads in the background v1 serves: a normal switch, /health stays ok throughout.
+    const during: any = await (await call('/health')).json();
+    expect(during.status).toBe('ok');
+    if (during.model.version === 'v1') expect(during.model).toMatchObject({ activeVersion: 'v2', switching: true });
     expect(await waitForVersion('v2')).toBe('v2');
+    expect(await (await call('/health')).json()).toMatchObject({ status: 'ok', model: { version: 'v2', activeVersion: 'v2' } });
     await call(new Request('http://edgerec.test/admin/models/v1/activate', { method: 'POST', headers: admin }));
     expect(await waitForVersion('v1')).toBe('v1');
   });

@@ -449,7 +449,7 @@ describe('user ids and retention', () => {
     const now = Math.floor(Date.now() / 1000);
     const days = Number((env as any).SESSION_RETENTION_DAYS ?? 30);
     const old = now - (days + 1) * 86_400;
-    await send(
+    const posted = await send(
       postJson('/v1/events', {
         userId,
         events: [
@@ -458,6 +458,9 @@ describe('user ids and retention', () => {
         ],
       }),
     );
+    // The client is told: one stored, one dropped (older than the retention), never "2 accepted".
+    expect(posted.res.status).toBe(202);
+    expect(posted.body).toEqual({ accepted: 1, dropped: 1 });
     const profile = (await send(`/v1/users/${encodeURIComponent(userId)}/profile`)).body;
     expect(profile.recent.map((e: any) => e.itemId)).toEqual([ids[2]]);
     const stub = await userSession(env as any, userId);

@@ -314,6 +314,7 @@ const CRAFTED = `<!doctype html><html><head><title>crafted</title></head><body>
 <div id="unknown" data-edgerec="similar" data-item-id="no-such-item">ORIGIN UNKNOWN</div>
 <div id="search" data-edgerec="search" data-query="%QUERY%" data-k="3">ORIGIN SEARCH</div>
 <div id="bogus" data-edgerec="bogus">ORIGIN BOGUS</div>
+<ul id="list" data-edgerec="recommend" data-k="4"><li>ORIGIN LIST</li></ul>
 </body></html>`;
 
 /** Puts a page into the shared cache as if the origin had served it for `path`. */
@@ -353,7 +354,7 @@ describe('the shared origin cache', () => {
 
   it('fills the slots of a cached origin page; one that cannot be filled keeps the origin content', async () => {
     await cacheOriginPage('/crafted', CRAFTED);
-    const { res, slots } = await page('/crafted');
+    const { res, html, slots } = await page('/crafted');
     expect(res.headers.get('x-edgerec-origin-cache')).toBe('HIT');
     expect(slot(slots, 'recs').items).toHaveLength(5);
     expect(slot(slots, 'similar').items).toHaveLength(3);
@@ -362,6 +363,11 @@ describe('the shared origin cache', () => {
     expect(slot(slots, 'unknown').text).toContain('ORIGIN UNKNOWN');
     expect(slot(slots, 'bogus')).toMatchObject({ status: 'kept', reason: 'unknown-kind' });
     for (const item of slot(slots, 'recs').items) expect(item.title).toBe(titleOf(item.id));
+    // A list slot gets list items: each item element inside an <li>, nothing else directly in the <ul>.
+    expect(slot(slots, 'list').items).toHaveLength(4);
+    const list = /<ul id="list"[^>]*>([\s\S]*?)<\/ul>/.exec(html)![1]!;
+    expect(list.match(/<li><div class="edgerec-item" data-item-id=/g)).toHaveLength(4);
+    expect(list.replace(/<li>[\s\S]*?<\/li>/g, '')).toBe('');
   });
 
   it("respects the origin's cache rules: no-store, private and Set-Cookie pages are never stored", async () => {
@@ -477,6 +483,13 @@ describe('fallbacks: the page always renders', () => {
     expect(html).toContain('opening soon');
     expect(slot(await slotsOf(html), 'for-you')).toMatchObject({ status: 'kept', reason: 'no-model', items: [] });
     expect(await caches.default.match(originCacheKey(`${BASE}/?no-model=1`, 'self'))).toBeUndefined();
+  });
+
+  it('an origin that cannot be reached: 502 origin_unavailable in the error shape (not a session-store error)', async () => {
+    const res = await app.request(`${BASE}/unreachable-origin`, {}, { ...env, ORIGIN_URL: 'http://127.0.0.1:9/' });
+    expect(res.status).toBe(502);
+    expect(res.headers.get('x-request-id')).toBeTruthy();
+    expect(await res.json()).toMatchObject({ error: { code: 'origin_unavailable', message: expect.stringContaining('origin') } });
   });
 
   it('a model that cannot score leaves the recommendation slot with popular items', async () => {

@@ -65,6 +65,7 @@ describe('POST /v1/recommend with the default model', () => {
     expect(body.items[0].reasons[0].type).toBe('popular');
     const empty = await recommend({});
     expect(empty.body.items).toHaveLength(10);
+    expect(empty.body.ignored).toBe(0); // always counted, 0 included
   });
 
   it('explains items with history events and an interest, and returns the interest profile', async () => {
@@ -119,7 +120,6 @@ describe('POST /v1/recommend rejects bad input with the error shape', () => {
     ['history too long', { history: Array.from({ length: 201 }, () => ({ itemId: 'a' })) }, 'history'],
     ['an unknown event type', { history: [{ itemId: 'a', event: 'like' }] }, 'history.0.event'],
     ['an empty item id', { history: [{ itemId: '' }] }, 'history.0.itemId'],
-    ['an empty item id', { history: [{ itemId: '' }] }, 'history.0.itemId'],
     ['an item id over 512 characters', { history: [{ itemId: 'x'.repeat(513) }] }, 'history.0.itemId'],
     ['a negative timestamp', { history: [{ itemId: 'a', ts: -1 }] }, 'history.0.ts'],
     ['a query too long', { history: [{ itemId: 'a', event: 'search', query: 'x'.repeat(300) }] }, 'history.0.query'],
@@ -129,6 +129,7 @@ describe('POST /v1/recommend rejects bad input with the error shape', () => {
     ['filters.excludeItemIds with a number', { filters: { excludeItemIds: [1] } }, 'filters.excludeItemIds.0'],
     ['filters.priceMin negative', { filters: { priceMin: -1 } }, 'filters.priceMin'],
     ['priceMin above priceMax', { filters: { priceMin: 50, priceMax: 10 } }, 'filters.priceMin'],
+    ['a filter the API does not have (a typo)', { filters: { category: ['Makeup'] } }, 'filters'],
     ['excludeSeen not a boolean', { excludeSeen: 'yes' }, 'excludeSeen'],
     ['diversity above 1', { diversity: 1.5 }, 'diversity'],
     ['explain not a boolean', { explain: 1 }, 'explain'],
@@ -156,6 +157,19 @@ describe('POST /v1/recommend rejects bad input with the error shape', () => {
     );
     expect(res.status).toBe(415);
     expect(((await res.json()) as any).error.code).toBe('unsupported_media_type');
+  });
+
+  it('415 naming the encoding for a compressed body, which would otherwise only fail as "not JSON"', async () => {
+    const gzipped = await new Response(new Blob(['{"k":3}']).stream().pipeThrough(new CompressionStream('gzip'))).arrayBuffer();
+    const res = await call(
+      new Request('http://edgerec.test/v1/recommend', {
+        method: 'POST',
+        body: gzipped,
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      }),
+    );
+    expect(res.status).toBe(415);
+    expect(await res.json()).toMatchObject({ error: { code: 'unsupported_media_type', details: { contentEncoding: 'gzip' } } });
   });
 
   it('reads the body of every JSON media type, and refuses look-alikes instead of ignoring their body', async () => {
