@@ -164,10 +164,16 @@ export const modelSummarySchema = named(
 export const errorDoc = (description: string) => ({ description, schema: errorSchema });
 
 /** Responses every JSON endpoint can give, for the OpenAPI document. */
+/** Errors every API operation may answer. */
 export const errorResponses = {
   400: errorDoc('Invalid input; `details` names the field.'),
-  413: errorDoc('Body too large.'),
-  415: errorDoc('Body is not JSON.'),
   429: errorDoc('Rate limited.'),
-  503: errorDoc('No model available and no fallback possible.'),
+  503: errorDoc('No model available and no fallback possible, or the session store is unavailable (retry).'),
+} as const;
+
+/** Those, and the errors of an operation that reads a JSON body. */
+export const bodyErrorResponses = {
+  ...errorResponses,
+  413: errorDoc('Body too large.'),
+  415: errorDoc('Body is not JSON (or is content-encoded).'),
 } as const;

@@ -21,7 +21,18 @@ export interface AppendResult {
   /** Events of the batch not stored: older than the retention time, or than the newest SESSION_MAX_EVENTS. */
   dropped: number;
   duplicate: boolean;
+  /** The idempotency key was used before for a different batch: nothing stored. */
+  keyReused?: boolean;
 }
+
+/** A batch's idempotency key, and a fingerprint of the batch as the client sent it. */
+export interface Idempotency {
+  key: string;
+  fingerprint: string;
+}
+
+/** A key remembered with its batch's fingerprint (a bare key: stored before fingerprints were kept). */
+type SeenKey = string | [key: string, fingerprint: string];
 
 const EVENTS_KEY = 'events';
 const KEYS_KEY = 'idempotency';
@@ -33,13 +44,21 @@ export class UserSession extends DurableObject<Env> {
     return { maxEvents, retentionMs: retentionDays * 86_400_000 };
   }
 
-  /** Appends events (oldest first); a batch whose idempotency key was seen is not stored again. */
-  async append(events: StoredEvent[], idempotencyKey?: string): Promise<AppendResult> {
+  /**
+   * Appends events (oldest first). A batch whose idempotency key was seen with the same batch is not
+   * stored again (`duplicate`); a key seen with another batch is refused (`keyReused`), so a client
+   * that reuses keys learns it instead of losing the new batch.
+   */
+  async append(events: StoredEvent[], idempotency?: Idempotency): Promise<AppendResult> {
     const { maxEvents, retentionMs } = this.settings();
     // One read, then one write with no await in between: concurrent batches cannot interleave.
     const stored = await this.ctx.storage.get<unknown>([KEYS_KEY, EVENTS_KEY]);
-    const seen = (stored.get(KEYS_KEY) as string[] | undefined) ?? [];
-    if (idempotencyKey && seen.includes(idempotencyKey)) return { accepted: 0, dropped: 0, duplicate: true };
+    const seen = (stored.get(KEYS_KEY) as SeenKey[] | undefined) ?? [];
+    const before = idempotency && seen.find((s) => (typeof s === 'string' ? s : s[0]) === idempotency.key);
+    if (before !== undefined) {
+      const same = typeof before === 'string' || before[1] === idempotency!.fingerprint;
+      return same ? { accepted: 0, dropped: 0, duplicate: true } : { accepted: 0, dropped: 0, duplicate: false, keyReused: true };
+    }
     const now = Date.now();
     const kept = this.fresh((stored.get(EVENTS_KEY) as StoredEvent[] | undefined) ?? [], now);
     const batch = new Set(this.fresh(events, now));
@@ -48,7 +67,7 @@ export class UserSession extends DurableObject<Env> {
     // The events and the idempotency key in one atomic write: a batch whose write fails is not
     // remembered as seen, so its retry is stored instead of being answered "duplicate".
     const writes: Record<string, unknown> = { [EVENTS_KEY]: merged };
-    if (idempotencyKey) writes[KEYS_KEY] = [...seen, idempotencyKey].slice(-100);
+    if (idempotency) writes[KEYS_KEY] = [...seen, [idempotency.key, idempotency.fingerprint] satisfies SeenKey].slice(-100);
     await this.ctx.storage.put(writes);
     // Everything about the user is deleted once the retention time passes without new events.
     await this.ctx.storage.setAlarm(now + retentionMs);

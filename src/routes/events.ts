@@ -1,10 +1,17 @@
+import { hex } from '../core/hex';
 import * as z from '../core/zod';
+import { ApiError } from '../http/errors';
 import { routeGroup } from '../http/factory';
 import { documented, named, route } from '../http/openapi';
-import { errorResponses, eventSchema, idSchema } from '../http/schemas';
+import { bodyErrorResponses, errorDoc, eventSchema, idSchema } from '../http/schemas';
 import { withSession, type StoredEvent } from '../model/session-store';
 
 export const eventRoutes = routeGroup();
+
+/** SHA-256 of a batch's JSON, hex (its first 128 bits): what an idempotency key is remembered with. */
+async function fingerprint(events: unknown): Promise<string> {
+  return hex(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(JSON.stringify(events)))).slice(0, 32);
+}
 
 /** Printable ASCII, no spaces: it travels in a header too. */
 const idempotencyKeySchema = z
@@ -45,7 +52,8 @@ route(
           duplicate: z.optional(z.boolean()),
         }),
       },
-      ...errorResponses,
+      ...bodyErrorResponses,
+      422: errorDoc('The idempotency key was used before for a different batch.'),
     },
   },
   async (c) => {
@@ -54,7 +62,17 @@ route(
     // Timestamps from clients are trusted up to the present; missing ones are "now".
     const events: StoredEvent[] = body.events.map((e) => ({ ...e, ts: Math.min(e.ts ?? now, now) }));
     const key = body.idempotencyKey ?? c.req.valid('header')['idempotency-key'];
-    const result = await withSession(c.env, body.userId, (session) => session.append(events, key));
+    // The batch as the client sent it (before "now" fills missing times), so a retry matches it.
+    const idempotency = key ? { key, fingerprint: await fingerprint(body.events) } : undefined;
+    const result = await withSession(c.env, body.userId, (session) => session.append(events, idempotency));
+    if (result.keyReused) {
+      throw new ApiError(
+        422,
+        'idempotency_key_reused',
+        'This idempotency key was already used for a different batch of events; send a new batch with a new key.',
+        { field: 'idempotencyKey' },
+      );
+    }
     if (result.duplicate) return c.json({ accepted: 0, duplicate: true }, 202);
     return c.json(result.dropped ? { accepted: result.accepted, dropped: result.dropped } : { accepted: result.accepted }, 202);
   },

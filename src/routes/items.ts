@@ -3,7 +3,17 @@ import { lexicalSearch, searchItems, similarItems, towerQuery } from '../core/se
 import { ApiError } from '../http/errors';
 import { routeGroup, waitUntilOf } from '../http/factory';
 import { documented, named, route } from '../http/openapi';
-import { errorDoc, errorResponses, filtersSchema, historySchema, idSchema, integer, itemSchema, kSchema } from '../http/schemas';
+import {
+  bodyErrorResponses,
+  errorDoc,
+  errorResponses,
+  filtersSchema,
+  historySchema,
+  idSchema,
+  integer,
+  itemSchema,
+  kSchema,
+} from '../http/schemas';
 import { fastSearchRequest, withFastPath } from '../http/fast-parse';
 import { historyFor } from '../model/session-store';
 import { getModelState } from '../model/store';
@@ -87,7 +97,7 @@ route(
     path: '/v1/search',
     summary: 'Items matching a query, ordered for this user',
     body: searchRequestSchema,
-    responses: { 200: { description: 'Matching items', schema: itemsResponse }, ...errorResponses },
+    responses: { 200: { description: 'Matching items', schema: itemsResponse }, ...bodyErrorResponses },
   },
   async (c) => {
     const body = c.req.valid('json');

@@ -9,7 +9,7 @@ import { nonNegativeSetting } from '../core/setting';
 import type { Env } from '../env';
 import { routeGroup, waitUntilOf } from '../http/factory';
 import { named, route } from '../http/openapi';
-import { errorResponses } from '../http/schemas';
+import { bodyErrorResponses } from '../http/schemas';
 import { eventBatchSchema } from './events';
 import { withSession, type StoredEvent } from '../model/session-store';
 import { BEACON_EVENTS_PATH, BEACON_SCRIPT, BEACON_SCRIPT_PATH } from '../html/beacon';
@@ -71,7 +71,7 @@ route(
     path: BEACON_EVENTS_PATH,
     summary: "Stores the events of the browser's own session (the edgerec_uid cookie names the user; pages' beacon uses it)",
     body: named('BeaconRequest', z.object({ events: eventBatchSchema })),
-    responses: { 202: { description: 'Stored', schema: z.object({ accepted: z.int() }) }, ...errorResponses },
+    responses: { 202: { description: 'Stored', schema: z.object({ accepted: z.int() }) }, ...bodyErrorResponses },
   },
   async (c) => {
     const { events } = c.req.valid('json');

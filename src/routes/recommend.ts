@@ -2,7 +2,7 @@ import { popularAnswer, recommend, type RecommendRequest } from '../core/recomme
 import { ApiError } from '../http/errors';
 import { routeGroup, waitUntilOf } from '../http/factory';
 import { route } from '../http/openapi';
-import { errorResponses, recommendRequestSchema, recommendResponseSchema } from '../http/schemas';
+import { bodyErrorResponses, recommendRequestSchema, recommendResponseSchema } from '../http/schemas';
 import { armFor } from '../model/lifecycle';
 import { historyFor } from '../model/session-store';
 import { getModelState } from '../model/store';
@@ -16,7 +16,7 @@ route(
     path: '/v1/recommend',
     summary: 'Recommendations for a user id, an inline history, or both',
     body: recommendRequestSchema,
-    responses: { 200: { description: 'Ranked items', schema: recommendResponseSchema }, ...errorResponses },
+    responses: { 200: { description: 'Ranked items', schema: recommendResponseSchema }, ...bodyErrorResponses },
   },
   async (c) => {
     const body = c.req.valid('json');

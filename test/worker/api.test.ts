@@ -54,6 +54,14 @@ describe('POST /v1/events and the next recommendation', () => {
     expect(await retry.json()).toMatchObject({ accepted: 0, duplicate: true });
     const profile: any = await json(call(`/v1/users/${userId}/profile`));
     expect(profile.recent).toHaveLength(1);
+    // The same key with another batch is refused (422), not answered "duplicate" with the batch lost.
+    const reused = await call(postJson('/v1/events', { ...batch, events: [{ itemId: items.ids[2], event: 'view' }] }));
+    expect(reused.status).toBe(422);
+    expect(await reused.json()).toMatchObject({ error: { code: 'idempotency_key_reused', details: { field: 'idempotencyKey' } } });
+    // The header form is the same key.
+    const viaHeader = await call(postJson('/v1/events', { userId, events: batch.events }, { 'idempotency-key': 'batch-1' }));
+    expect(await viaHeader.json()).toMatchObject({ accepted: 0, duplicate: true });
+    expect(((await json(call(`/v1/users/${userId}/profile`))) as any).recent).toHaveLength(1);
   });
 
   it('rejects bad batches with 400 naming the field', async () => {
