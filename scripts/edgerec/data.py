@@ -128,10 +128,10 @@ class RawData:
 
 def _suffix(path: Path) -> str:
     name = path.name.lower()
-    for ext in (".csv", ".jsonl", ".ndjson", ".json", ".parquet", ".pq"):
+    for ext in (".csv", ".tsv", ".jsonl", ".ndjson", ".json", ".parquet", ".pq"):
         if name.endswith(ext):
             return ext
-    raise DataError(f"unsupported file type {path.suffix or '(no extension)'!r} (want .csv, .jsonl or .parquet)")
+    raise DataError(f"unsupported file type {path.suffix or '(no extension)'!r} (want .csv, .tsv, .jsonl or .parquet)")
 
 
 def read_table(path: str | Path) -> tuple[pl.DataFrame, int]:
@@ -256,47 +256,8 @@ def iter_table(path: str | Path, columns: tuple[str, ...] | None, batch_rows: in
     def wanted(name: str) -> bool:
         return bool(name) and (columns is None or name in columns)
 
-    if ext == ".csv":
-        with path.open("r", encoding="utf-8-sig", newline="") as f:
-            header = next(csv.reader(f), None)
-        if header is None:
-            raise DataError("the file is empty: a CSV file needs a header line naming its columns")
-        names = [h.strip() for h in header]
-        keep: list[str] = []
-        # pyarrow gets the stripped names (and skips the header row); columns not read get unique
-        # placeholder names so that repeated or empty unused names do not matter
-        arrow_names = []
-        for i, n in enumerate(names):
-            if wanted(n):
-                if n in keep:
-                    raise DataError(f"the header names column {n!r} twice")
-                keep.append(n)
-                arrow_names.append(n)
-            else:
-                arrow_names.append(f"\x00unused{i}")
-        bad = [0]
-
-        def on_invalid(_row: object) -> str:
-            bad[0] += 1
-            return "skip"
-
-        reader = pcsv.open_csv(
-            path,
-            # ~100 bytes a row: a block holds about batch_rows rows
-            read_options=pcsv.ReadOptions(
-                block_size=max(1 << 12, min(batch_rows * 100, 1 << 30)), column_names=arrow_names, skip_rows=1
-            ),
-            parse_options=pcsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=True),
-            convert_options=pcsv.ConvertOptions(
-                column_types={n: pa.string() for n in keep}, strings_can_be_null=True, include_columns=keep
-            ),
-        )
-        yield pl.DataFrame(schema={n: pl.String for n in keep}), 0
-        for batch in reader:
-            seen, bad[0] = bad[0], 0
-            yield pl.from_arrow(pa.Table.from_batches([batch])), seen
-        if bad[0]:
-            yield pl.DataFrame(schema={n: pl.String for n in keep}), bad[0]
+    if ext in (".csv", ".tsv"):
+        yield from _iter_csv(path, ext, wanted, batch_rows)
         return
     if ext in (".jsonl", ".ndjson", ".json"):
         rows: list[dict] = []
@@ -339,6 +300,100 @@ def iter_table(path: str | Path, columns: tuple[str, ...] | None, batch_rows: in
     yield pl.from_arrow(parquet.schema_arrow.empty_table().select(keep)).rename(renames), 0
     for batch in parquet.iter_batches(batch_size=batch_rows, columns=keep):
         yield pl.from_arrow(pa.Table.from_batches([batch])).rename(renames), 0
+
+
+NULL_STRINGS = ("#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "N/A", "NA")
+NULL_STRINGS += ("NULL", "NaN", "n/a", "nan", "null", "None")
+"""Cells read as missing in CSV columns other than ids (pyarrow's default null values, plus "None"). In
+`user_id` and `item_id` only an empty cell is missing: "NA", "nan", "null" and "None" are ids there."""
+ID_COLUMNS = ("user_id", "item_id")
+_TRAILING = "\x00trailing"  # the unnamed extra column of rows that end with a delimiter
+
+
+def csv_dialect(path: Path, ext: str) -> tuple[str, bool]:
+    """(delimiter, trailing) of a CSV file. The delimiter is a tab for `.tsv`; for `.csv` a comma unless
+    the header line has none but has tabs or semicolons (then the more frequent of the two). `trailing`
+    is True when most of the first 200 rows have one field more than the header and that field is empty
+    (every row ends with a delimiter the header does not): such rows are read, the empty field ignored."""
+    with path.open("r", encoding="utf-8-sig", newline="") as f:
+        first = f.readline()
+    delimiter = ","
+    if ext == ".tsv":
+        delimiter = "\t"
+    elif "," not in first and ("\t" in first or ";" in first):
+        delimiter = "\t" if first.count("\t") >= first.count(";") else ";"
+    with path.open("r", encoding="utf-8-sig", newline="") as f:
+        rows = csv.reader(f, delimiter=delimiter)
+        header = next(rows, None)
+        if header is None:
+            return delimiter, False
+        plain = extra = 0
+        for row, _ in zip(rows, range(200)):
+            plain += len(row) == len(header)
+            extra += len(row) == len(header) + 1 and not row[-1].strip()
+    return delimiter, extra > plain
+
+
+def _iter_csv(path: Path, ext: str, wanted, batch_rows: int):
+    """`iter_table` for CSV and TSV files (see there)."""
+    delimiter, trailing = csv_dialect(path, ext)
+    with path.open("r", encoding="utf-8-sig", newline="") as f:
+        header = next(csv.reader(f, delimiter=delimiter), None)
+    if header is None:
+        raise DataError("the file is empty: a CSV file needs a header line naming its columns")
+    names = [h.strip() for h in header]
+    keep: list[str] = []
+    # pyarrow gets the stripped names (and skips the header row); columns not read get unique
+    # placeholder names so that repeated or empty unused names do not matter
+    arrow_names = []
+    for i, n in enumerate(names):
+        if wanted(n):
+            if n in keep:
+                raise DataError(f"the header names column {n!r} twice")
+            keep.append(n)
+            arrow_names.append(n)
+        else:
+            arrow_names.append(f"\x00unused{i}")
+    read = keep + [_TRAILING] * trailing
+    if trailing:
+        arrow_names.append(_TRAILING)
+    bad = [0]
+
+    def on_invalid(_row: object) -> str:
+        bad[0] += 1
+        return "skip"
+
+    reader = pcsv.open_csv(
+        path,
+        # ~100 bytes a row: a block holds about batch_rows rows
+        read_options=pcsv.ReadOptions(
+            block_size=max(1 << 12, min(batch_rows * 100, 1 << 30)), column_names=arrow_names, skip_rows=1
+        ),
+        parse_options=pcsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid, newlines_in_values=True),
+        convert_options=pcsv.ConvertOptions(
+            column_types={n: pa.string() for n in read},
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            include_columns=read,
+        ),
+    )
+    yield pl.DataFrame(schema={n: pl.String for n in keep}), 0
+    for batch in reader:
+        seen, bad[0] = bad[0], 0
+        df = pl.from_arrow(pa.Table.from_batches([batch]))
+        if trailing:  # a row with a non-empty field past the header's last column is malformed
+            extra = df[_TRAILING].str.strip_chars().fill_null("") != ""
+            seen += int(extra.sum())
+            df = df.filter(~extra).drop(_TRAILING)
+        df = df.with_columns(
+            pl.when(pl.col(c).is_in(list(NULL_STRINGS))).then(None).otherwise(pl.col(c)).alias(c)
+            for c in keep
+            if c not in ID_COLUMNS
+        )
+        yield df, seen
+    if bad[0]:
+        yield pl.DataFrame(schema={n: pl.String for n in keep}), bad[0]
 
 
 def _jsonl_frame(rows: list[dict]) -> pl.DataFrame:
