@@ -234,6 +234,51 @@ def _timestamps(col: pl.Series) -> pl.Series:
     return col.replace_strict(lookup, default=None, return_dtype=pl.Float64)
 
 
+_NUMERIC_TS = "\x00numeric_timestamp"  # a column of `_read_events`: the timestamp was written as a number
+EPOCH_UNITS = ((1e17, 1e9, "nanoseconds"), (1e14, 1e6, "microseconds"), (1e11, 1e3, "milliseconds"))
+"""(median above, divisor, unit): numeric epochs too large to be seconds. 1e11 s is the year 5138, while
+epoch milliseconds pass 1e11 in 1973 (microseconds pass 1e14 then, nanoseconds 1e17)."""
+
+
+def _numeric_epochs(col: pl.Series) -> pl.Series:
+    """Which values of a timestamp column as read are numbers (not ISO 8601 text or a date type)."""
+    if col.dtype.is_numeric():
+        return col.is_not_null()
+    if col.dtype == pl.String:
+        return col.str.strip_chars().str.contains(r"^[+-]?\d+(\.\d*)?$").fill_null(False)
+    return pl.repeat(False, col.len(), eager=True)
+
+
+def epoch_seconds(ts: pl.Series, numeric: pl.Series) -> tuple[pl.Series, str | None]:
+    """Epoch seconds from `_timestamps`' values, where those written as numbers (`numeric`) may be
+    epoch milliseconds, microseconds or nanoseconds (JavaScript, RetailRocket, pandas exports): when
+    their median is above 1e11 (1e14, 1e17) they are divided by 1000 (1e6, 1e9). Returns the timestamps
+    and a one-line note saying so, or None when they are seconds. ISO 8601 values are never scaled."""
+    values = ts.filter(numeric & ts.is_not_null())
+    median = values.median() if values.len() else None
+    for bound, divisor, unit in EPOCH_UNITS:
+        if median is not None and median > bound:
+            scaled = pl.select(pl.when(numeric).then(ts / divisor).otherwise(ts)).to_series().alias(ts.name)
+            note = (
+                f"numeric timestamps look like epoch {unit} (median {median:.4g}, above {bound:.0e}): "
+                f"divided by {divisor:.0e} to get seconds"
+            )
+            return scaled, note
+    return ts, None
+
+
+def integral_ids(col: pl.Series) -> pl.Series:
+    """An id column where every value is an integer, some written as floats (`1.0`, what pandas writes
+    for an integer column with a missing value), with the floats written as integers (`1`), the way
+    JSONL and Parquet numbers are read. Any other column (`1.5`, `a1`, `1.0.2`) is returned unchanged."""
+    if col.dtype != pl.String or col.null_count() == col.len():
+        return col
+    floats = col.str.contains(r"^[+-]?\d+\.0*$")
+    if not floats.any() or not (floats | col.str.contains(r"^[+-]?\d+$")).drop_nulls().all():
+        return col
+    return col.str.replace(r"\.0*$", "")
+
+
 # ---------------------------------------------------------------------------------------------------
 # Events and items in the documented formats
 
@@ -311,17 +356,18 @@ _TRAILING = "\x00trailing"  # the unnamed extra column of rows that end with a d
 
 
 def csv_dialect(path: Path, ext: str) -> tuple[str, bool]:
-    """(delimiter, trailing) of a CSV file. The delimiter is a tab for `.tsv`; for `.csv` a comma unless
-    the header line has none but has tabs or semicolons (then the more frequent of the two). `trailing`
+    """(delimiter, trailing) of a CSV file. The delimiter is a comma for `.csv` and a tab for `.tsv`, unless
+    the header line has none of it but has another of comma, tab and semicolon (then the most frequent
+    of those: a `.csv` file that is tab- or semicolon-separated, a `.tsv` that is comma-separated). `trailing`
     is True when most of the first 200 rows have one field more than the header and that field is empty
     (every row ends with a delimiter the header does not): such rows are read, the empty field ignored."""
     with path.open("r", encoding="utf-8-sig", newline="") as f:
         first = f.readline()
-    delimiter = ","
-    if ext == ".tsv":
-        delimiter = "\t"
-    elif "," not in first and ("\t" in first or ";" in first):
-        delimiter = "\t" if first.count("\t") >= first.count(";") else ";"
+    delimiter = "\t" if ext == ".tsv" else ","
+    if delimiter not in first:
+        counts = {d: first.count(d) for d in ",\t;" if d != delimiter}
+        if max(counts.values()):
+            delimiter = max(counts, key=lambda d: counts[d])
     with path.open("r", encoding="utf-8-sig", newline="") as f:
         rows = csv.reader(f, delimiter=delimiter)
         header = next(rows, None)
@@ -407,10 +453,15 @@ def read_events(path: str | Path, batch_rows: int = EVENT_BATCH_ROWS) -> tuple[p
     `timestamp` column, rows whose timestamp is missing or unparseable.
 
     Raises `DataError` ("events file PATH: ...") when the file cannot be read, lacks `user_id` or
-    `item_id`, or has no usable row at all; warns (`DataWarning`) when it has no `timestamp` column."""
+    `item_id`, or has no usable row at all; warns (`DataWarning`) when it has no `timestamp` column or
+    when its numeric timestamps are epoch milliseconds, microseconds or nanoseconds (they are converted
+    to seconds, see `epoch_seconds`). Ids written as integral floats (`1.0`) are written as integers when
+    the whole column is integers (see `integral_ids`)."""
     source = f"events file {path}"
     with reading(source):
-        kept, counts, has_timestamp = _read_events(path, batch_rows)
+        kept, counts, has_timestamp, notes = _read_events(path, batch_rows)
+    for note in notes:
+        warnings.warn(f"{source}: {note}", DataWarning, stacklevel=2)
     if not has_timestamp:
         warnings.warn(
             f"{source}: no 'timestamp' column (DATA.md requires one): each user's events are taken in file order",
@@ -420,7 +471,7 @@ def read_events(path: str | Path, batch_rows: int = EVENT_BATCH_ROWS) -> tuple[p
     return kept, counts
 
 
-def _read_events(path: str | Path, batch_rows: int) -> tuple[pl.DataFrame, dict[str, int], bool]:
+def _read_events(path: str | Path, batch_rows: int) -> tuple[pl.DataFrame, dict[str, int], bool, list[str]]:
     parts, n, unreadable, seen = [], 0, 0, set()
     missing_ids, bad_ts, ts_example = 0, 0, None
 
@@ -440,6 +491,12 @@ def _read_events(path: str | Path, batch_rows: int) -> tuple[pl.DataFrame, dict[
             require(seen)  # CSV and Parquet: the header, before any row is read
         if df.height:
             frame = _events_frame(df, n)
+            numeric = (
+                _numeric_epochs(df["timestamp"])
+                if "timestamp" in df.columns
+                else pl.repeat(False, df.height, eager=True)
+            )
+            frame = frame.with_columns(numeric.alias(_NUMERIC_TS))
             ids = frame["user_id"].is_not_null() & frame["item_id"].is_not_null()
             missing_ids += int((~ids).sum())
             if "timestamp" in df.columns:
@@ -452,14 +509,17 @@ def _read_events(path: str | Path, batch_rows: int) -> tuple[pl.DataFrame, dict[
             n += df.height
     require(seen)  # JSONL: some line had the key
     has_timestamp = "timestamp" in seen
-    out = pl.concat(parts) if parts else pl.DataFrame(schema=EVENT_SCHEMA)
+    out = pl.concat(parts) if parts else pl.DataFrame(schema=EVENT_SCHEMA | {_NUMERIC_TS: pl.Boolean})
     ok = pl.col("user_id").is_not_null() & pl.col("item_id").is_not_null()
     if has_timestamp:
         ok = ok & pl.col("timestamp").is_not_null()
     kept = out.filter(ok)
     if kept.height == 0:
         raise DataError(_no_rows_problem(n + unreadable, unreadable, missing_ids, bad_ts, ts_example))
-    return kept, {"rows_read": n + unreadable, "malformed": unreadable + (n - kept.height)}, has_timestamp
+    timestamp, note = epoch_seconds(kept["timestamp"], kept[_NUMERIC_TS])
+    kept = kept.drop(_NUMERIC_TS).with_columns(timestamp, integral_ids(kept["user_id"]), integral_ids(kept["item_id"]))
+    counts = {"rows_read": n + unreadable, "malformed": unreadable + (n - kept.height)}
+    return kept, counts, has_timestamp, [note] if note else []
 
 
 def _no_rows_problem(total: int, unreadable: int, missing_ids: int, bad_ts: int, ts_example: str | None) -> str:
@@ -565,7 +625,7 @@ def read_items(path: str | Path) -> tuple[pl.DataFrame, dict[str, int]]:
     )
     items = pl.DataFrame(
         {
-            "item_id": _clean_str(df["item_id"]),
+            "item_id": integral_ids(_clean_str(df["item_id"])),
             "title": text("title"),
             "categories": pl.Series([split_categories(c) for c in cats], dtype=pl.List(pl.String)),
             "brand": text("brand"),
@@ -593,9 +653,32 @@ def load_files(events: str | Path, items: str | Path | None = None, name: str | 
     if items:
         it, item_counts = read_items(items)
         counts.update(item_counts)
+        warn_item_overlap(ev, it, f"items file {items}")
     else:
         it = pl.DataFrame(schema=ITEM_SCHEMA)
     return RawData(name or Path(events).stem, ev, it, counts, source=f"events file {events}")
+
+
+def warn_item_overlap(events: pl.DataFrame, items: pl.DataFrame, source: str) -> None:
+    """Warns (`DataWarning`) when fewer than half of the item ids in the events are in the items file:
+    the two files likely name items differently (`A12` and `a12`, `12` and `0012`), and the events'
+    items would train without titles or categories."""
+    ids = events["item_id"].unique(maintain_order=True)
+    if items.height == 0 or ids.len() == 0:
+        return
+    found = ids.to_frame().join(items.select("item_id"), on="item_id", how="semi").height
+    if 2 * found >= ids.len():
+        return
+
+    def examples(col: pl.Series) -> str:
+        return ", ".join(repr(v) for v in col.head(3).to_list())
+
+    warnings.warn(
+        f"{source}: only {found} of the {ids.len()} item ids in the events are in it (events: "
+        f"{examples(ids)}; items file: {examples(items['item_id'])}): the others have no metadata",
+        DataWarning,
+        stacklevel=3,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -1,10 +1,13 @@
 """Input-format details of the readers: CSV dialects, id spellings, timestamp units, event-name
 synonyms, price formats and RecBole's item columns and sequence rows (held-out data review)."""
 
+import warnings
+
+import polars as pl
 import pytest
 
 from edgerec.config import DataConfig
-from edgerec.data import DataWarning, read_events
+from edgerec.data import DataWarning, load_files, read_events, read_items
 
 CFG = DataConfig(min_user_events=3, max_len=4, min_token_count=1)
 
@@ -15,6 +18,7 @@ CFG = DataConfig(min_user_events=3, max_len=4, min_token_count=1)
         ("tab.csv", 'user_id\titem_id\ttimestamp\nu1\ti1\t1\nu1\t"i,2"\t2\n'),
         ("semi.csv", "user_id;item_id;timestamp\nu1;i1;1\nu1;i,2;2\n"),
         ("plain.tsv", "user_id\titem_id\ttimestamp\nu1\ti1\t1\nu1\ti,2\t2\n"),
+        ("comma.tsv", 'user_id,item_id,timestamp\nu1,i1,1\nu1,"i,2",2\n'),  # named .tsv, written with commas
     ],
 )
 def test_csv_delimiter_tab_or_semicolon_is_detected_from_the_header(tmp_path, name, text):
@@ -44,3 +48,53 @@ def test_ids_that_look_like_missing_values_stay_ids(tmp_path):
     assert ev["item_id"].to_list() == ["nan", "None", "NULL"]
     assert ev["event"].to_list() == [None, "view", None]  # outside the ids they are still missing
     assert counts["malformed"] == 1  # the empty user id
+
+
+def test_millisecond_and_microsecond_epochs_are_converted_to_seconds_with_a_warning(tmp_path):
+    p = tmp_path / "ms.csv"
+    p.write_text("user_id,item_id,timestamp\nu1,a,1608115408017\nu1,b,1608115409500\nu1,c,2020-12-16T10:43:30Z\n")
+    with pytest.warns(DataWarning, match="epoch milliseconds.*divided by 1e\\+03") as w:
+        ev, _ = read_events(p)
+    assert len([x for x in w if x.category is DataWarning]) == 1
+    # ISO 8601 values in the same column are seconds already
+    assert ev["timestamp"].to_list() == pytest.approx([1608115408.017, 1608115409.5, 1608115410.0])
+    jl = tmp_path / "us.jsonl"
+    jl.write_text('{"user_id": 1, "item_id": 2, "timestamp": 1608115408017123}\n')
+    with pytest.warns(DataWarning, match="epoch microseconds"):
+        assert read_events(jl)[0]["timestamp"].to_list() == pytest.approx([1608115408.017123])
+    pq = tmp_path / "ms.parquet"
+    pl.DataFrame({"user_id": ["u"], "item_id": ["i"], "timestamp": [1608115408017]}).write_parquet(pq)
+    with pytest.warns(DataWarning, match="epoch milliseconds"):
+        assert read_events(pq)[0]["timestamp"].to_list() == [1608115408.017]
+
+
+def test_epoch_seconds_are_left_alone_without_a_warning(tmp_path):
+    p = tmp_path / "s.csv"
+    p.write_text("user_id,item_id,timestamp\nu1,a,1608115408\nu1,b,99999999999\nu1,c,1608115409.25\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_events(p)[0]["timestamp"].to_list() == [1608115408, 99999999999, 1608115409.25]
+
+
+def test_csv_ids_written_as_integral_floats_match_integer_ids(tmp_path):
+    events = tmp_path / "e.csv"
+    events.write_text("user_id,item_id,timestamp\n1.0,1,1\n1.0,2,2\n2,3,3\n")
+    items = tmp_path / "items.csv"
+    items.write_text("item_id,title\n1.0,One\n2.0,Two\n3.0,Three\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every event item is in the items file: no overlap warning
+        raw = load_files(events, items)
+    assert raw.events["user_id"].to_list() == ["1", "1", "2"]
+    assert raw.items["item_id"].to_list() == ["1", "2", "3"]
+    # a column that is not all integers keeps its spelling
+    items.write_text("item_id,title\n1.0,One\n2.5,Two and a half\n")
+    assert read_items(items)[0]["item_id"].to_list() == ["1.0", "2.5"]
+
+
+def test_an_items_file_sharing_few_ids_with_the_events_warns_with_the_overlap(tmp_path):
+    events = tmp_path / "e.csv"
+    events.write_text("user_id,item_id,timestamp\nu,A1,1\nu,A2,2\nu,A3,3\n")
+    items = tmp_path / "items.csv"
+    items.write_text("item_id,title\na1,One\na2,Two\nA3,Three\n")
+    with pytest.warns(DataWarning, match=r"items file .*items.csv: only 1 of the 3 item ids in the events are in it"):
+        load_files(events, items)
