@@ -49,6 +49,16 @@ EVENT_TYPES = ("pad", "view", "click", "cart", "purchase", "search")
 ACTION_TYPES = ("none", "view", "click", "cart", "purchase")
 """Classes of the ranking head: `none` = not interacted (a retrieved non-target), then the actions."""
 DEFAULT_EVENT = "purchase"
+EVENT_SYNONYMS = {
+    **{e: e for e in EVENT_TYPES[1:]},
+    **dict.fromkeys(("pageview", "detail", "detailview", "productview", "itemview", "viewitem", "viewed"), "view"),
+    **dict.fromkeys(("clicked", "clicks"), "click"),
+    **dict.fromkeys(("addtocart", "addtobasket", "addtobag", "basket"), "cart"),
+    **dict.fromkeys(("transaction", "order", "buy", "bought", "purchased", "checkout", "conversion"), "purchase"),
+}
+"""Event names read as the contract's types, keyed by the name lowercased without anything but letters and
+digits (`ADD_TO_CART`, `add-to-cart` and `addtocart` are all `addtocart`). Impressions (an item shown in
+a list) are not views and stay unknown."""
 
 
 class DataError(ValueError):
@@ -1009,6 +1019,17 @@ def import_recbole(prefix: str | Path) -> RawData:
 # Cleaning
 
 
+def event_types(col: pl.Series) -> pl.Series:
+    """Event names as the contract's types where they are one or a synonym (`EVENT_SYNONYMS`, any case
+    and punctuation); other names lowercased and stripped; missing stays missing."""
+    names = col.unique().drop_nulls().to_list()
+    lookup = {}
+    for name in names:
+        low = name.strip().lower()
+        lookup[name] = EVENT_SYNONYMS.get(re.sub(r"[^a-z0-9]", "", low), low)
+    return col.replace_strict(lookup, default=None, return_dtype=pl.String)
+
+
 def clean(raw: RawData, cfg: DataConfig) -> RawData:
     """Normalises event types, drops unknown types, exact duplicates and users with too few events;
     every drop is counted in the returned `counts`. Raises `DataError` when nothing usable is left
@@ -1016,16 +1037,25 @@ def clean(raw: RawData, cfg: DataConfig) -> RawData:
     counts = dict(raw.counts)
     if raw.events.height == 0:
         raise DataError("no usable events: the data has no events", raw.source)
-    ev = raw.events.with_columns(pl.col("event").fill_null(DEFAULT_EVENT))
+    ev = raw.events.with_columns(event_types(raw.events["event"]).fill_null(DEFAULT_EVENT))
     known = ev["event"].is_in(list(EVENT_TYPES[1:]))
     counts["unknown_event"] = int((~known).sum())
+    unknown = ""
+    if counts["unknown_event"]:
+        seen = ev.filter(~known).group_by("event").len().sort(["len", "event"], descending=[True, False])
+        unknown = ", ".join(f"{e!r} ({k})" for e, k in seen.head(8).iter_rows()) + (", ..." if seen.height > 8 else "")
+    types = f"{', '.join(EVENT_TYPES[1:])} or a synonym; empty = {DEFAULT_EVENT}"
+    prefix = f"{raw.source}: " if raw.source else ""
     if not known.any():
-        seen = ev.group_by("event").len().sort(["len", "event"], descending=[True, False]).head(3)
-        found = ", ".join(f"{e!r} ({k})" for e, k in seen.iter_rows())
         raise DataError(
-            f"no usable events: 0 of {ev.height} events have a known event type "
-            f"({', '.join(EVENT_TYPES[1:])}; empty = {DEFAULT_EVENT}); found {found}",
+            f"no usable events: 0 of {ev.height} events have a known event type ({types}); found {unknown}",
             raw.source,
+        )
+    if counts["unknown_event"]:
+        warnings.warn(
+            f"{prefix}dropped {counts['unknown_event']} events of unknown types ({types}): {unknown}",
+            DataWarning,
+            stacklevel=2,
         )
     ev = ev.filter(known)
     # Exact repeats of (user, item, time, event) are logging duplicates; without timestamps a repeat is
@@ -1047,7 +1077,8 @@ def clean(raw: RawData, cfg: DataConfig) -> RawData:
         raise DataError(
             f"no usable events: no user has the {max(need, cfg.min_user_events)} events leave-one-out needs "
             f"(history, validation, test): {per_user.height} users with at most {per_user['len'].max()} "
-            f"events each",
+            f"events each"
+            + (f" after dropping {counts['unknown_event']} of unknown types: {unknown}" if unknown else ""),
             raw.source,
         )
     return RawData(raw.name, ev, raw.items, counts, source=raw.source)

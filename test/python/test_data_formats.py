@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from edgerec.config import DataConfig
-from edgerec.data import DataWarning, load_files, read_events, read_items
+from edgerec.data import DataError, DataWarning, clean, load_files, read_events, read_items
 
 CFG = DataConfig(min_user_events=3, max_len=4, min_token_count=1)
 
@@ -98,3 +98,39 @@ def test_an_items_file_sharing_few_ids_with_the_events_warns_with_the_overlap(tm
     items.write_text("item_id,title\na1,One\na2,Two\nA3,Three\n")
     with pytest.warns(DataWarning, match=r"items file .*items.csv: only 1 of the 3 item ids in the events are in it"):
         load_files(events, items)
+
+
+def test_common_event_names_are_read_as_the_contract_types(tmp_path):
+    names = ["ADD_TO_CART", "addtocart", "add-to-cart", "Basket", "transaction", "Order", "buy", "checkout"]
+    names += ["conversion", "pageview", "page_view", "detail", "Detail View", "click", "Purchase", "search"]
+    p = tmp_path / "e.csv"
+    p.write_text("user_id,item_id,timestamp,event\n" + "".join(f"u,i{k},{k},{e}\n" for k, e in enumerate(names)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing unknown: no warning
+        raw = clean(load_files(p), CFG)
+    expected = ["cart"] * 4 + ["purchase"] * 5 + ["view"] * 4 + ["click", "purchase", "search"]
+    assert raw.events["event"].to_list() == expected and raw.counts["unknown_event"] == 0
+
+
+def test_unknown_event_names_are_dropped_with_one_warning_naming_them(tmp_path):
+    p = tmp_path / "e.csv"
+    rows = ["u,a,1,view", "u,b,2,impression", "u,c,3,wish", "u,d,4,impression", "u,e,5,cart", "u,f,6,purchase"]
+    p.write_text("user_id,item_id,timestamp,event\n" + "\n".join(rows) + "\n")
+    with pytest.warns(
+        DataWarning, match=r"e.csv: dropped 3 events of unknown types .*'impression' \(2\), 'wish' \(1\)"
+    ):
+        raw = clean(load_files(p), CFG)
+    assert raw.counts["unknown_event"] == 3 and raw.events["item_id"].to_list() == ["a", "e", "f"]
+
+
+def test_when_unknown_event_names_leave_too_few_events_the_error_names_them(tmp_path):
+    p = tmp_path / "e.jsonl"
+    p.write_text(
+        '{"user_id": 1, "item_id": 1, "timestamp": 1, "event": "view"}\n'
+        '{"user_id": 1, "item_id": 2, "timestamp": 2, "event": "wishlist"}\n'
+        '{"user_id": 1, "item_id": 3, "timestamp": 3, "event": "rate"}\n'
+    )
+    with pytest.warns(DataWarning), pytest.raises(DataError) as e:
+        clean(load_files(p), CFG)
+    assert "no user has the 3 events" in str(e.value)
+    assert "after dropping 2 of unknown types: 'rate' (1), 'wishlist' (1)" in str(e.value)
