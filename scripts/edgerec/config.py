@@ -84,12 +84,14 @@ class TrainConfig:
     w_item: float = 0.1
     w_rank: float = 0.1
     w_text: float = 0.1
-    # Retrieval loss: the full softmax over the catalog while one batch's logits (batch_size x max_len x
-    # items, at most) stay within full_softmax_max_logits (2^28 = 1 GiB of fp32: Beauty's 12k items at
-    # 256 x 50 is 155M); above that, logQ-corrected sampled softmax with `sampled_softmax` shared
-    # negatives per step (0 = never sample). On Beauty 1024 negatives are ~2.5x cheaper per epoch, but
+    # Retrieval loss: the full softmax over the catalog while one batch's logits (batch_size x the mean
+    # trained positions of a row x items) stay within full_softmax_max_logits (2^26: Beauty's 12k items
+    # at 256 x ~6 positions is 18M, an ML-1M-like log's 3.4k items at 256 x 50 is 44M); above that
+    # (a 20k-item catalog with 50-event histories: 256M logits, ~4 s a CPU step), logQ-corrected
+    # sampled softmax with `sampled_softmax` shared negatives per step (0 = never sample), which also
+    # embeds only the items a step touches. On Beauty 1024 negatives are ~2.5x cheaper per epoch, but
     # the full softmax gave 5% better test NDCG@10 in the same 20 minutes.
-    full_softmax_max_logits: int = 2**28
+    full_softmax_max_logits: int = 2**26
     sampled_softmax: int = 2048
     rank_negatives: int = 4  # hard negatives (top retrieved non-targets) per position for the ranker
     eval_batch_size: int = 1024

@@ -1,7 +1,9 @@
 """Full-ranking metrics (stage 5, evaluator): HR@K, NDCG@K and MRR over the whole catalog.
 
 Protocol (DATA.md): every item of the catalog is ranked (no sampled negatives); items in the user's
-own history get score -inf, except the target itself, which is never excluded. Ties are broken
+own history get score -inf, the target too when it is one of them (a re-purchase): the served path
+excludes every seen item (`excludeSeen`, default true), so such a target is a hit it could never
+serve, and counting it inflated a repeat-heavy log's HR@10 from 0.27 to 0.76. Ties are broken
 against the target (an item scoring exactly the target's score ranks above it), so a constant scorer
 earns nothing.
 """
@@ -26,14 +28,13 @@ def target_ranks(
     scores: (B, N) item scores; targets: (B,) column of the target; (exclude_rows[i], exclude_cols[i])
     are (row, column) pairs of history items to exclude. Returns (B,) int64.
 
-    A target whose score is not finite (NaN or +-inf: a broken model) gets `MISS_RANK`, the worst
-    rank: a miss at every cutoff, never a hit (NaN compares false with everything, so the count below
-    would make it rank -1)."""
+    A target whose score is not finite (NaN or +-inf: a broken model, or a target excluded as a history
+    item) gets `MISS_RANK`, the worst rank: a miss at every cutoff, never a hit (NaN compares false
+    with everything, so the count below would make it rank -1)."""
     scores = scores.clone()
     b = torch.arange(scores.shape[0], device=scores.device)
-    target_score = scores[b, targets]  # (B,)
     scores[exclude_rows, exclude_cols] = float("-inf")
-    scores[b, targets] = target_score  # the target is never excluded
+    target_score = scores[b, targets]  # (B,): -inf for a target in the history
     higher = (scores > target_score[:, None]).sum(1)
     ties = (scores == target_score[:, None]).sum(1) - 1  # other items with the same score
     worst = torch.full_like(higher, max(MISS_RANK, scores.shape[1]))

@@ -109,6 +109,20 @@ class ItemTower(nn.Module):
             e = e + self.text.head(pooled, (self.tokens > 0).any(1, keepdim=True))
         return e  # (N+1, D)
 
+    def rows(self, index: torch.Tensor) -> torch.Tensor:
+        """The embeddings of some items only, (R,) item index -> (R, D): the same values as
+        `forward()[index]` (id dropout drawn for these rows), at a cost that grows with R, not with the
+        catalog. Sampled-softmax steps use it, so a 300k-item catalog does not embed every item each step."""
+        e = torch.zeros(len(index), self.cfg.dim, device=self.tokens.device)
+        if self.cfg.use_id:
+            keep = self.has_id[index]
+            if self.training and self.cfg.id_dropout > 0:
+                keep = keep * (torch.rand_like(keep) >= self.cfg.id_dropout).float()
+            e = e + self.id_emb(index) * keep
+        if self.cfg.use_text:
+            e = e + self.text(self.tokens[index])
+        return e  # (R, D)
+
 
 class SelfAttention(nn.Module):
     """Multi-head causal self-attention that also returns its weights (for explanations)."""
@@ -226,12 +240,14 @@ class ModelDims:
     max_tokens: int
 
 
-def uses_sampled_softmax(cfg: Config, n_items: int) -> bool:
-    """Full softmax while one batch's logits (batch_size x max_len x items) fit in
+def uses_sampled_softmax(cfg: Config, n_items: int, positions_per_row: float | None = None) -> bool:
+    """Full softmax while one batch's logits (batch_size x positions x items) stay within
     `train.full_softmax_max_logits`; past that (large catalogs, long histories) sampled softmax with
-    `train.sampled_softmax` negatives, if that is fewer than the items."""
+    `train.sampled_softmax` negatives, if that is fewer than the items. `positions_per_row`: the mean
+    number of trained positions of a training row (its targets), from the data; max_len without it."""
     t = cfg.train
-    full_logits = t.batch_size * cfg.data.max_len * n_items
+    positions = cfg.data.max_len if positions_per_row is None else positions_per_row
+    full_logits = t.batch_size * positions * n_items
     return 0 < t.sampled_softmax < n_items and full_logits > t.full_softmax_max_logits
 
 
@@ -282,15 +298,39 @@ class EdgeRec(nn.Module):
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         """batch: hist_items/hist_events/targets/target_events (B, L) int64, hist_age (B, L) float."""
         t = self.cfg.train
-        table = self.items()  # (N+1, D)
-        h, _ = self.user.encode(table[batch["hist_items"]], batch["hist_events"], batch["hist_age"])  # (B, L, D)
         real = batch["targets"] > 0  # (B, L)
-        hr = h[real]  # (P, D): only real positions (~9 per Beauty user, not L = 50)
         target = batch["targets"][real]  # (P,) item index
+        text_on = t.w_text > 0 and self.cfg.model.use_text
+        # A sampled step must know the text loss's items before it embeds; the full softmax draws them
+        # last, as it always has (the same random stream, so the same model as before this split).
+        queries = self._text_queries(target) if text_on and self.sampled else None
+        if self.sampled:
+            # Only the items this step touches are embedded: history, targets, the shared negatives and
+            # the text loss's items. `emb(x)` looks item indices up among them.
+            neg = torch.multinomial(self.sample_prob, t.sampled_softmax, replacement=True) + 1  # (M,) item index
+            parts_of_step = [batch["hist_items"].flatten(), target, neg]
+            if queries is not None:
+                parts_of_step.append(queries[1])
+            rows = torch.unique(torch.cat(parts_of_step))  # sorted, holds 0 (padding) when a history is short
+            sub = self.items.rows(rows)  # (R, D)
+
+            def emb(x: torch.Tensor) -> torch.Tensor:
+                return sub[torch.searchsorted(rows, x)]
+
+            pool = rows[rows > 0]  # items of this step: the category and text losses' candidates
+        else:
+            table = self.items()  # (N+1, D)
+
+            def emb(x: torch.Tensor) -> torch.Tensor:
+                return table[x]
+
+            pool = torch.arange(1, table.shape[0], device=target.device)
+        h, _ = self.user.encode(emb(batch["hist_items"]), batch["hist_events"], batch["hist_age"])  # (B, L, D)
+        hr = h[real]  # (P, D): only real positions (~9 per Beauty user, not L = 50)
         parts: dict[str, torch.Tensor] = {}
 
         if self.sampled:
-            logits, labels, cand_cols = self._sampled_logits(hr, target, table)
+            logits, labels, cand_cols = self._sampled_logits(hr, target, neg, emb)
         else:
             logits = hr @ table[1:].T  # (P, N)
             labels = target - 1
@@ -300,31 +340,32 @@ class EdgeRec(nn.Module):
         cat = self.item_category[target]  # (P,)
         if t.w_user > 0 and (cat >= 0).any():
             parts["user"] = F.cross_entropy(self.user.interest_head(hr).float(), cat, ignore_index=-1)
-        item_cat = self.item_category[1:]
+        pool_emb = emb(pool)  # (N or R, D)
+        item_cat = self.item_category[pool]
         if t.w_item > 0 and (item_cat >= 0).any():
-            parts["item"] = F.cross_entropy(self.items.category_head(table[1:]).float(), item_cat, ignore_index=-1)
+            parts["item"] = F.cross_entropy(self.items.category_head(pool_emb).float(), item_cat, ignore_index=-1)
         if t.w_rank > 0:
-            parts["rank"] = self._rank_loss(hr, target, batch["target_events"][real], logits, labels, cand_cols, table)
-        if t.w_text > 0 and self.cfg.model.use_text:
-            parts["text"] = self._text_loss(target, table)
+            parts["rank"] = self._rank_loss(hr, target, batch["target_events"][real], logits, labels, cand_cols, emb)
+        if text_on:
+            queries = queries if self.sampled else self._text_queries(target)
+            parts["text"] = pool_emb.sum() * 0.0 if queries is None else self._text_loss(queries, pool, pool_emb)
 
         weights = {"retrieval": t.w_retrieval, "user": t.w_user, "item": t.w_item, "rank": t.w_rank, "text": t.w_text}
         loss = sum(weights[k] * v for k, v in parts.items())
         return loss, {k: float(v.detach()) for k, v in parts.items()}
 
-    def _sampled_logits(self, hr: torch.Tensor, target: torch.Tensor, table: torch.Tensor):
-        """Sampled softmax with logQ correction: one shared set of negatives drawn from the unigram
-        distribution; subtracting log q makes the estimate of the full softmax unbiased-ish."""
-        neg = torch.multinomial(self.sample_prob, self.cfg.train.sampled_softmax, replacement=True)  # (M,) column
+    def _sampled_logits(self, hr: torch.Tensor, target: torch.Tensor, neg: torch.Tensor, emb):
+        """Sampled softmax with logQ correction: one shared set of negatives (item indices, drawn from
+        the unigram distribution); subtracting log q makes the estimate of the full softmax unbiased-ish."""
         log_q = self.sample_prob.log()
-        pos_logit = (hr * table[target]).sum(-1, keepdim=True) - log_q[target - 1, None]  # (P, 1)
-        neg_logit = hr @ table[neg + 1].T - log_q[neg][None, :]  # (P, M)
-        neg_logit = neg_logit.masked_fill(neg[None, :] == (target - 1)[:, None], float("-inf"))  # accidental hits
+        pos_logit = (hr * emb(target)).sum(-1, keepdim=True) - log_q[target - 1, None]  # (P, 1)
+        neg_logit = hr @ emb(neg).T - log_q[neg - 1][None, :]  # (P, M)
+        neg_logit = neg_logit.masked_fill(neg[None, :] == target[:, None], float("-inf"))  # accidental hits
         logits = torch.cat([pos_logit, neg_logit], dim=1)
         labels = torch.zeros(len(target), dtype=torch.long, device=hr.device)
-        return logits, labels, torch.cat([(target - 1)[:, None], neg[None, :].expand(len(target), -1)], dim=1)
+        return logits, labels, torch.cat([(target - 1)[:, None], (neg - 1)[None, :].expand(len(target), -1)], dim=1)
 
-    def _rank_loss(self, hr, target, target_event, logits, labels, cand_cols, table) -> torch.Tensor:
+    def _rank_loss(self, hr, target, target_event, logits, labels, cand_cols, emb) -> torch.Tensor:
         """The ranker sees the target (label = its action) and the top-scoring retrieved non-targets
         (label `none`), on detached embeddings so it never pulls the retrieval space around."""
         k = self.cfg.train.rank_negatives
@@ -341,13 +382,13 @@ class EdgeRec(nn.Module):
         )
         y = torch.zeros_like(cand)
         y[:, 0] = action
-        out = self.ranker(hr.detach(), table[cand].detach())  # (P, 1+k, A)
+        out = self.ranker(hr.detach(), emb(cand).detach())  # (P, 1+k, A)
         return F.cross_entropy(out.reshape(-1, out.shape[-1]).float(), y.reshape(-1), ignore_index=-100)
 
-    def _text_loss(self, target: torch.Tensor, table: torch.Tensor, max_items: int = 128) -> torch.Tensor:
-        """Queries must retrieve their item from the full catalog: pseudo-queries (a random half of an
-        item's own tokens) and, when the data has searches, real queries paired with the item the
-        search led to. This is what makes `text_encoder.onnx` usable for search."""
+    def _text_queries(self, target: torch.Tensor, max_items: int = 128) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The text loss's queries, (Q, T) tokens and the (Q,) item each must retrieve: pseudo-queries (a
+        random half of an item's own tokens) and, when the data has searches, real queries paired with
+        the item the search led to. None when there is no text to learn from."""
         items = torch.unique(target)
         items = items[(self.items.tokens[items] > 0).any(1)]
         items = items[torch.randperm(len(items), device=items.device)[:max_items]]
@@ -360,10 +401,16 @@ class EdgeRec(nn.Module):
             tokens = torch.cat([tokens, self.query_tokens[pick]])
             items = torch.cat([items, self.query_items[pick]])
         real = (tokens > 0).any(1)
-        if not real.any():
-            return table.sum() * 0.0
-        q = self.items.text(tokens[real])  # (M, D)
-        return F.cross_entropy((q @ table[1:].T).float(), items[real] - 1)
+        return (tokens[real], items[real]) if real.any() else None
+
+    def _text_loss(
+        self, queries: tuple[torch.Tensor, torch.Tensor], pool: torch.Tensor, pool_emb: torch.Tensor
+    ) -> torch.Tensor:
+        """Queries must retrieve their item among `pool` (the full catalog, or a sampled step's items,
+        which always hold the queries' own). This is what makes `text_encoder.onnx` usable for search."""
+        tokens, items = queries
+        q = self.items.text(tokens)  # (Q, D)
+        return F.cross_entropy((q @ pool_emb.T).float(), torch.searchsorted(pool, items))
 
 
 def build_model(

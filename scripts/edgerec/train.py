@@ -23,7 +23,7 @@ from tqdm import tqdm
 from .config import Config
 from .data import SeqDataset, split, subset
 from .evaluate import Exclusions, evaluate_torch
-from .model import EdgeRec, ModelDims, build_model, save_checkpoint
+from .model import EdgeRec, ModelDims, build_model, save_checkpoint, uses_sampled_softmax
 from .warmstart import ppmi_svd_embeddings
 
 
@@ -178,6 +178,15 @@ def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet
             "the model keeps its initial weights"
         )
     lengths = (tr.hist_items > 0).sum(1)
+    # Full or sampled softmax, from the positions a training row really has (Beauty: ~6 of max_len 50),
+    # so a short-history catalog keeps the exact loss and a long-history one does not pay for it.
+    positions = float((tr.targets > 0).sum(1).mean()) if len(tr.users) else None
+    model.sampled = uses_sampled_softmax(cfg, dims_of(ds).n_items, positions)
+    if model.sampled:
+        say(
+            f"edgerec: sampled softmax ({t.sampled_softmax} shared negatives a step): {t.batch_size} rows x "
+            f"{positions:.1f} positions x {dims_of(ds).n_items} items is over train.full_softmax_max_logits"
+        )
     tensors = {
         "hist_items": torch.from_numpy(tr.hist_items),
         "hist_events": torch.from_numpy(tr.hist_events),
@@ -188,6 +197,8 @@ def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet
     rng = np.random.default_rng(t.seed)
     total_steps = t.epochs * -(-len(lengths) // t.batch_size) // world
     start = time.time()
+    # At most a tenth of the run: on a small log (5 steps an epoch) 100 warmup steps were 20 epochs.
+    warmup = min(t.warmup_steps, max(1, total_steps // 10))
 
     def schedule(step: int) -> float:
         # With a time budget the decay follows whichever runs out first, steps or minutes, so a run cut
@@ -195,7 +206,7 @@ def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet
         done = step / max(1, total_steps)
         if t.max_minutes > 0:
             done = max(done, (time.time() - start) / (60 * t.max_minutes))
-        return lr_factor(done, step, t.warmup_steps, t.lr_schedule, t.min_lr_ratio)
+        return lr_factor(done, step, warmup, t.lr_schedule, t.min_lr_ratio)
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
     report = Path(report_dir) if report_dir else None

@@ -21,12 +21,13 @@ def test_rank_counts_items_scoring_above_the_target():
     assert ranks_of([[0.9, 0.7, 0.5, 0.1], [0.8, 0.1, 0.2, 0.3]], [2, 0], []) == [2, 0]
 
 
-def test_history_items_are_excluded_but_never_the_target():
+def test_history_items_are_excluded_the_target_too_when_it_is_one():
     scores = [[0.9, 0.7, 0.5, 0.1]]
     # excluding cols 0 and 1 lifts the target (col 2) to rank 0
     assert ranks_of(scores, [2], [(0, 0), (0, 1)]) == [0]
-    # the target itself listed in the history (a re-purchase) still counts with its own score
-    assert ranks_of(scores, [2], [(0, 0), (0, 2)]) == [1]
+    # a target that is in the history (a re-purchase) cannot be served (excludeSeen): a miss
+    assert ranks_of(scores, [2], [(0, 0), (0, 2)]) == [MISS_RANK]
+    assert metrics_from_ranks(np.array([MISS_RANK]))["hr@20"] == 0.0
 
 
 def test_ties_rank_against_the_target():

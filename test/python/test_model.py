@@ -86,3 +86,29 @@ def test_sampled_softmax_step_trains(tiny):
     assert set(parts) == {"retrieval", "user", "item", "rank", "text"} and torch.isfinite(loss)
     loss.backward()
     assert model.items.id_emb.weight.grad.abs().sum() > 0 and model.ranker.mlp[0].weight.grad.abs().sum() > 0
+
+
+def test_item_rows_equal_the_full_table_rows(tiny):
+    """A sampled step embeds only the items it touches: the same vectors as the full table's rows."""
+    _, ds, model = tiny
+    model.eval()
+    with torch.no_grad():
+        table = model.item_table()
+        index = torch.tensor([0, 1, 3, ds.num_items, 2, 3])
+        torch.testing.assert_close(model.items.rows(index), table[index], atol=1e-5, rtol=1e-5)
+        assert model.items.rows(torch.tensor([0])).abs().max() == 0  # padding stays zero
+
+
+def test_full_or_sampled_softmax_follows_the_positions_rows_really_have():
+    from edgerec.config import Config
+    from edgerec.model import uses_sampled_softmax
+
+    cfg = Config()  # 256 rows, max_len 50, 2048 negatives, 2^26 logits
+    # Beauty: 12k items, ~6 trained positions a row: the exact softmax (18M logits)
+    assert not uses_sampled_softmax(cfg, 12_101, 5.9)
+    # the same catalog judged by max_len alone (155M) would have been sampled
+    assert uses_sampled_softmax(cfg, 12_101)
+    # a 20k-item catalog whose rows are full (50 positions, 256M logits): sampled
+    assert uses_sampled_softmax(cfg, 20_000, 50.0)
+    # never sampled when there are fewer items than negatives
+    assert not uses_sampled_softmax(cfg, 1_500, 50.0)
