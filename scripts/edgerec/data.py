@@ -630,9 +630,7 @@ def read_items(path: str | Path) -> tuple[pl.DataFrame, dict[str, int]]:
         return _clean_str(df[name]) if name in df.columns else pl.Series([None] * n, dtype=pl.String)
 
     cats = df["categories"].to_list() if "categories" in df.columns else [None] * n
-    price = (
-        df["price"].cast(pl.Float64, strict=False) if "price" in df.columns else pl.Series([None] * n, dtype=pl.Float64)
-    )
+    price = prices(df["price"]) if "price" in df.columns else pl.Series([None] * n, dtype=pl.Float64)
     items = pl.DataFrame(
         {
             "item_id": integral_ids(_clean_str(df["item_id"])),
@@ -881,18 +879,62 @@ def read_atomic_items(path: str | Path) -> tuple[pl.DataFrame, dict[str, int]]:
             ),
             "brand": pl.Series([text(r, "brand") for r in rows], dtype=pl.String),
             "description": pl.Series([text(r, "description") for r in rows], dtype=pl.String),
-            "price": pl.Series([_float_or_none(get(r, "price")) for r in rows], dtype=pl.Float64),
+            "price": prices(pl.Series([get(r, "price") for r in rows], dtype=pl.String)),
             "attributes": pl.Series([[] for _ in rows], dtype=pl.List(pl.String)),
         }
     )
     return _dedupe_items(items, bad)
 
 
-def _float_or_none(v: str | None) -> float | None:
-    try:
-        return float(v) if v is not None else None
-    except ValueError:
+_CURRENCY = re.compile(r"^(?:[$€£¥₹₩]|[A-Z]{3}|[A-Z]{1,2}\$|kr|zł|Rs\.?)?\s*(.*?)\s*(?:[$€£¥₹₩]|[A-Z]{3}|kr|zł)?$")
+_PRICE_FORMS = (
+    (re.compile(r"^\d+,\d{1,2}$"), ",", "."),  # 12,99 (decimal comma)
+    (re.compile(r"^\d{1,3}(,\d{3})+\.\d+$"), ",", ""),  # 1,299.00
+    (re.compile(r"^\d{1,3}(,\d{3}){2,}$"), ",", ""),  # 1,299,000 (two commas: not a decimal comma)
+    (re.compile(r"^\d{1,3}(\.\d{3})+,\d+$"), ".", ""),  # 1.299,00 (then , -> .)
+    (re.compile(r"^\d{1,3}(\.\d{3}){2,}$"), ".", ""),  # 1.299.000
+    (re.compile(r"^\d{1,3}([ '\u00a0\u202f]\d{3})+([.,]\d{1,2})?$"), None, None),  # 1 299,00 / 1'299.00
+)
+
+
+def parse_price(value: object) -> float | None:
+    """A price as a number: plain numbers, and text with a currency sign or code (`$12.99`, `12,99 €`,
+    `EUR 5`) and thousands separators (`1,299.00`, `1.299,00`, `1 299,00`, `1,299,000`). None where it
+    is not a finite number or is ambiguous: `1,299` (1299 or 1.299?), `free`, `10-20`."""
+    if value is None or isinstance(value, bool):
         return None
+    if isinstance(value, (int, float)):
+        return float(value) if math.isfinite(value) else None
+    s = str(value).strip()
+    try:
+        v = float(s)
+        return v if math.isfinite(v) else None
+    except ValueError:
+        pass
+    m = _CURRENCY.match(s)
+    s = m.group(1) if m else s
+    if re.fullmatch(r"\d+(\.\d+)?", s):
+        return float(s)
+    for form, sep, repl in _PRICE_FORMS:
+        if form.match(s):
+            if sep is None:  # spaces or apostrophes group thousands; the mark before 1-2 digits is decimal
+                s = re.sub(r"[ '\u00a0\u202f]", "", s).replace(",", ".")
+            else:
+                s = s.replace(sep, repl).replace(",", ".")
+            return float(s)
+    return None
+
+
+def prices(col: pl.Series) -> pl.Series:
+    """`parse_price` over a column (numbers or text); Float64, null where not a price."""
+    if col.dtype.is_numeric():
+        col = col.cast(pl.Float64)
+        return col.set(~col.is_finite(), None) if col.len() else col
+    if col.dtype != pl.String and not col.dtype.is_temporal() and col.dtype != pl.Boolean:  # lists, structs
+        return pl.Series(col.name, [None] * col.len(), dtype=pl.Float64)
+    col = col.cast(pl.String)
+    lookup = {u: parse_price(u) for u in col.unique().drop_nulls().to_list()}
+    return col.replace_strict(lookup, default=None, return_dtype=pl.Float64)
 
 
 def recbole_prefix(path: str | Path) -> Path:

@@ -7,7 +7,16 @@ import polars as pl
 import pytest
 
 from edgerec.config import DataConfig
-from edgerec.data import DataError, DataWarning, clean, load_files, read_events, read_items
+from edgerec.data import (
+    DataError,
+    DataWarning,
+    clean,
+    import_recbole,
+    load_files,
+    parse_price,
+    read_events,
+    read_items,
+)
 
 CFG = DataConfig(min_user_events=3, max_len=4, min_token_count=1)
 
@@ -134,3 +143,34 @@ def test_when_unknown_event_names_leave_too_few_events_the_error_names_them(tmp_
         clean(load_files(p), CFG)
     assert "no user has the 3 events" in str(e.value)
     assert "after dropping 2 of unknown types: 'rate' (1), 'wishlist' (1)" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "text, price",
+    [
+        ("9.5", 9.5),
+        ("$12.99", 12.99),
+        ("12,99 €", 12.99),
+        ("1,299.00", 1299.0),
+        ("1.299,00", 1299.0),
+        ("1 299,50", 1299.5),
+        ("1,299,000", 1299000.0),
+        ("USD 5", 5.0),
+        ("£1,000.50", 1000.5),
+        ("1,299", None),  # 1299 or 1.299: ambiguous
+        ("free", None),
+        ("10-20", None),
+        ("nan", None),
+    ],
+)
+def test_prices_with_currency_signs_and_separators_are_parsed_where_unambiguous(text, price):
+    assert parse_price(text) == price
+
+
+def test_items_files_parse_written_prices(tmp_path):
+    p = tmp_path / "items.csv"
+    p.write_text('item_id,price\na,$12.99\nb,"12,99 €"\nc,"1,299.00"\nd,free\ne,\n')
+    assert read_items(p)[0]["price"].to_list() == [12.99, 12.99, 1299.0, None, None]
+    (tmp_path / "shop.inter").write_text("user_id:token\titem_id:token\ttimestamp:float\nu\ta\t1\n")
+    (tmp_path / "shop.item").write_text("item_id:token\tprice:float\na\t$3.50\nb\t4\n")
+    assert import_recbole(tmp_path / "shop").items["price"].to_list() == [3.5, 4.0]
