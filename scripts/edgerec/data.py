@@ -848,9 +848,20 @@ def split_token_seq(value: str) -> list[str]:
     return value.split()
 
 
+ATOMIC_TITLE = ("title", "movie_title", "item_name", "name")
+ATOMIC_CATEGORIES = ("categories", "genre", "genres", "class", "category", "sales_type")
+"""RecBole `.item` columns read as the title and the categories (the first of each that the file has):
+Amazon (`title`, `categories`, `sales_type`), MovieLens (`movie_title`; `genre` in ml-1m, `class` in
+ml-100k), Yelp (`item_name`, `categories`)."""
+
+
 def read_atomic_items(path: str | Path) -> tuple[pl.DataFrame, dict[str, int]]:
-    """`NAME.item`: `item_id:token` plus any of title/categories/brand/description/price columns
-    (RecBole names like `sales_type` or `categories`; `token_seq` titles are joined with spaces)."""
+    """`NAME.item`: `item_id:token` plus text columns. The title is the first of `ATOMIC_TITLE`, the
+    categories the first of `ATOMIC_CATEGORIES` (see `atomic_categories`: a `token_seq` of genres is a
+    list of categories), then `brand`, `price` and `description`. Every other `token`/`token_seq`
+    column that is not an id (`*_id`) and not all numbers (years, ranks, zip codes) is added to the
+    description (`address`, `city`, `director`, a second category column). `token_seq` text is joined
+    with spaces."""
     with reading(f"item file {path}"):
         header, rows, bad = read_atomic(path)
     names = [h[0] for h in header]
@@ -859,31 +870,62 @@ def read_atomic_items(path: str | Path) -> tuple[pl.DataFrame, dict[str, int]]:
         raise DataError(f"no item_id column (have {', '.join(names)})", f"item file {path}")
     col = {n: i for i, n in enumerate(names)}
 
-    def get(row: list[str], name: str) -> str | None:
-        i = col.get(name)
+    def get(row: list[str], name: str | None) -> str | None:
+        i = col.get(name) if name else None
         return row[i].strip() or None if i is not None else None
 
-    def text(row: list[str], name: str) -> str | None:
+    def text(row: list[str], name: str | None) -> str | None:
         v = get(row, name)
         if v is not None and types.get(name) == "token_seq":
             v = " ".join(split_token_seq(v))
         return v
 
-    cat_name = next((n for n in ("categories", "category", "sales_type") if n in col), None)
+    def numeric(name: str) -> bool:
+        values = [v for v in (get(r, name) for r in rows) if v is not None]
+        return all(_NUMBER_RE.match(v) for v in values)
+
+    title = next((n for n in ATOMIC_TITLE if n in col), None)
+    cats = next((n for n in ATOMIC_CATEGORIES if n in col), None)
+    used = {"item_id", title, cats, "brand", "price", "description"}
+    described = ["description"] + [
+        n
+        for n in names
+        if n not in used and types[n] in ("token", "token_seq") and not re.search(r"(^|_)ids?$", n) and not numeric(n)
+    ]
+
+    def description(row: list[str]) -> str | None:
+        return " ".join(t for t in (text(row, n) for n in described) if t) or None
+
     items = pl.DataFrame(
         {
             "item_id": pl.Series([get(r, "item_id") for r in rows], dtype=pl.String),
-            "title": pl.Series([text(r, "title") for r in rows], dtype=pl.String),
+            "title": pl.Series([text(r, title) for r in rows], dtype=pl.String),
             "categories": pl.Series(
-                [split_token_seq(get(r, cat_name) or "") if cat_name else [] for r in rows], dtype=pl.List(pl.String)
+                [atomic_categories(get(r, cats), types.get(cats, "token")) for r in rows], dtype=pl.List(pl.String)
             ),
             "brand": pl.Series([text(r, "brand") for r in rows], dtype=pl.String),
-            "description": pl.Series([text(r, "description") for r in rows], dtype=pl.String),
+            "description": pl.Series([description(r) for r in rows], dtype=pl.String),
             "price": prices(pl.Series([get(r, "price") for r in rows], dtype=pl.String)),
             "attributes": pl.Series([[] for _ in rows], dtype=pl.List(pl.String)),
         }
     )
     return _dedupe_items(items, bad)
+
+
+_NUMBER_RE = re.compile(r"^[+-]?\d+(\.\d*)?$")
+
+
+def atomic_categories(value: str | None, kind: str) -> list[str]:
+    """A RecBole categories cell as a list. A `token_seq` is a list: quoted (`'Beauty', 'Skin Care'`),
+    `|`- or comma-separated (`Action|Comedy`, `Pizza, Fast Food`), else space-separated (`Action
+    Comedy`, RecBole's own separator). A `token` is one label, or a `|`-separated path."""
+    if not value:
+        return []
+    if kind != "token_seq" or value[0] in "'\"[" or "|" in value:
+        return split_categories(value)
+    if "," in value:
+        return [p.strip() for p in value.split(",") if p.strip()]
+    return value.split()
 
 
 _CURRENCY = re.compile(r"^(?:[$€£¥₹₩]|[A-Z]{3}|[A-Z]{1,2}\$|kr|zł|Rs\.?)?\s*(.*?)\s*(?:[$€£¥₹₩]|[A-Z]{3}|kr|zł)?$")
@@ -973,7 +1015,9 @@ def import_recbole(prefix: str | Path) -> RawData:
 
     `.inter` is either event rows (`user_id:token item_id:token timestamp:float`, timestamp optional)
     or sequence rows (`user_id:token item_id_list:token_seq item_id:token`: a history and its next
-    item); for sequence rows each user's longest history plus its target is the user's sequence."""
+    item). Sequence rows are rebuilt into each user's whole sequence (`sequence_rows`), in file order
+    without timestamps. Numeric timestamps in epoch milliseconds (microseconds, nanoseconds) are
+    converted to seconds with a warning (`epoch_seconds`)."""
     prefix = recbole_prefix(prefix)
     inter = prefix.with_name(prefix.name + ".inter")
     source = f"RecBole file {inter}"
@@ -993,16 +1037,16 @@ def import_recbole(prefix: str | Path) -> RawData:
     items: list[str] = []
     stamps: list[str | None] = []
     if "item_id_list" in col:
-        longest: dict[str, list[str]] = {}
-        for r in rows:
-            u, target = r[col["user_id"]].strip(), r[col["item_id"]].strip()
-            if not u or not target:
-                bad += 1
-                continue
-            seq = split_token_seq(r[col["item_id_list"]]) + [target]
-            if len(seq) > len(longest.get(u, [])):
-                longest[u] = seq
-        for u, seq in longest.items():
+        sequences, bad, inconsistent = sequence_rows(rows, col["user_id"], col["item_id_list"], col["item_id"], bad)
+        if inconsistent:
+            warnings.warn(
+                f"{source}: the sequence rows of {inconsistent} of {len(sequences)} users are not one growing "
+                "history in file order (a row's item_id_list is not the end of the user's earlier items): for "
+                "those the longest item_id_list plus its item_id is the sequence",
+                DataWarning,
+                stacklevel=2,
+            )
+        for u, seq in sequences.items():
             users.extend([u] * len(seq))
             items.extend(seq)
             stamps.extend([None] * len(seq))
@@ -1020,11 +1064,14 @@ def import_recbole(prefix: str | Path) -> RawData:
             "timestamp": pl.Series(stamps, dtype=pl.String),
         }
     )
+    timestamps, note = epoch_seconds(_timestamps(raw["timestamp"]), _numeric_epochs(raw["timestamp"]))
+    if note:
+        warnings.warn(f"{source}: {note}", DataWarning, stacklevel=2)
     events = pl.DataFrame(
         {
             "user_id": _clean_str(raw["user_id"]),
             "item_id": _clean_str(raw["item_id"]),
-            "timestamp": _timestamps(raw["timestamp"]),
+            "timestamp": timestamps,
             "event": pl.Series([None] * n, dtype=pl.String),
             "query": pl.Series([None] * n, dtype=pl.String),
             "order": pl.Series(np.arange(n, dtype=np.int64)),
@@ -1052,9 +1099,45 @@ def import_recbole(prefix: str | Path) -> RawData:
     if item_path.exists():
         it, item_counts = read_atomic_items(item_path)
         counts.update(item_counts)
+        warn_item_overlap(kept, it, f"item file {item_path}")
     else:
         it = pl.DataFrame(schema=ITEM_SCHEMA)
     return RawData(prefix.name, kept, it, counts, source=source)
+
+
+def sequence_rows(
+    rows: list[list[str]], user: int, history: int, target: int, bad: int
+) -> tuple[dict[str, list[str]], int, int]:
+    """Each user's item sequence from RecBole sequence rows (`user_id, item_id_list, item_id` at those
+    field indices), with `bad` plus the rows without a user or a target, and the number of users whose
+    rows are inconsistent.
+
+    RecBole's augmentation writes one row per prefix: the history so far (cut to its newest
+    MAX_ITEM_LIST_LENGTH items, 50 by default) and the next item. So the sequence is the first row's
+    history followed by every row's target in file order; this holds however the histories were cut.
+    When a user's row does not fit (its history is not the end of the items before it: rows shuffled
+    or of several sequences), the user's sequence is the longest history plus its target instead."""
+    sequences: dict[str, list[str]] = {}
+    longest: dict[str, list[str]] = {}
+    inconsistent: set[str] = set()
+    for r in rows:
+        u, item = r[user].strip(), r[target].strip()
+        if not u or not item:
+            bad += 1
+            continue
+        hist = split_token_seq(r[history])
+        seq = sequences.get(u)
+        if seq is None:
+            sequences[u] = hist + [item]
+        else:
+            if len(hist) > len(seq) or seq[len(seq) - len(hist) :] != hist:
+                inconsistent.add(u)
+            seq.append(item)
+        if len(hist) + 1 > len(longest.get(u, ())):
+            longest[u] = hist + [item]
+    for u in inconsistent:
+        sequences[u] = longest[u]
+    return sequences, bad, len(inconsistent)
 
 
 # ---------------------------------------------------------------------------------------------------

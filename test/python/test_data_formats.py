@@ -10,6 +10,7 @@ from edgerec.config import DataConfig
 from edgerec.data import (
     DataError,
     DataWarning,
+    build_dataset,
     clean,
     import_recbole,
     load_files,
@@ -167,10 +168,90 @@ def test_prices_with_currency_signs_and_separators_are_parsed_where_unambiguous(
     assert parse_price(text) == price
 
 
+def atomic(*rows: tuple[str, ...]) -> str:
+    """A RecBole atomic file's text: tab-separated fields, one row per line (the first is the header)."""
+    return "".join("\t".join(r) + "\n" for r in rows)
+
+
+def recbole_items(d, *rows: tuple[str, ...], items=("1", "2", "3")):
+    """import_recbole of an .inter with one user who has `items`, and an .item file of `rows`."""
+    inter = [("user_id:token", "item_id:token", "timestamp:float")] + [("u", i, str(t)) for t, i in enumerate(items)]
+    (d / "r.inter").write_text(atomic(*inter))
+    (d / "r.item").write_text(atomic(*rows))
+    return import_recbole(d / "r")
+
+
 def test_items_files_parse_written_prices(tmp_path):
     p = tmp_path / "items.csv"
     p.write_text('item_id,price\na,$12.99\nb,"12,99 €"\nc,"1,299.00"\nd,free\ne,\n')
     assert read_items(p)[0]["price"].to_list() == [12.99, 12.99, 1299.0, None, None]
-    (tmp_path / "shop.inter").write_text("user_id:token\titem_id:token\ttimestamp:float\nu\ta\t1\n")
-    (tmp_path / "shop.item").write_text("item_id:token\tprice:float\na\t$3.50\nb\t4\n")
-    assert import_recbole(tmp_path / "shop").items["price"].to_list() == [3.5, 4.0]
+    raw = recbole_items(tmp_path, ("item_id:token", "price:float"), ("a", "$3.50"), ("b", "4"), items=("a", "b"))
+    assert raw.items["price"].to_list() == [3.5, 4.0]
+
+
+def test_recbole_movielens_and_yelp_item_columns_are_read_as_text(tmp_path):
+    raw = recbole_items(
+        tmp_path,
+        ("item_id:token", "movie_title:token_seq", "release_year:token", "genre:token_seq", "director:token"),
+        ("1", "Toy Story", "1995", "Animation Children's Comedy", "John Lasseter"),
+        ("2", "Heat", "1995", "Action Crime|Thriller", ""),
+        ("3", "Casino", "1995", "", "Martin Scorsese"),
+    )
+    ds = build_dataset(clean(raw, CFG), CFG)
+    assert ds.titles == ["Toy Story", "Heat", "Casino"]
+    # a token_seq of genres is a list of categories (space separated; `|` where written so)
+    assert ds.item_categories == [["Animation", "Children's", "Comedy"], ["Action Crime", "Thriller"], []]
+    assert "toy" in ds.vocab.tokens and "lasseter" in ds.vocab.tokens  # other text columns: description
+    assert "1995" not in ds.vocab.tokens  # an all-numeric column (the year) is not text
+    ml100k = recbole_items(tmp_path, ("item_id:token", "class:token_seq"), ("1", "Action Crime"), items=("1",))
+    assert ml100k.items["categories"].to_list() == [["Action", "Crime"]]
+    yelp = recbole_items(
+        tmp_path,
+        ("item_id:token", "item_name:token_seq", "city:token_seq", "postal_code:token", "categories:token_seq"),
+        ("1", "Joe's Pizza", "New York", "10001", "Restaurants, Pizza, Fast Food"),
+        items=("1",),
+    )
+    item = yelp.items.row(0, named=True)
+    assert item["title"] == "Joe's Pizza" and item["categories"] == ["Restaurants", "Pizza", "Fast Food"]
+    assert item["description"] == "New York"
+
+
+def test_recbole_amazon_item_columns_and_a_token_category_is_one_label(tmp_path):
+    header = ("item_id:token", "title:token", "sales_type:token", "sales_rank:float", "categories:token_seq")
+    header += ("price:float", "brand:token")
+    row = ("B1", "Nice Serum", "Health & Personal Care", "12", "'Beauty', 'Skin Care'", "9.5", "Acme")
+    item = recbole_items(tmp_path, header, row, items=("B1",)).items.row(0, named=True)
+    assert item["title"] == "Nice Serum" and item["categories"] == ["Beauty", "Skin Care"]
+    assert item["brand"] == "Acme" and item["price"] == 9.5
+    assert item["description"] == "Health & Personal Care"  # the second category column
+    raw = recbole_items(
+        tmp_path, ("item_id:token", "sales_type:token"), ("B1", "Health & Personal Care"), items=("B1",)
+    )
+    assert raw.items["categories"].to_list() == [["Health & Personal Care"]]
+
+
+def test_recbole_sequence_rows_with_truncated_histories_rebuild_the_whole_sequence(tmp_path):
+    seq = [f"i{k}" for k in range(8)]
+    lines = [f"u\t{' '.join(seq[max(0, k - 3) : k])}\t{seq[k]}" for k in range(1, 8)]  # lists cut at 3
+    lines += ["v\tx y\tz"]  # a user with one row (a test file): its history plus its target
+    (tmp_path / "s.inter").write_text("user_id:token\titem_id_list:token_seq\titem_id:token\n" + "\n".join(lines))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        raw = import_recbole(tmp_path / "s")
+    got = {u: raw.events.filter(pl.col("user_id") == u)["item_id"].to_list() for u in ("u", "v")}
+    assert got == {"u": seq, "v": ["x", "y", "z"]}
+
+
+def test_recbole_sequence_rows_out_of_order_fall_back_to_the_longest_history_with_a_warning(tmp_path):
+    rows = ["u\ta b\tc", "u\ta\tb", "u\ta b c\td", "w\tp\tq", "w\tp q\tr"]
+    (tmp_path / "s.inter").write_text("user_id:token\titem_id_list:token_seq\titem_id:token\n" + "\n".join(rows))
+    with pytest.warns(DataWarning, match="sequence rows of 1 of 2 users are not one growing history"):
+        raw = import_recbole(tmp_path / "s")
+    got = {u: raw.events.filter(pl.col("user_id") == u)["item_id"].to_list() for u in ("u", "w")}
+    assert got == {"u": ["a", "b", "c", "d"], "w": ["p", "q", "r"]}
+
+
+def test_recbole_millisecond_timestamps_are_converted(tmp_path):
+    (tmp_path / "r.inter").write_text("user_id:token\titem_id:token\ttimestamp:float\nu\ta\t1608115408017\n")
+    with pytest.warns(DataWarning, match="r.inter: numeric timestamps look like epoch milliseconds"):
+        assert import_recbole(tmp_path / "r").events["timestamp"].to_list() == [1608115408.017]
