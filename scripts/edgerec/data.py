@@ -1,14 +1,18 @@
 """Stage 2: raw files -> cleaned events -> per-user sequences -> leave-one-out split.
 
 Readers
-- `read_events(path)`: CSV, JSONL or Parquet with `user_id, item_id, timestamp` and optional `event`
-  (view/click/cart/purchase/search, default purchase) and `query`. `timestamp` is integer epoch seconds
-  or ISO 8601 (naive times are UTC). Within a user, events are ordered by timestamp, ties by file order.
+- `read_events(path)`: CSV (comma, or tab/semicolon told by the header; `.tsv`), JSONL or Parquet with
+  `user_id, item_id, timestamp` and optional `event` (view/click/cart/purchase/search or a synonym in
+  `EVENT_SYNONYMS`, default purchase) and `query`. `timestamp` is integer epoch seconds (milliseconds,
+  microseconds and nanoseconds are recognised and converted, with a warning) or ISO 8601 (naive times
+  are UTC). Within a user, events are ordered by timestamp, ties by file order.
 - `read_items(path)`: CSV, JSONL or Parquet with `item_id` and any of `title, categories` (`|`-separated,
-  most general first, or a list), `brand, description, price`.
+  most general first, or a list), `brand, description, price` (`$12.99`, `12,99 €` are read).
 - `import_beauty(dir)`: the S3-Rec sequence format (`Beauty.txt`, `Beauty.item`, `*_item2attributes.json`).
 - `import_recbole(prefix)`: RecBole atomic files `prefix.inter` (event rows or sequence rows) and
   `prefix.item` (or a folder `NAME/` holding `NAME.inter`).
+Ids are text: only an empty cell is a missing id ("NA", "null" are ids), and an id column of integers
+written as floats (`1.0`) reads as the integers, in every format.
 
 Input the trainer cannot use (a missing or unreadable file, missing id columns, no usable event)
 raises `DataError`, whose message is one line naming the file and the problem; the CLI prints it and
