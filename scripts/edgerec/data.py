@@ -361,10 +361,9 @@ def iter_table(path: str | Path, columns: tuple[str, ...] | None, batch_rows: in
         yield pl.from_arrow(pa.Table.from_batches([batch])).rename(renames), 0
 
 
-NULL_STRINGS = ("#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "N/A", "NA")
-NULL_STRINGS += ("NULL", "NaN", "n/a", "nan", "null", "None")
-"""Cells read as missing in CSV columns other than ids (pyarrow's default null values, plus "None"). In
-`user_id` and `item_id` only an empty cell is missing: "NA", "nan", "null" and "None" are ids there."""
+NULL_STRINGS = tuple(v for v in pcsv.ConvertOptions().null_values if v)
+"""Cells read as missing in CSV columns other than ids (pyarrow's default null values, as before). In
+`user_id` and `item_id` only an empty cell is missing: "NA", "nan", "null" are ids there."""
 ID_COLUMNS = ("user_id", "item_id")
 _TRAILING = "\x00trailing"  # the unnamed extra column of rows that end with a delimiter
 
