@@ -274,6 +274,13 @@ def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet
                     f.write(json.dumps(entry) + "\n")
             if not quiet:
                 print(format_epoch(entry), flush=True)
+            if epoch == 1 and t.epochs > 1 and t.max_minutes <= 0 and not quiet:
+                # A large log on a CPU can take hours at the defaults: say so while it can still be bounded.
+                left = (t.epochs - 1) * entry["seconds"] / 60
+                say(
+                    f"edgerec: up to {t.epochs - 1} more epochs, ~{left:.0f} min at this pace (early stopping after "
+                    f"{t.patience} without a better validation NDCG@10); --epochs N or --set train.max_minutes=M bounds it"
+                )
         if world > 1:
             torch.distributed.broadcast(stop, 0)
         if stop[0] > 0:
