@@ -23,7 +23,11 @@ from .config import load_config
 def _data_args(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--events", help="events file (CSV, JSONL or Parquet)")
-    src.add_argument("--beauty", help="directory in the S3-Rec sequence format (Beauty.txt, Beauty.item, ...)")
+    src.add_argument(
+        "--beauty",
+        help="S3-Rec sequence format: a folder (Beauty.txt, Beauty.item, ...), or one data set of a folder "
+        "holding several: its NAME.txt (or the path without .txt)",
+    )
     src.add_argument(
         "--recbole",
         help="RecBole atomic files: prefix PREFIX (PREFIX.inter, PREFIX.item) or folder NAME/ holding NAME.inter",

@@ -699,11 +699,18 @@ def warn_item_overlap(events: pl.DataFrame, items: pl.DataFrame, source: str) ->
 def import_beauty(directory: str | Path) -> RawData:
     """The S3-Rec sequence format: `NAME.txt` (`user item item ...` per line, time order),
     optional `NAME.item` (tab-separated `item_id:token title:token categories:token_seq`) and
-    `NAME_item2attributes.json` (item id -> attribute ids, turned into tokens `attrN`). The sequence
-    file is picked by `beauty_sequence_file`."""
-    directory = Path(directory)
-    with reading(f"--beauty folder {directory}"):
-        seq_path = beauty_sequence_file(directory)
+    `NAME_item2attributes.json` (item id -> attribute ids, turned into tokens `attrN`). `directory`
+    is the folder (its sequence file picked by `beauty_sequence_file`), or, to pick one data set of a
+    folder holding several (the S3-Rec repository's `data/`), the sequence file itself
+    (`data/Sports_and_Outdoors.txt`) or its path without `.txt`."""
+    path = Path(directory)
+    named = path if path.suffix == ".txt" and path.is_file() else Path(f"{path}.txt")
+    if not path.is_dir() and named.is_file():
+        seq_path, directory = named, named.parent
+    else:
+        directory = path
+        with reading(f"--beauty folder {directory}"):
+            seq_path = beauty_sequence_file(directory)
     name = seq_path.stem
     source = f"sequence file {seq_path}"
     users, items, malformed, rows = [], [], 0, 0
@@ -743,7 +750,14 @@ def import_beauty(directory: str | Path) -> RawData:
         counts.update(item_counts)
     else:
         item_df = pl.DataFrame(schema=ITEM_SCHEMA)
-    attr_paths = list(directory.glob(f"{name}_item2attributes.json")) or list(directory.glob("*item2attributes.json"))
+    # NAME's own attributes; a differently named one only when it is the folder's single attributes
+    # file and no other data set's sequence file (its NAME.txt) is beside it to own it.
+    attr_paths = list(directory.glob(f"{name}_item2attributes.json"))
+    others = list(directory.glob("*item2attributes.json"))
+    if not attr_paths and len(others) == 1:
+        owner = others[0].name[: -len("item2attributes.json")].rstrip("_")
+        if not (directory / f"{owner}.txt").is_file():
+            attr_paths = others
     if attr_paths:
         with reading(f"attributes file {attr_paths[0]}"):
             try:

@@ -433,3 +433,21 @@ def test_jsonl_ids_mixing_ints_and_floats_keep_integral_ids(tmp_path):
     items = tmp_path / "i.jsonl"
     items.write_text('{"item_id": 7.0, "price": 2}\n{"item_id": 8, "price": 2.5}\n')
     assert read_items(items)[0]["item_id"].to_list() == ["7", "8"]
+
+
+def test_beauty_picks_one_data_set_of_a_folder_holding_several(tmp_path):
+    """The S3-Rec repository's data/ holds Beauty, Sports_and_Outdoors, Toys...: NAME.txt (or the path
+    without .txt) picks one, with its own .item and attributes, never another set's."""
+    write_beauty(tmp_path)
+    (tmp_path / "Other.txt").write_text("9 7 8 9\n")
+    (tmp_path / "Other_item2attributes.json").write_text(json.dumps({"7": [1]}))
+    raises_data_error("several data sets", import_beauty, tmp_path)
+    for picked in (tmp_path / "Tiny.txt", tmp_path / "Tiny"):
+        raw = import_beauty(picked)
+        assert raw.name == "tiny" and raw.counts["sequence_lines"] == 4
+        assert "OPI Nail Lacquer" in raw.items["title"].to_list()
+    other = import_beauty(tmp_path / "Other.txt")
+    assert other.name == "other" and other.counts["sequence_lines"] == 1
+    assert other.items["item_id"].to_list() == ["7"]  # its own attributes, not Tiny's
+    (tmp_path / "Other_item2attributes.json").unlink()
+    assert import_beauty(tmp_path / "Other.txt").items.height == 0  # Tiny's attributes are not borrowed
