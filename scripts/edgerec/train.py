@@ -13,7 +13,7 @@ import math
 import os
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -103,6 +103,17 @@ def length_bucketed_batches(
     return batches
 
 
+def batch_size_for(rows: int, batch_size: int, min_steps: int) -> int:
+    """`batch_size`, or, when that leaves an epoch of `rows` training rows under `min_steps` steps, the
+    largest power of two (at least 32) that gives it that many."""
+    if min_steps <= 0 or rows >= batch_size * min_steps:
+        return batch_size
+    b = 32
+    while b * 2 <= batch_size and rows >= b * 2 * min_steps:
+        b *= 2
+    return min(b, batch_size)
+
+
 def lr_factor(progress: float, step: int, warmup: int, schedule: str, min_ratio: float) -> float:
     """Linear warmup over `warmup` steps, then constant or cosine decay to `min_ratio` as `progress`
     (fraction of the run done) goes from 0 to 1."""
@@ -135,6 +146,15 @@ def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet
         torch.cuda.set_device(device)
     use_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
 
+    tr = split(ds, "train", cfg.data.max_len)
+    batch = batch_size_for(len(tr.users), t.batch_size, t.min_steps_per_epoch)
+    if batch != t.batch_size:
+        say(
+            f"edgerec: {len(tr.users)} training rows: batches of {batch} instead of {t.batch_size}, so an epoch "
+            f"has at least {t.min_steps_per_epoch} steps (train.min_steps_per_epoch)"
+        )
+        cfg = replace(cfg, train=replace(t, batch_size=batch))
+        t = cfg.train
     model = build_model(
         cfg, dims_of(ds), ds.item_tokens, ds.item_category, ds.train_counts, ds.query_tokens, ds.query_items
     )
@@ -166,7 +186,6 @@ def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet
     opt = torch.optim.AdamW(
         [{"params": decay, "weight_decay": t.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=t.lr
     )
-    tr = split(ds, "train", cfg.data.max_len)
     va = split(ds, "valid", cfg.data.max_len)
     if 0 < t.eval_users < len(va.users):  # early stopping on a fixed random subset of validation users
         keep = np.sort(np.random.default_rng(t.seed).choice(len(va.users), t.eval_users, replace=False))

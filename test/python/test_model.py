@@ -112,3 +112,14 @@ def test_full_or_sampled_softmax_follows_the_positions_rows_really_have():
     assert uses_sampled_softmax(cfg, 20_000, 50.0)
     # never sampled when there are fewer items than negatives
     assert not uses_sampled_softmax(cfg, 1_500, 50.0)
+
+
+def test_small_logs_get_smaller_batches_so_an_epoch_has_enough_steps():
+    from edgerec.train import batch_size_for
+
+    assert batch_size_for(22_363, 256, 16) == 256  # Beauty: unchanged
+    assert batch_size_for(1_200, 256, 16) == 64  # 19 steps an epoch instead of 5
+    assert batch_size_for(100, 256, 16) == 32  # never below 32
+    assert batch_size_for(4_095, 256, 16) == 128
+    assert batch_size_for(1_200, 256, 0) == 256  # 0 turns it off
+    assert batch_size_for(300, 48, 16) == 32  # a power of two under the configured size
