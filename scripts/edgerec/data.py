@@ -828,6 +828,27 @@ def _empty_items(ids: list[str]) -> pl.DataFrame:
     )
 
 
+# RecBole datasets whose config names other id/time fields (ITEM_ID_FIELD, TIME_FIELD): Yelp's
+# `business_id` and `date`, and a few others seen in RecBole's dataset list.
+ATOMIC_ALIASES = {"item_id": ("business_id", "movie_id", "product_id"), "timestamp": ("date", "time")}
+
+
+def atomic_aliases(header: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The header with a dataset's own id or time field named as the trainer reads it, when the
+    standard name is absent (`business_id:token` -> `item_id`; a numeric `date:float` -> `timestamp`)."""
+    names = [n for n, _ in header]
+    renamed: dict[str, str] = {}
+    for want, aliases in ATOMIC_ALIASES.items():
+        if want in names:
+            continue
+        for a in aliases:
+            typ = dict(header).get(a)
+            if typ is not None and (want != "timestamp" or typ == "float"):
+                renamed[a] = want
+                break
+    return [(renamed.get(n, n), t) for n, t in header]
+
+
 def read_atomic(path: str | Path) -> tuple[list[tuple[str, str]], list[list[str]], int]:
     """A RecBole atomic file: tab-separated, header fields `name:type`. Returns the (name, type)
     header, the rows as strings, and how many rows had the wrong number of fields."""
@@ -843,6 +864,7 @@ def read_atomic(path: str | Path) -> tuple[list[tuple[str, str]], list[list[str]
         header = [
             (h.split(":", 1)[0].strip(), h.split(":", 1)[1].strip()) if ":" in h else (h, "token") for h in fields_
         ]
+        header = atomic_aliases(header)
         for line in f:
             line = line.rstrip("\r\n")
             if not line:
@@ -996,6 +1018,20 @@ def prices(col: pl.Series) -> pl.Series:
     return col.replace_strict(lookup, default=None, return_dtype=pl.Float64)
 
 
+# RecBole's benchmark split files (`benchmark_filename: [train, valid, test]`): one log, in this order.
+SPLIT_SUFFIXES = (".train.inter", ".valid.inter", ".test.inter")
+
+
+def recbole_inter_files(prefix: Path) -> list[Path]:
+    """`PREFIX.inter`, or else RecBole's benchmark split `PREFIX.train.inter`, `.valid.inter`,
+    `.test.inter` (those present), read as one log in that order: the trainer splits it its own way
+    (leave-one-out by time, DATA.md), and a user's rows across the three stay in order."""
+    whole = prefix.with_name(prefix.name + ".inter")
+    if whole.is_file():
+        return [whole]
+    return [f for f in (prefix.with_name(prefix.name + s) for s in SPLIT_SUFFIXES) if f.is_file()]
+
+
 def recbole_prefix(path: str | Path) -> Path:
     """The PREFIX of RecBole atomic files from what `--recbole` was given: a prefix (`DIR/NAME` for
     `DIR/NAME.inter`), the `.inter` file itself, or RecBole's standard layout, a folder `NAME/` holding
@@ -1003,11 +1039,14 @@ def recbole_prefix(path: str | Path) -> Path:
     p = Path(path)
     if p.is_dir():
         own = p / p.resolve().name
-        if own.with_name(own.name + ".inter").is_file():
+        if own.with_name(own.name + ".inter").is_file() or own.with_name(own.name + ".train.inter").is_file():
             return own
-        inters = sorted(p.glob("*.inter"))
+        inters = sorted(i for i in p.glob("*.inter") if not i.name.endswith(SPLIT_SUFFIXES))
         if len(inters) == 1:
             return inters[0].with_name(inters[0].name[: -len(".inter")])
+        split_sets = {i.name[: -len(s)] for i in p.glob("*.inter") for s in SPLIT_SUFFIXES if i.name.endswith(s)}
+        if not inters and len(split_sets) == 1:
+            return p / split_sets.pop()
         if not inters:
             raise DataError("no NAME.inter file in it", f"--recbole folder {p}")
         raise DataError(
@@ -1016,8 +1055,11 @@ def recbole_prefix(path: str | Path) -> Path:
             f"--recbole folder {p}",
         )
     if p.name.endswith(".inter") and p.is_file():
+        for suffix in SPLIT_SUFFIXES:
+            if p.name.endswith(suffix):
+                return p.with_name(p.name[: -len(suffix)])
         return p.with_name(p.name[: -len(".inter")])
-    if not p.with_name(p.name + ".inter").exists():
+    if not p.with_name(p.name + ".inter").exists() and not p.with_name(p.name + ".train.inter").exists():
         raise DataError(
             f"no {p.name}.inter: --recbole takes a prefix PREFIX (for PREFIX.inter and PREFIX.item) "
             "or a folder NAME/ holding NAME.inter",
@@ -1036,10 +1078,16 @@ def import_recbole(prefix: str | Path) -> RawData:
     without timestamps. Numeric timestamps in epoch milliseconds (microseconds, nanoseconds) are
     converted to seconds with a warning (`epoch_seconds`)."""
     prefix = recbole_prefix(prefix)
-    inter = prefix.with_name(prefix.name + ".inter")
-    source = f"RecBole file {inter}"
-    with reading(source):
-        header, rows, bad = read_atomic(inter)
+    files = recbole_inter_files(prefix)
+    inter = files[0]
+    source = f"RecBole file {inter}" if len(files) == 1 else f"RecBole files {', '.join(str(f) for f in files)}"
+    header, rows, bad = [], [], 0
+    for f in files:
+        with reading(f"RecBole file {f}"):
+            h, r, b = read_atomic(f)
+            if header and h != header:
+                raise DataError(f"its header differs from {files[0].name}'s: {h} vs {header}")
+        header, rows, bad = h, rows + r, bad + b
     unreadable = bad
     names = [h[0] for h in header]
     col = {n: i for i, n in enumerate(names)}

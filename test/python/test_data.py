@@ -451,3 +451,36 @@ def test_beauty_picks_one_data_set_of_a_folder_holding_several(tmp_path):
     assert other.items["item_id"].to_list() == ["7"]  # its own attributes, not Tiny's
     (tmp_path / "Other_item2attributes.json").unlink()
     assert import_beauty(tmp_path / "Other.txt").items.height == 0  # Tiny's attributes are not borrowed
+
+
+def test_recbole_benchmark_split_files_are_read_as_one_log(tmp_path):
+    """RecBole's `benchmark_filename` layout: NAME.train.inter, NAME.valid.inter, NAME.test.inter (here
+    sequence rows, as RecBole's sequential benchmarks ship them) are one log, train then valid then test."""
+    d = tmp_path / "ml"
+    d.mkdir()
+    head = "user_id:token\titem_id_list:token_seq\titem_id:token\n"
+    (d / "ml.train.inter").write_text(head + "u1\ta\tb\nu1\ta b\tc\nu2\tx\ty\n")
+    (d / "ml.valid.inter").write_text(head + "u1\ta b c\td\nu2\tx y\tz\n")
+    (d / "ml.test.inter").write_text(head + "u1\ta b c d\te\nu2\tx y z\tw\n")
+    (d / "ml.item").write_text("item_id:token\tmovie_title:token_seq\na\tAlien\n")
+    for given in (d, d / "ml", d / "ml.train.inter", d / "ml.test.inter"):
+        raw = import_recbole(given)
+        seqs = sequences(build_dataset(clean(raw, CFG), CFG))
+        assert [i for i, _ in seqs["u1"]] == ["a", "b", "c", "d", "e"], given
+        assert [i for i, _ in seqs["u2"]] == ["x", "y", "z", "w"], given
+        assert raw.items["title"].to_list() == ["Alien"]
+    (d / "ml.test.inter").write_text("user_id:token\titem_id:token\nu1\tq\n")
+    raises_data_error("header differs", import_recbole, d)
+
+
+def test_recbole_yelp_names_its_item_and_time_fields_otherwise(tmp_path):
+    (tmp_path / "yelp.inter").write_text(
+        "user_id:token\tbusiness_id:token\tstars:float\tdate:float\nu\tb2\t5\t3\nu\tb1\t4\t1\nu\tb3\t3\t2\n"
+    )
+    (tmp_path / "yelp.item").write_text(
+        "business_id:token\titem_name:token_seq\tcategories:token_seq\nb1\tJoe's Diner\tFood\n"
+    )
+    raw = import_recbole(tmp_path / "yelp")
+    seqs = sequences(build_dataset(clean(raw, CFG), CFG))
+    assert [i for i, _ in seqs["u"]] == ["b1", "b3", "b2"]  # ordered by date
+    assert raw.items["title"].to_list() == ["Joe's Diner"]
