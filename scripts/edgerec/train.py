@@ -13,6 +13,7 @@ import math
 import os
 import random
 import time
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import torch
 from tqdm import tqdm
 
 from .config import Config
-from .data import SeqDataset, split, subset
+from .data import DataWarning, SeqDataset, split, subset
 from .evaluate import Exclusions, evaluate_torch
 from .model import EdgeRec, ModelDims, build_model, save_checkpoint, uses_sampled_softmax
 from .warmstart import ppmi_svd_embeddings
@@ -192,9 +193,12 @@ def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet
         va = subset(va, keep)
     va_ex = Exclusions(ds, va)
     if len(tr.users) == 0:
-        say(
-            "edgerec: no training pairs (a user needs 4 events: 2 to train on, a validation and a test target): "
-            "the model keeps its initial weights"
+        # A warning, not a progress line: it must show under --quiet too (every user has 3 events).
+        warnings.warn(
+            "no training pairs (a user needs 4 events: 2 to train on, a validation and a test target): "
+            "the model keeps its initial weights",
+            DataWarning,
+            stacklevel=2,
         )
     lengths = (tr.hist_items > 0).sum(1)
     # Full or sampled softmax, from the positions a training row really has (Beauty: ~6 of max_len 50),
