@@ -28,6 +28,11 @@ export function singular(token: string): string {
   return token.slice(0, -1);
 }
 
+/** A word as matching reads it: accents folded ("lumière" = "lumiere"), then `singular`. */
+export function matchWord(token: string): string {
+  return singular(token.normalize('NFD').replace(/\p{M}+/gu, ''));
+}
+
 interface Lexicon {
   /** matching word -> rows whose title, categories or brand contain it */
   rows: Map<string, number[]>;
@@ -43,7 +48,7 @@ function lexicon(catalog: Catalog): Lexicon {
     for (let r = 0; r < catalog.rows; r++) {
       const v = catalog.view(r);
       const text = [v.title ?? '', ...(v.categories ?? []), catalog.brandOf(r) ?? ''].join(' ');
-      for (const t of new Set(tokenize(text).map(singular))) {
+      for (const t of new Set(tokenize(text).map(matchWord))) {
         let rows = index.rows.get(t);
         if (!rows) index.rows.set(t, (rows = []));
         rows.push(r);
@@ -63,7 +68,7 @@ function lexicon(catalog: Catalog): Lexicon {
  */
 function lexicalMatches(catalog: Catalog, query: string): Map<number, number> {
   const { rows } = lexicon(catalog);
-  const words = [...new Set(tokenize(query).map(singular))];
+  const words = [...new Set(tokenize(query).map(matchWord))];
   const weight = (t: string) => Math.log((catalog.rows + 1) / ((rows.get(t)?.length ?? 0) + 1)) + 1;
   const total = words.reduce((s, t) => s + weight(t), 0);
   const scores = new Map<number, number>();
@@ -77,13 +82,26 @@ function lexicalMatches(catalog: Catalog, query: string): Map<number, number> {
   return scores;
 }
 
+const foldedVocabs = new WeakMap<Vocab, Map<string, string>>();
+
+/** The tower's words by how matching reads them (`matchWord`): "solene" finds "solène", "lipsticks" "lipstick". */
+function foldedVocab(vocab: Vocab): Map<string, string> {
+  let map = foldedVocabs.get(vocab);
+  if (!map) {
+    map = new Map();
+    for (const t of vocab.file.tokens) if (!map.has(matchWord(t))) map.set(matchWord(t), t);
+    foldedVocabs.set(vocab, map);
+  }
+  return map;
+}
+
 /**
- * The query as the text tower should read it: each word it does not know replaced by its singular
- * when it knows that ("lipsticks" -> "lipstick"); undefined when it knows none of the words, whose
- * hashed buckets would only place the query at random.
+ * The query as the text tower should read it: each word it does not know replaced by the word it
+ * knows that matching reads alike (`matchWord`: "lipsticks" -> "lipstick", "solene" -> "solène");
+ * undefined when it knows none of the words, whose hashed buckets would only place the query at random.
  */
 export function towerQuery(vocab: Vocab, query: string): string | undefined {
-  const words = tokenize(query).map((t) => (vocab.has(t) || !vocab.has(singular(t)) ? t : singular(t)));
+  const words = tokenize(query).map((t) => (vocab.has(t) ? t : (foldedVocab(vocab).get(matchWord(t)) ?? t)));
   return words.some((t) => vocab.has(t)) ? words.join(' ') : undefined;
 }
 

@@ -159,6 +159,16 @@ function parameters(location: 'path' | 'query' | 'header', schema: z.ZodMiniObje
 
 const json = (schema: z.ZodMiniType) => ({ 'application/json': { schema: jsonSchema(schema) } });
 
+/** Headers every response carries (API.md): the request id always, the model version once one is loaded. */
+const RESPONSE_HEADERS = {
+  'x-request-id': {
+    description: 'This request, echoed when the client sent a well-formed one.',
+    schema: { type: 'string' },
+    required: true,
+  },
+  'x-model-version': { description: 'The model version that answered, once a model is loaded.', schema: { type: 'string' } },
+};
+
 /** The OpenAPI 3.1 document of every declared operation. */
 export function openApiDocument(info: { title: string; version: string; description?: string }) {
   const { schemas } = z.toJSONSchema(apiSchemas, { ...GENERATOR, uri: (id) => COMPONENT + id });
@@ -174,7 +184,7 @@ export function openApiDocument(info: { title: string; version: string; descript
       responses: Object.fromEntries(
         Object.entries(op.responses).map(([status, r]) => [
           status,
-          { description: r.description, ...(r.schema ? { content: json(r.schema) } : {}) },
+          { description: r.description, headers: RESPONSE_HEADERS, ...(r.schema ? { content: json(r.schema) } : {}) },
         ]),
       ),
     };

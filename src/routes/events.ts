@@ -1,6 +1,7 @@
 import { hex } from '../core/hex';
 import * as z from '../core/zod';
 import { ApiError } from '../http/errors';
+import { validationError } from '../http/validation';
 import { routeGroup } from '../http/factory';
 import { documented, named, route } from '../http/openapi';
 import { bodyErrorResponses, errorDoc, eventSchema, idSchema } from '../http/schemas';
@@ -61,7 +62,14 @@ route(
     const now = Math.floor(Date.now() / 1000);
     // Timestamps from clients are trusted up to the present; missing ones are "now".
     const events: StoredEvent[] = body.events.map((e) => ({ ...e, ts: Math.min(e.ts ?? now, now) }));
-    const key = body.idempotencyKey ?? c.req.valid('header')['idempotency-key'];
+    const headerKey = c.req.valid('header')['idempotency-key'];
+    if (body.idempotencyKey && headerKey && body.idempotencyKey !== headerKey) {
+      throw validationError(
+        { issues: [{ path: ['idempotencyKey'], message: 'differs from the Idempotency-Key header; send one key, or the same in both' }] },
+        'json',
+      );
+    }
+    const key = body.idempotencyKey ?? headerKey;
     // The batch as the client sent it (before "now" fills missing times), so a retry matches it.
     const idempotency = key ? { key, fingerprint: await fingerprint(body.events) } : undefined;
     const result = await withSession(c.env, body.userId, (session) => session.append(events, idempotency));

@@ -66,6 +66,7 @@ route(
     if (!s.model) {
       // The popularity fallback: popular items sharing the item's most specific category, then any.
       const version = s.fallbackCatalog!.version;
+      c.header('x-model-version', version);
       const path = catalog.view(row).categories ?? [];
       const leaf = path.at(-1);
       const same = leaf ? popularItems(catalog, { k, filters: { categories: [leaf] }, explain: false, seen: [row] }) : [];
@@ -106,6 +107,7 @@ route(
       // No model: the catalog the popularity fallback serves can still be searched by words.
       if (!s.fallbackCatalog) throw new ApiError(503, 'model_unavailable', 'No model is loaded.', s.error);
       const items = lexicalSearch(s.fallbackCatalog.catalog, body);
+      c.header('x-model-version', s.fallbackCatalog.version);
       return c.json({ model: { version: s.fallbackCatalog.version }, items, fallback: 'lexical' as const }, 200);
     }
     const model = s.model;

@@ -61,6 +61,10 @@ describe('POST /v1/events and the next recommendation', () => {
     // The header form is the same key.
     const viaHeader = await call(postJson('/v1/events', { userId, events: batch.events }, { 'idempotency-key': 'batch-1' }));
     expect(await viaHeader.json()).toMatchObject({ accepted: 0, duplicate: true });
+    // Two different keys for one batch (body and header): refused, not one of them silently chosen.
+    const twoKeys = await call(postJson('/v1/events', { ...batch, idempotencyKey: 'batch-2' }, { 'idempotency-key': 'batch-3' }));
+    expect(twoKeys.status).toBe(400);
+    expect(((await twoKeys.json()) as any).error.details.field).toBe('idempotencyKey');
     expect(((await json(call(`/v1/users/${userId}/profile`))) as any).recent).toHaveLength(1);
   });
 
@@ -118,6 +122,13 @@ describe('POST /v1/search', () => {
     const mixed: any = await json(call(postJson('/v1/search', { query: 'zzqx lipstick', k: 10 })));
     expect(mixed.items).toHaveLength(10);
     for (const item of mixed.items) expect(text(item)).toContain('lipstick');
+    // Accents are folded on both sides: a brand typed without its accent still matches.
+    const brand = items.titles.find((t) => /[\u00C0-\u017F]/.test(t.split(' ')[0]!))!.split(' ')[0]!;
+    const plain = brand.normalize('NFD').replace(/\p{M}+/gu, '');
+    const accented: any = await json(call(postJson('/v1/search', { query: brand, k: 5 })));
+    const folded: any = await json(call(postJson('/v1/search', { query: plain, k: 5 })));
+    expect(accented.items.length).toBeGreaterThan(0);
+    expect(folded.items.map((i: any) => i.itemId)).toEqual(accented.items.map((i: any) => i.itemId));
     const plural: any = await json(call(postJson('/v1/search', { query: 'Lipsticks', k: 10 })));
     expect(plural.items.map((i: any) => i.itemId)).toEqual(
       ((await json(call(postJson('/v1/search', { query: 'lipstick', k: 10 })))) as any).items.map((i: any) => i.itemId),

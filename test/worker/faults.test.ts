@@ -104,6 +104,7 @@ describe('a missing or corrupt blob', () => {
     const { res: similar, body: similarBody } = await send(`/v1/items/${encodeURIComponent(popular[0])}/similar?k=4`);
     expect(similar.status).toBe(200);
     expect(similarBody.fallback).toBe('popular');
+    expect(similar.headers.get('x-model-version')).toBe(similarBody.model.version); // the catalog's version
     expect(similarBody.items).toHaveLength(4);
     expect(similarBody.items.map((i: any) => i.itemId)).not.toContain(popular[0]);
     expect((await send('/v1/items/no-such-item/similar')).res.status).toBe(404);
@@ -115,6 +116,7 @@ describe('a missing or corrupt blob', () => {
     const { res: searched, body: searchBody } = await send(postJson('/v1/search', { query: word, k: 5 }));
     expect(searched.status).toBe(200);
     expect(searchBody.fallback).toBe('lexical');
+    expect(searched.headers.get('x-model-version')).toBe(searchBody.model.version);
     expect(searchBody.items.length).toBeGreaterThan(0);
     for (const item of searchBody.items)
       expect(`${item.title} ${(item.categories ?? []).join(' ')}`.toLowerCase()).toContain(word.replace(/[^\p{L}\p{N}]/gu, ''));
