@@ -105,6 +105,18 @@ export function popularItems(
 }
 
 /**
+ * Items like one item without a model: the popular items of its most specific category, then the
+ * popular items of any (the similar-items fallback of the API and of the pages' slots).
+ */
+export function popularSimilar(catalog: Catalog, row: number, k: number, filters?: ItemFilters): ScoredItem[] {
+  // A category the caller asked for wins over the item's own.
+  const leaf = filters?.categories?.length ? undefined : (catalog.view(row).categories ?? []).at(-1);
+  const same = leaf ? popularItems(catalog, { k, filters: { ...filters, categories: [leaf] }, explain: false, seen: [row] }) : [];
+  const rest = popularItems(catalog, { k, filters, explain: false, seen: [row, ...catalog.rowsOf(same.map((i) => i.itemId))] });
+  return [...same, ...rest].slice(0, k);
+}
+
+/**
  * The popularity answer to a recommend request (no model, or scoring failed): the history's items
  * excluded when `excludeSeen`, unknown history ids counted, as a model answer would.
  */

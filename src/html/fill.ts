@@ -2,10 +2,10 @@
  * Items for a page's slots from the serving model and the shopper's session: the same code paths as
  * the JSON API (`recommend`, `similarItems`, `searchItems`), started once per page and shared by its slots.
  */
-import type { ItemFilters } from '../core/catalog';
+import type { Catalog, ItemFilters } from '../core/catalog';
 import { resolveHistory, type HistoryEvent } from '../core/history';
-import { encodeUser, popularItems, recommend } from '../core/recommend';
-import { searchItems, similarItems, towerQuery } from '../core/search';
+import { encodeUser, popularItems, popularSimilar, recommend } from '../core/recommend';
+import { lexicalSearch, searchItems, similarItems, towerQuery } from '../core/search';
 import type { Env } from '../env';
 import { historyFor } from '../model/session-store';
 import { getModelState, type LoadedModel } from '../model/store';
@@ -47,9 +47,14 @@ export function recommenderFiller(env: Env, userId: string, waitUntil?: (p: Prom
     }
   }
 
-  async function withModel(run: (model: LoadedModel) => Promise<SlotOutcome>): Promise<SlotOutcome> {
-    const { model } = await state;
-    return model ? run(model) : { keep: 'no-model' };
+  /** `run` with the serving model; without one, `fallback` on the catalog the popularity fallback serves. */
+  async function withModel(
+    run: (model: LoadedModel) => Promise<SlotOutcome>,
+    fallback: (catalog: Catalog) => SlotOutcome,
+  ): Promise<SlotOutcome> {
+    const { model, fallbackCatalog } = await state;
+    if (model) return run(model);
+    return fallbackCatalog ? fallback(fallbackCatalog.catalog) : { keep: 'no-model' };
   }
 
   const fill = (slot: SlotRequest): Promise<SlotOutcome> => {
@@ -57,22 +62,37 @@ export function recommenderFiller(env: Env, userId: string, waitUntil?: (p: Prom
       case 'recommend':
         return forRecommend(slot);
       case 'similar':
-        return withModel(async (model) => {
-          const row = model.catalog.rowOf(slot.itemId!);
-          if (row === undefined) return { keep: 'unknown-item' };
-          return { items: similarItems(model.table, model.catalog, row, slot.k, filtersOf(slot)), personalised: false };
-        });
+        return withModel(
+          async (model) => {
+            const row = model.catalog.rowOf(slot.itemId!);
+            if (row === undefined) return { keep: 'unknown-item' };
+            return { items: similarItems(model.table, model.catalog, row, slot.k, filtersOf(slot)), personalised: false };
+          },
+          // Without a model, as /v1/items/{id}/similar: popular items of the item's category.
+          (catalog) => {
+            const row = catalog.rowOf(slot.itemId!);
+            if (row === undefined) return { keep: 'unknown-item' };
+            return { items: popularSimilar(catalog, row, slot.k, filtersOf(slot)), personalised: false };
+          },
+        );
       case 'search':
-        return withModel(async (model) => {
-          const query = slot.query!;
-          const { text } = model;
-          const forTower = text && towerQuery(text.vocab, query);
-          const queryVec = text && forTower ? await text.encode(text.vocab.encode(forTower)) : undefined;
-          const resolved = resolveHistory(model.catalog, await history);
-          const userVec = resolved.rows.length ? (await encodeUser(model, resolved, nowSeconds)).userEmb : undefined;
-          const items = searchItems(model.table, model.catalog, { query, k: slot.k, filters: filtersOf(slot), queryVec, userVec });
-          return { items, personalised: Boolean(userVec) };
-        });
+        return withModel(
+          async (model) => {
+            const query = slot.query!;
+            const { text } = model;
+            const forTower = text && towerQuery(text.vocab, query);
+            const queryVec = text && forTower ? await text.encode(text.vocab.encode(forTower)) : undefined;
+            const resolved = resolveHistory(model.catalog, await history);
+            const userVec = resolved.rows.length ? (await encodeUser(model, resolved, nowSeconds)).userEmb : undefined;
+            const items = searchItems(model.table, model.catalog, { query, k: slot.k, filters: filtersOf(slot), queryVec, userVec });
+            return { items, personalised: Boolean(userVec) };
+          },
+          // Without a model, as /v1/search: the catalog's words.
+          (catalog) => ({
+            items: lexicalSearch(catalog, { query: slot.query!, k: slot.k, filters: filtersOf(slot) }),
+            personalised: false,
+          }),
+        );
     }
   };
 

@@ -18,7 +18,7 @@ import { fastSearchRequest, withFastPath } from '../http/fast-parse';
 import { historyFor } from '../model/session-store';
 import { getModelState } from '../model/store';
 import { resolveHistory } from '../core/history';
-import { encodeUser, popularItems } from '../core/recommend';
+import { encodeUser, popularSimilar } from '../core/recommend';
 
 export const itemRoutes = routeGroup();
 
@@ -67,11 +67,7 @@ route(
       // The popularity fallback: popular items sharing the item's most specific category, then any.
       const version = s.fallbackCatalog!.version;
       c.header('x-model-version', version);
-      const path = catalog.view(row).categories ?? [];
-      const leaf = path.at(-1);
-      const same = leaf ? popularItems(catalog, { k, filters: { categories: [leaf] }, explain: false, seen: [row] }) : [];
-      const rest = popularItems(catalog, { k, explain: false, seen: [row, ...catalog.rowsOf(same.map((i) => i.itemId))] });
-      return c.json({ model: { version }, items: [...same, ...rest].slice(0, k), fallback: 'popular' as const }, 200);
+      return c.json({ model: { version }, items: popularSimilar(catalog, row, k), fallback: 'popular' as const }, 200);
     }
     return c.json({ model: { version: s.model.version }, items: similarItems(s.model.table, catalog, row, k) }, 200);
   },

@@ -500,8 +500,19 @@ describe('fallbacks: the page always renders', () => {
     expect(forYou.status).toBe('generic');
     expect(forYou.items).toHaveLength(8);
     const item = await page(`/items/${encodeURIComponent(items.ids[1]!)}`);
-    expect(slot(item.slots, 'similar')).toMatchObject({ status: 'kept', reason: 'no-model' });
+    // As /v1/items/{id}/similar without a model: popular items of the item's own category.
+    const similar = slot(item.slots, 'similar');
+    expect(similar.status).toBe('generic');
+    expect(similar.items.length).toBeGreaterThan(0);
+    expect(similar.items.map((i) => i.id)).not.toContain(items.ids[1]);
+    const leaf = items.categories![1]!.at(-1)!;
+    expect(items.categories![items.ids.indexOf(similar.items[0]!.id)]!.at(-1)).toBe(leaf);
     expect(slot(item.slots, 'for-you').items).toHaveLength(4);
+    // And a search slot searches the catalog's words.
+    await cacheOriginPage('/crafted-broken-model', CRAFTED);
+    const crafted = await page('/crafted-broken-model');
+    expect(slot(crafted.slots, 'search').status).toBe('generic');
+    expect(slot(crafted.slots, 'search').items.length).toBeGreaterThan(0);
   });
 
   it('a slot whose filler throws or overruns the time budget keeps the origin content', async () => {
