@@ -115,6 +115,12 @@ def batch_size_for(rows: int, batch_size: int, min_steps: int) -> int:
     return min(b, batch_size)
 
 
+def warmup_steps_for(total_steps: int, warmup_steps: int) -> int:
+    """`warmup_steps`, at most a tenth of the run: on a small log (5 steps an epoch) 100 warmup steps
+    were 20 epochs, and a 3-epoch run never left its warmup."""
+    return min(warmup_steps, max(1, total_steps // 10))
+
+
 def lr_factor(progress: float, step: int, warmup: int, schedule: str, min_ratio: float) -> float:
     """Linear warmup over `warmup` steps, then constant or cosine decay to `min_ratio` as `progress`
     (fraction of the run done) goes from 0 to 1."""
@@ -220,8 +226,7 @@ def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet
     rng = np.random.default_rng(t.seed)
     total_steps = t.epochs * -(-len(lengths) // t.batch_size) // world
     start = time.time()
-    # At most a tenth of the run: on a small log (5 steps an epoch) 100 warmup steps were 20 epochs.
-    warmup = min(t.warmup_steps, max(1, total_steps // 10))
+    warmup = warmup_steps_for(total_steps, t.warmup_steps)
 
     def schedule(step: int) -> float:
         # With a time budget the decay follows whichever runs out first, steps or minutes, so a run cut

@@ -123,3 +123,11 @@ def test_small_logs_get_smaller_batches_so_an_epoch_has_enough_steps():
     assert batch_size_for(4_095, 256, 16) == 128
     assert batch_size_for(1_200, 256, 0) == 256  # 0 turns it off
     assert batch_size_for(300, 48, 16) == 32  # a power of two under the configured size
+
+
+def test_warmup_is_at_most_a_tenth_of_the_run():
+    from edgerec.train import warmup_steps_for
+
+    assert warmup_steps_for(3_520, 100) == 100  # Beauty: 40 epochs x 88 steps
+    assert warmup_steps_for(15, 100) == 1  # 3 epochs x 5 steps: not all warmup
+    assert warmup_steps_for(760, 100) == 76
