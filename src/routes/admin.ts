@@ -37,7 +37,7 @@ route(
     path: '/admin/models',
     summary: 'Published versions, the active one marked',
     security: 'bearer',
-    responses: { 200: { description: 'Versions', schema: versionsSchema }, 401: unauthorized },
+    responses: { 200: { description: 'Versions', schema: versionsSchema }, 401: unauthorized, 429: errorResponses[429] },
   },
   async (c) => {
     const versions = ((await c.env.EDGEREC_KV.get<{ version: string }[]>(VERSIONS_KEY, 'json')) ?? []) as { version: string }[];
@@ -76,6 +76,7 @@ route(
       401: unauthorized,
       404: errorDoc('Unknown version'),
       409: errorDoc('The version is published but broken'),
+      429: errorResponses[429],
     },
   },
   async (c) => {
