@@ -3,7 +3,7 @@
  */
 import type { Catalog, ItemFilters } from './catalog';
 import { dequantizeRow, rowNorms, scanTopKBy, scoreRow, type ItemTable } from './item-table';
-import { round, scanFilter, type ScoredItem } from './recommend';
+import { round, scanFilter, type EncodeTextFn, type ScoredItem } from './recommend';
 import { tokenize, type Vocab } from './tokenizer';
 
 /** Items most similar to one item: cosine over item embeddings, the item itself excluded. */
@@ -33,24 +33,19 @@ export function matchWord(token: string): string {
   return singular(token.normalize('NFD').replace(/\p{M}+/gu, ''));
 }
 
-interface Lexicon {
-  /** matching word -> rows whose title, categories or brand contain it */
-  rows: Map<string, number[]>;
-}
+const lexicons = new WeakMap<Catalog, Map<string, number[]>>();
 
-const lexicons = new WeakMap<Catalog, Lexicon>();
-
-/** The catalog's words (title, categories, brand), built once per catalog. */
-function lexicon(catalog: Catalog): Lexicon {
+/** Matching word (`matchWord`) -> rows whose title, categories or brand contain it; built once per catalog. */
+function lexicon(catalog: Catalog): Map<string, number[]> {
   let index = lexicons.get(catalog);
   if (!index) {
-    index = { rows: new Map() };
+    index = new Map();
     for (let r = 0; r < catalog.rows; r++) {
       const v = catalog.view(r);
       const text = [v.title ?? '', ...(v.categories ?? []), catalog.brandOf(r) ?? ''].join(' ');
       for (const t of new Set(tokenize(text).map(matchWord))) {
-        let rows = index.rows.get(t);
-        if (!rows) index.rows.set(t, (rows = []));
+        let rows = index.get(t);
+        if (!rows) index.set(t, (rows = []));
         rows.push(r);
       }
     }
@@ -67,7 +62,7 @@ function lexicon(catalog: Catalog): Lexicon {
  * products, not everything "for" someone; a query none of whose words the catalog has matches nothing.
  */
 function lexicalMatches(catalog: Catalog, query: string): Map<number, number> {
-  const { rows } = lexicon(catalog);
+  const rows = lexicon(catalog);
   const words = [...new Set(tokenize(query).map(matchWord))];
   const weight = (t: string) => Math.log((catalog.rows + 1) / ((rows.get(t)?.length ?? 0) + 1)) + 1;
   const total = words.reduce((s, t) => s + weight(t), 0);
@@ -89,7 +84,10 @@ function foldedVocab(vocab: Vocab): Map<string, string> {
   let map = foldedVocabs.get(vocab);
   if (!map) {
     map = new Map();
-    for (const t of vocab.file.tokens) if (!map.has(matchWord(t))) map.set(matchWord(t), t);
+    for (const t of vocab.file.tokens) {
+      const word = matchWord(t);
+      if (!map.has(word)) map.set(word, t);
+    }
     foldedVocabs.set(vocab, map);
   }
   return map;
@@ -100,9 +98,18 @@ function foldedVocab(vocab: Vocab): Map<string, string> {
  * knows that matching reads alike (`matchWord`: "lipsticks" -> "lipstick", "solene" -> "solène");
  * undefined when it knows none of the words, whose hashed buckets would only place the query at random.
  */
-export function towerQuery(vocab: Vocab, query: string): string | undefined {
+function towerQuery(vocab: Vocab, query: string): string | undefined {
   const words = tokenize(query).map((t) => (vocab.has(t) ? t : (foldedVocab(vocab).get(matchWord(t)) ?? t)));
   return words.some((t) => vocab.has(t)) ? words.join(' ') : undefined;
+}
+
+/**
+ * The text tower's vector of a query (the words it knows, `towerQuery`): undefined without a tower or
+ * when it knows none of the words. For /v1/search and the pages' search slots alike.
+ */
+export function queryVector(text: { vocab: Vocab; encode: EncodeTextFn } | undefined, query: string): Promise<Float32Array> | undefined {
+  const words = text && towerQuery(text.vocab, query);
+  return text && words ? text.encode(text.vocab.encode(words)) : undefined;
 }
 
 export interface SearchInput {

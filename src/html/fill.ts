@@ -5,7 +5,7 @@
 import type { Catalog, ItemFilters } from '../core/catalog';
 import { resolveHistory, type HistoryEvent } from '../core/history';
 import { encodeUser, popularItems, popularSimilar, recommend } from '../core/recommend';
-import { lexicalSearch, searchItems, similarItems, towerQuery } from '../core/search';
+import { lexicalSearch, queryVector, searchItems, similarItems } from '../core/search';
 import type { Env } from '../env';
 import { historyFor } from '../model/session-store';
 import { getModelState, type LoadedModel } from '../model/store';
@@ -79,9 +79,7 @@ export function recommenderFiller(env: Env, userId: string, waitUntil?: (p: Prom
         return withModel(
           async (model) => {
             const query = slot.query!;
-            const { text } = model;
-            const forTower = text && towerQuery(text.vocab, query);
-            const queryVec = text && forTower ? await text.encode(text.vocab.encode(forTower)) : undefined;
+            const queryVec = await queryVector(model.text, query);
             const resolved = resolveHistory(model.catalog, await history);
             const userVec = resolved.rows.length ? (await encodeUser(model, resolved, nowSeconds)).userEmb : undefined;
             const items = searchItems(model.table, model.catalog, { query, k: slot.k, filters: filtersOf(slot), queryVec, userVec });

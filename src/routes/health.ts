@@ -20,7 +20,7 @@ route(
     // A newly activated version loading in the background while the previous one serves is a normal
     // switch (`switching`), not a fault: only a version that failed (s.error) or no model degrades.
     const degraded = !loaded || Boolean(s.error);
-    const switching = loaded && !s.error && s.activeVersion !== undefined && s.activeVersion !== s.model?.version;
+    const switching = !degraded && s.activeVersion !== undefined && s.activeVersion !== s.model?.version;
     return c.json(
       {
         status: degraded ? ('degraded' as const) : ('ok' as const),

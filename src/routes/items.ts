@@ -1,5 +1,5 @@
 import * as z from '../core/zod';
-import { lexicalSearch, searchItems, similarItems, towerQuery } from '../core/search';
+import { lexicalSearch, queryVector, searchItems, similarItems } from '../core/search';
 import { ApiError } from '../http/errors';
 import { routeGroup, waitUntilOf } from '../http/factory';
 import { documented, named, route } from '../http/openapi';
@@ -108,14 +108,9 @@ route(
     }
     const model = s.model;
     // The text tower orders the matches, when it knows a word of the query.
-    const { text } = model;
-    const forTower = text && towerQuery(text.vocab, body.query);
-    const queryVec =
-      text && forTower
-        ? await text
-            .encode(text.vocab.encode(forTower))
-            .catch((err: unknown) => (console.error('edgerec: text tower failed; lexical search only', err), undefined))
-        : undefined;
+    const queryVec = await queryVector(model.text, body.query)?.catch(
+      (err: unknown) => (console.error('edgerec: text tower failed; lexical search only', err), undefined),
+    );
     const history = resolveHistory(model.catalog, await historyFor(c.env, body.userId, body.history));
     // Personalisation only re-orders matches: if the user tower fails, search answers unpersonalised.
     const userVec = history.rows.length
