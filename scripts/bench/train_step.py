@@ -27,7 +27,7 @@ import torch
 
 from edgerec.config import Config
 from edgerec.data import load_dataset, split
-from edgerec.model import build_model, uses_sampled_softmax
+from edgerec.model import build_model
 from edgerec.train import dims_of
 
 CASES = {
@@ -72,11 +72,12 @@ def measure(name: str, spec: dict, steps: int) -> dict:
         events, items = write_log(Path(tmp), **spec)
         ds = load_dataset(cfg.data, events=events, items=items)
     dims = dims_of(ds)
-    torch.manual_seed(0)
-    model = build_model(cfg, dims, ds.item_tokens, ds.item_category, ds.train_counts, ds.query_tokens, ds.query_items)
     tr = split(ds, "train", cfg.data.max_len)
     positions = float((tr.targets > 0).sum(1).mean())
-    model.sampled = uses_sampled_softmax(cfg, dims.n_items, positions)
+    torch.manual_seed(0)
+    model = build_model(
+        cfg, dims, ds.item_tokens, ds.item_category, ds.train_counts, ds.query_tokens, ds.query_items, positions
+    )
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     rows = np.arange(min(cfg.train.batch_size, len(tr.users)))
     batch = {

@@ -368,8 +368,8 @@ ID_COLUMNS = ("user_id", "item_id")
 _TRAILING = "\x00trailing"  # the unnamed extra column of rows that end with a delimiter
 
 
-def csv_dialect(path: Path, ext: str) -> tuple[str, bool]:
-    """(delimiter, trailing) of a CSV file. The delimiter is a comma for `.csv` and a tab for `.tsv`, unless
+def csv_dialect(path: Path, ext: str) -> tuple[str, bool, list[str] | None]:
+    """(delimiter, trailing, header) of a CSV file (header None for an empty file). The delimiter is a comma for `.csv` and a tab for `.tsv`, unless
     the header line has none of it but has another of comma, tab and semicolon (then the most frequent
     of those: a `.csv` file that is tab- or semicolon-separated, a `.tsv` that is comma-separated). `trailing`
     is True when most of the first 200 rows have one field more than the header and that field is empty
@@ -385,19 +385,17 @@ def csv_dialect(path: Path, ext: str) -> tuple[str, bool]:
         rows = csv.reader(f, delimiter=delimiter)
         header = next(rows, None)
         if header is None:
-            return delimiter, False
+            return delimiter, False, None
         plain = extra = 0
         for row, _ in zip(rows, range(200)):
             plain += len(row) == len(header)
             extra += len(row) == len(header) + 1 and not row[-1].strip()
-    return delimiter, extra > plain
+    return delimiter, extra > plain, header
 
 
 def _iter_csv(path: Path, ext: str, wanted, batch_rows: int):
     """`iter_table` for CSV and TSV files (see there)."""
-    delimiter, trailing = csv_dialect(path, ext)
-    with path.open("r", encoding="utf-8-sig", newline="") as f:
-        header = next(csv.reader(f, delimiter=delimiter), None)
+    delimiter, trailing, header = csv_dialect(path, ext)
     if header is None:
         raise DataError("the file is empty: a CSV file needs a header line naming its columns")
     names = [h.strip() for h in header]
@@ -836,13 +834,13 @@ ATOMIC_ALIASES = {"item_id": ("business_id", "movie_id", "product_id"), "timesta
 def atomic_aliases(header: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """The header with a dataset's own id or time field named as the trainer reads it, when the
     standard name is absent (`business_id:token` -> `item_id`; a numeric `date:float` -> `timestamp`)."""
-    names = [n for n, _ in header]
+    types = dict(header)
     renamed: dict[str, str] = {}
     for want, aliases in ATOMIC_ALIASES.items():
-        if want in names:
+        if want in types:
             continue
         for a in aliases:
-            typ = dict(header).get(a)
+            typ = types.get(a)
             if typ is not None and (want != "timestamp" or typ == "float"):
                 renamed[a] = want
                 break

@@ -97,11 +97,7 @@ class ItemTower(nn.Module):
     def forward(self) -> torch.Tensor:
         e = torch.zeros(self.tokens.shape[0], self.cfg.dim, device=self.tokens.device)
         if self.cfg.use_id:
-            keep = self.has_id
-            if self.training and self.cfg.id_dropout > 0:
-                # "id dropout": a random subset of items must be recognisable from text alone.
-                keep = keep * (torch.rand_like(keep) >= self.cfg.id_dropout).float()
-            e = e + self.id_emb.weight * keep
+            e = e + self._ids(None)
         if self.cfg.use_text:
             if self._pool is None or self._pool.device != self.tokens.device:
                 self._pool = mean_pool_matrix(self.tokens, self.text.tok.num_embeddings)
@@ -115,13 +111,18 @@ class ItemTower(nn.Module):
         catalog. Sampled-softmax steps use it, so a 300k-item catalog does not embed every item each step."""
         e = torch.zeros(len(index), self.cfg.dim, device=self.tokens.device)
         if self.cfg.use_id:
-            keep = self.has_id[index]
-            if self.training and self.cfg.id_dropout > 0:
-                keep = keep * (torch.rand_like(keep) >= self.cfg.id_dropout).float()
-            e = e + self.id_emb(index) * keep
+            e = e + self._ids(index)
         if self.cfg.use_text:
             e = e + self.text(self.tokens[index])
         return e  # (R, D)
+
+    def _ids(self, index: torch.Tensor | None) -> torch.Tensor:
+        """Id embeddings of `index` (every row when None), zero for items without training interactions."""
+        keep = self.has_id if index is None else self.has_id[index]
+        if self.training and self.cfg.id_dropout > 0:
+            # "id dropout": a random subset of items must be recognisable from text alone.
+            keep = keep * (torch.rand_like(keep) >= self.cfg.id_dropout).float()
+        return (self.id_emb.weight if index is None else self.id_emb(index)) * keep
 
 
 class SelfAttention(nn.Module):
@@ -263,6 +264,7 @@ class EdgeRec(nn.Module):
         train_counts: torch.Tensor,
         query_tokens: torch.Tensor | None = None,
         query_items: torch.Tensor | None = None,
+        positions_per_row: float | None = None,
     ):
         super().__init__()
         self.cfg = cfg
@@ -274,7 +276,7 @@ class EdgeRec(nn.Module):
         self.register_buffer("item_category", item_category.long())  # (N+1,), -1 = none
         q = train_counts[1:].double() + 1.0  # smoothed unigram sampling distribution for sampled softmax
         self.register_buffer("sample_prob", (q / q.sum()).float())  # (N,)
-        self.sampled = uses_sampled_softmax(cfg, dims.n_items)
+        self.sampled = uses_sampled_softmax(cfg, dims.n_items, positions_per_row)
         # real (search query, item) pairs for the text loss; empty when the data has no queries
         t = item_tokens.shape[1]
         self.register_buffer(
@@ -414,9 +416,17 @@ class EdgeRec(nn.Module):
 
 
 def build_model(
-    cfg: Config, dims: ModelDims, item_tokens, item_category, train_counts, query_tokens=None, query_items=None
+    cfg: Config,
+    dims: ModelDims,
+    item_tokens,
+    item_category,
+    train_counts,
+    query_tokens=None,
+    query_items=None,
+    positions_per_row: float | None = None,
 ) -> EdgeRec:
-    """Constructs `EdgeRec` from numpy or torch arrays."""
+    """Constructs `EdgeRec` from numpy or torch arrays. `positions_per_row` (the training rows' mean
+    targets) decides the full or sampled softmax with the catalog's size (`uses_sampled_softmax`)."""
     return EdgeRec(
         cfg,
         dims,
@@ -425,6 +435,7 @@ def build_model(
         torch.as_tensor(train_counts),
         None if query_tokens is None else torch.as_tensor(query_tokens),
         None if query_items is None else torch.as_tensor(query_items),
+        positions_per_row,
     )
 
 

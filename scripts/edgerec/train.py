@@ -24,7 +24,7 @@ from tqdm import tqdm
 from .config import Config
 from .data import DataWarning, SeqDataset, split, subset
 from .evaluate import Exclusions, evaluate_torch
-from .model import EdgeRec, ModelDims, build_model, save_checkpoint, uses_sampled_softmax
+from .model import EdgeRec, ModelDims, build_model, save_checkpoint
 from .warmstart import ppmi_svd_embeddings
 
 
@@ -162,9 +162,18 @@ def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet
         )
         cfg = replace(cfg, train=replace(t, batch_size=batch))
         t = cfg.train
+    dims = dims_of(ds)
+    # Full or sampled softmax, from the positions a training row really has (Beauty: ~6 of max_len 50),
+    # so a short-history catalog keeps the exact loss and a long-history one does not pay for it.
+    positions = float((tr.targets > 0).sum(1).mean()) if len(tr.users) else None
     model = build_model(
-        cfg, dims_of(ds), ds.item_tokens, ds.item_category, ds.train_counts, ds.query_tokens, ds.query_items
+        cfg, dims, ds.item_tokens, ds.item_category, ds.train_counts, ds.query_tokens, ds.query_items, positions
     )
+    if model.sampled:
+        say(
+            f"edgerec: sampled softmax ({t.sampled_softmax} shared negatives a step): {t.batch_size} rows x "
+            f"{positions:.1f} positions x {dims.n_items} items is over train.full_softmax_max_logits"
+        )
     if cfg.model.id_init == "cooccurrence":
         warm = ppmi_svd_embeddings(ds, cfg.model.dim, seed=t.seed)
         if warm is None:
@@ -207,15 +216,6 @@ def run(cfg: Config, ds: SeqDataset, report_dir: str | Path | None = None, quiet
             stacklevel=2,
         )
     lengths = (tr.hist_items > 0).sum(1)
-    # Full or sampled softmax, from the positions a training row really has (Beauty: ~6 of max_len 50),
-    # so a short-history catalog keeps the exact loss and a long-history one does not pay for it.
-    positions = float((tr.targets > 0).sum(1).mean()) if len(tr.users) else None
-    model.sampled = uses_sampled_softmax(cfg, dims_of(ds).n_items, positions)
-    if model.sampled:
-        say(
-            f"edgerec: sampled softmax ({t.sampled_softmax} shared negatives a step): {t.batch_size} rows x "
-            f"{positions:.1f} positions x {dims_of(ds).n_items} items is over train.full_softmax_max_logits"
-        )
     tensors = {
         "hist_items": torch.from_numpy(tr.hist_items),
         "hist_events": torch.from_numpy(tr.hist_events),
